@@ -1,0 +1,252 @@
+"""The Application: one lifecycle, one root cancellation token, the only signal handler."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import signal
+import time
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
+
+from .brokers.base import Broker
+from .cancel import CancelToken
+from .types import Component, Readiness, Resource
+
+log = logging.getLogger(__name__)
+
+EXIT_OK: Final = 0
+EXIT_FORCED: Final = 1
+EXIT_START_FAILED: Final = 3
+
+
+class State(enum.Enum):
+    CREATED = "created"
+    STARTING = "starting"
+    RUNNING = "running"
+    DRAINING = "draining"
+    STOPPED = "stopped"
+
+
+class _Probed(Protocol):
+    def bind(self, readiness: Readiness) -> None: ...
+
+
+class Application:
+    """Hosts an optional HTTP server (or health listener) and any number of consumers.
+
+    Start: open resources → connect brokers → subscribe consumers (declaring
+    topology) and start them → start other components (task workers, schedules)
+    → start HTTP → ready.
+
+    Shutdown on the first SIGTERM/SIGINT (or ``shutdown()``): not ready → stop intake
+    everywhere → drain in-flight handlers and requests up to ``drain_timeout`` →
+    cancel what remains (released, never acked) → flush acks/commits → close
+    brokers → close resources. A second signal (or ``shutdown(force=True)``) skips
+    the drain. ``serve()`` returns 0 after a complete drain and 1 after a forced one.
+
+    Args:
+        name: the service's name, for logs.
+        brokers: every broker connection the components use.
+        consumers: consumers to run.
+        components: other long-running parts (task workers, schedules).
+        resources: opened first, closed last (cache, database, storage).
+        http: the HTTP server (routes and probes), or a ``HealthServer``.
+        drain_timeout: seconds the drain may take before it is forced.
+        handle_signals: install SIGINT/SIGTERM handlers; switch off when embedding.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        brokers: Sequence[Broker] = (),
+        consumers: Sequence[Component] = (),
+        components: Sequence[Component] = (),
+        resources: Sequence[Resource] = (),
+        http: Component | None = None,
+        drain_timeout: float = 25.0,
+        handle_signals: bool = True,
+    ) -> None:
+        self.name = name
+        self.brokers = list(brokers)
+        self.consumers: list[Component] = list(consumers)
+        self.components = list(components)
+        self.resources = list(resources)
+        self.http = http
+        self.drain_timeout = drain_timeout
+        self.handle_signals = handle_signals
+        self.token = CancelToken()
+        self.state = State.CREATED
+        self.forced = False
+        self._force = asyncio.Event()
+        self._started = asyncio.Event()
+        self._signals = 0
+        names = [c.name for c in [*self.consumers, *self.components]]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(
+                f"component names must be unique; repeated: {', '.join(dupes)}"
+            )
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """Started, not draining, and every consumer consuming."""
+        return (
+            self.state is State.RUNNING
+            and all(c.ready for c in self.consumers)
+            and all(c.ready for c in self.components)
+        )
+
+    def consumer(self, name: str) -> Component:
+        for c in self.consumers:
+            if c.name == name:
+                return c
+        raise KeyError(f"no consumer named {name!r}")
+
+    async def wait_started(self) -> None:
+        await self._started.wait()
+
+    def shutdown(self, *, force: bool = False) -> None:
+        """Begin a graceful shutdown; ``force`` (or a second call) skips the drain."""
+        if self.token.cancelled or force:
+            self.forced = True
+            self._force.set()
+        self.token.cancel("shutdown")
+
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        name = signal.Signals(signum).name
+        if self._signals == 1:
+            log.info(
+                "%s: %s received; draining (send it again to stop at once)",
+                self.name,
+                name,
+            )
+            self.shutdown()
+        else:
+            log.warning("%s: second %s received; skipping the drain", self.name, name)
+            self.shutdown(force=True)
+
+    # -- running ---------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until shut down; return the process exit status."""
+        return asyncio.run(self.serve())
+
+    async def serve(self) -> int:
+        """Start everything, wait for a shutdown request, stop everything; return the exit status."""
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        if self.handle_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+                installed.append(sig)
+        try:
+            try:
+                await self._start()
+            except Exception as exc:
+                log.error(
+                    "%s: start-up failed: %s: %s", self.name, type(exc).__name__, exc
+                )
+                await self._stop_all(started_ok=False)
+                return EXIT_START_FAILED
+            await self.token.wait()
+            return await self._shutdown()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    def _all_components(self) -> list[Component]:
+        http = [self.http] if self.http is not None else []
+        return [*self.consumers, *self.components, *http]
+
+    async def _start(self) -> None:
+        self.state = State.STARTING
+        if self.http is not None and hasattr(self.http, "bind"):
+            probed: _Probed = self.http  # type: ignore[assignment]
+            probed.bind(lambda: self.ready)
+        for resource in self.resources:
+            await resource.open()
+        for broker in self.brokers:
+            await broker.connect()
+        for component in [*self.consumers, *self.components]:
+            await component.start()
+        if self.http is not None:
+            await self.http.start()
+        self.state = State.RUNNING
+        self._started.set()
+        log.info(
+            "%s: started (%d consumer(s), %d component(s), http=%s)",
+            self.name,
+            len(self.consumers),
+            len(self.components),
+            self.http is not None,
+        )
+
+    async def _shutdown(self) -> int:
+        started = time.monotonic()
+        self.state = State.DRAINING
+        components = self._all_components()
+        for component in components:
+            component.stop_intake()
+        drained = await self._drain(components)
+        if not drained:
+            self.forced = True
+            for component in components:
+                await component.force()
+        await self._stop_all(started_ok=True)
+        took = time.monotonic() - started
+        log.info(
+            "%s: stopped in %.2fs, drain %s",
+            self.name,
+            took,
+            "complete" if drained else "forced",
+        )
+        return EXIT_OK if drained else EXIT_FORCED
+
+    async def _drain(self, components: list[Component]) -> bool:
+        if self._force.is_set():
+            return False
+        timeout = self.drain_timeout
+        drains: asyncio.Future[list[bool]] = asyncio.gather(
+            *(c.drain(timeout) for c in components)
+        )
+        force: asyncio.Future[Any] = asyncio.ensure_future(self._force.wait())
+        try:
+            waiting: list[asyncio.Future[Any]] = [drains, force]
+            done, _ = await asyncio.wait(
+                waiting,
+                return_when=asyncio.FIRST_COMPLETED,
+                timeout=timeout + 1.0,
+            )
+        finally:
+            force.cancel()
+        if drains not in done:
+            drains.cancel()
+            await asyncio.gather(drains, return_exceptions=True)
+            return False
+        return all(drains.result())
+
+    async def _stop_all(self, *, started_ok: bool) -> None:
+        self.state = State.STOPPED
+        for component in reversed(self._all_components()):
+            try:
+                await component.close()
+            except Exception:
+                log.exception("%s: closing %s failed", self.name, component.name)
+        for broker in reversed(self.brokers):
+            try:
+                await broker.close()
+            except Exception:
+                log.exception("%s: closing broker %s failed", self.name, broker.name)
+        for resource in reversed(self.resources):
+            try:
+                await resource.close()
+            except Exception:
+                log.exception(
+                    "%s: closing resource %s failed", self.name, resource.name
+                )

@@ -1,0 +1,482 @@
+"""The consume loop: permits before fetches, a fixed pool of handlers, one settle per delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
+
+from .brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
+from .errors import ConfigurationError
+from .message import InboundMessage
+from .outcome import Outcome
+from .retry import Action, Decision, RetryPolicy, dead_letter_headers, decide
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Handler = Callable[[T, InboundMessage], Awaitable[Outcome | None]]
+"""``async def handle(payload, message) -> Ack() | Nack(...) | Retry(...) | None``."""
+
+FETCH_WAIT: Final = 1.0
+"""Seconds one fetch waits for the first message before asking again."""
+
+
+class _DefaultDeadLetter:
+    def __repr__(self) -> str:
+        return "<source>.dlq"
+
+
+DEFAULT_DEAD_LETTER: Final = _DefaultDeadLetter()
+
+
+@dataclass(slots=True)
+class ConsumerStats:
+    """Counters for one consumer, read by tests, health and the shutdown summary."""
+
+    received: int = 0
+    acked: int = 0
+    requeued: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    released: int = 0
+    settle_failures: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"received={self.received} acked={self.acked} requeued={self.requeued} "
+            f"retried={self.retried} dead_lettered={self.dead_lettered} "
+            f"errors={self.errors} timeouts={self.timeouts} released={self.released}"
+        )
+
+
+class Consumer(Generic[T]):
+    """Reads one source through one broker and runs a handler per message.
+
+    Args:
+        name: unique within the service; names the consumer in logs and dead letters.
+        broker: the connection to read from.
+        source: topic / queue / subject / stream.
+        handler: ``async def handle(payload, message)`` returning an outcome or None (Ack).
+        decode: turns the body into the handler's payload; a failure is poison and
+            dead-letters the message at once. ``None`` passes the raw bytes.
+        group: consumer group / durable name; defaults to ``name``.
+        concurrency: handlers in flight at most; fetches never exceed free permits.
+        timeout: per-message handler budget in seconds (``None``: no limit); a
+            timeout counts as a failure and is retried with backoff.
+        retry: attempts and backoff.
+        dead_letter: dead-letter destination; default ``<source>.dlq``; ``None``
+            drops dead letters after logging them.
+        ordering: ``key``/``partition`` run messages of one key one at a time.
+        ack_wait: the broker's redelivery timer where it has one (seconds).
+        options: adapter-specific settings passed through to the broker.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        broker: Broker,
+        source: str,
+        handler: Handler[T],
+        decode: Callable[[bytes], T] | None = None,
+        group: str | None = None,
+        concurrency: int = 1,
+        timeout: float | None = 30.0,
+        retry: RetryPolicy | None = None,
+        dead_letter: str | _DefaultDeadLetter | None = DEFAULT_DEAD_LETTER,
+        ordering: Ordering = "none",
+        ack_wait: float = 30.0,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ConfigurationError(
+                f"consumer {name!r}: concurrency must be at least 1, got {concurrency}"
+            )
+        if timeout is not None and timeout <= 0:
+            raise ConfigurationError(f"consumer {name!r}: timeout must be positive")
+        self.name = name
+        self.broker = broker
+        self.handler = handler
+        self.decode = decode
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        if isinstance(dead_letter, _DefaultDeadLetter):
+            dead_letter = f"{source}.dlq"
+        self.spec = SubscriptionSpec(
+            consumer=name,
+            source=source,
+            group=group or name,
+            concurrency=concurrency,
+            dead_letter=dead_letter,
+            ordering=ordering,
+            max_attempts=self.retry.max_attempts,
+            ack_wait=ack_wait,
+            options=dict(options or {}),
+        )
+        self.stats = ConsumerStats()
+        self._sub: Subscription | None = None
+        self._queue: asyncio.Queue[tuple[Subscription, InboundMessage]] = (
+            asyncio.Queue()
+        )
+        self._idle = concurrency
+        self._permit_freed = asyncio.Event()
+        self._idle_all = asyncio.Event()
+        self._idle_all.set()
+        self._fetcher: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._handling: set[asyncio.Task[None]] = set()
+        self._settling = 0
+        self._busy_keys: dict[
+            Any, collections.deque[tuple[Subscription, InboundMessage]]
+        ] = {}
+        self._stopping = False
+        self._forced = False
+        self.consuming = False
+
+    @property
+    def source(self) -> str:
+        return self.spec.source
+
+    @property
+    def ready(self) -> bool:
+        return self.consuming and not self._stopping
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Subscribe (declaring topology) and start fetching."""
+        self._sub = await self.broker.subscribe(self.spec)
+        self.consuming = True
+        self._workers = [
+            asyncio.create_task(self._worker(), name=f"{self.name}-worker-{i}")
+            for i in range(self.concurrency)
+        ]
+        self._fetcher = asyncio.create_task(
+            self._fetch_loop(), name=f"{self.name}-fetch"
+        )
+        log.info(
+            "consumer %s consuming %s (concurrency=%d)",
+            self.name,
+            self.source,
+            self.concurrency,
+        )
+
+    def stop_intake(self) -> None:
+        """Stop fetching; messages already fetched still run."""
+        self._stopping = True
+        if self._fetcher is not None and not self._fetcher.done():
+            self._fetcher.cancel()
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every fetched message to settle."""
+        self.stop_intake()
+        if self._fetcher is not None:
+            await asyncio.gather(self._fetcher, return_exceptions=True)
+        try:
+            async with asyncio.timeout(max(timeout, 0.0)):
+                await self._idle_all.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def force(self) -> None:
+        """Cancel handlers still running; their messages are released, never acked.
+
+        A worker that is settling (ack, dead-letter publish, commit) is left to finish:
+        bookkeeping after a handler is never interrupted.
+        """
+        self._forced = True
+        self.stop_intake()
+        for task in list(self._handling):
+            task.cancel()
+        for _ in range(1000):  # settles in progress finish first (bounded: 10 s)
+            if not self._settling:
+                break
+            await asyncio.sleep(0.01)
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        while not self._queue.empty():
+            sub, msg = self._queue.get_nowait()
+            await self._release(sub, msg)
+        for pending in self._busy_keys.values():
+            for sub, msg in pending:
+                await self._release(sub, msg)
+        self._busy_keys.clear()
+
+    async def close(self) -> None:
+        """Stop workers and flush the subscription's pending acks/commits."""
+        self.stop_intake()
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        if self._fetcher is not None:
+            await asyncio.gather(self._fetcher, return_exceptions=True)
+        self.consuming = False
+        if self._sub is not None:
+            try:
+                await self._sub.close()
+            except Exception:
+                log.exception("consumer %s: closing its subscription failed", self.name)
+        log.info("consumer %s stopped: %s", self.name, self.stats.summary())
+
+    # -- fetching --------------------------------------------------------------
+
+    async def _fetch_loop(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            if self._idle <= 0:
+                self._permit_freed.clear()
+                await self._permit_freed.wait()
+                continue
+            sub = self._sub
+            try:
+                if sub is None:
+                    sub = self._sub = await self.broker.subscribe(self.spec)
+                    self.consuming = True
+                    log.info("consumer %s resumed consuming %s", self.name, self.source)
+                batch = await sub.fetch(self._idle, FETCH_WAIT)
+                attempt = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                attempt += 1
+                await self._lost(sub, exc, attempt)
+                continue
+            if batch:
+                self._idle_all.clear()
+                self.stats.received += len(batch)
+                self._idle -= len(batch)
+                for msg in batch:
+                    self._queue.put_nowait((sub, msg))
+
+    async def _lost(
+        self, sub: Subscription | None, exc: Exception, attempt: int
+    ) -> None:
+        """The subscription failed: mark not consuming, back off, subscribe again."""
+        self.consuming = False
+        self._sub = None
+        delay = min(0.1 * 2 ** min(attempt, 8), 5.0)
+        log.warning(
+            "consumer %s lost its subscription (%s: %s); retrying in %.1fs",
+            self.name,
+            type(exc).__name__,
+            exc,
+            delay,
+        )
+        if sub is not None:
+            try:
+                await sub.close()
+            except Exception:
+                log.debug(
+                    "consumer %s: closing a broken subscription failed",
+                    self.name,
+                    exc_info=True,
+                )
+        await asyncio.sleep(delay)
+
+    # -- handling --------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        queue = self._queue
+        ordered = self.spec.ordering != "none"
+        while True:
+            sub, msg = await queue.get()
+            if ordered:
+                key = self._order_key(msg)
+                waiting = self._busy_keys.get(key)
+                if waiting is not None:
+                    waiting.append((sub, msg))
+                    continue
+                self._busy_keys[key] = collections.deque()
+                await self._run_one(sub, msg)
+                waiting = self._busy_keys[key]
+                while waiting:
+                    sub, msg = waiting.popleft()
+                    await self._run_one(sub, msg)
+                del self._busy_keys[key]
+            else:
+                await self._run_one(sub, msg)
+
+    def _order_key(self, msg: InboundMessage) -> Any:
+        if self.spec.ordering == "partition":
+            return msg.position.get("partition", msg.key)
+        return msg.key
+
+    async def _run_one(self, sub: Subscription, msg: InboundMessage) -> None:
+        stats = self.stats
+        stats.in_flight += 1
+        if stats.in_flight > stats.peak_in_flight:
+            stats.peak_in_flight = stats.in_flight
+        try:
+            decision = await self._handle(sub, msg)
+            self._settling += 1
+            try:
+                await self._settle(sub, msg, decision)
+            finally:
+                self._settling -= 1
+        finally:
+            stats.in_flight -= 1
+            self._idle += 1
+            self._permit_freed.set()
+            if self._idle == self.concurrency:
+                self._idle_all.set()
+
+    async def _handle(self, sub: Subscription, msg: InboundMessage) -> Decision:
+        """Run the handler and decide; a forced cancel releases the message and raises."""
+        try:
+            payload: Any = msg.body if self.decode is None else self.decode(msg.body)
+        except Exception as exc:
+            log.warning(
+                "consumer %s: message %s does not decode (%s); dead-lettering it",
+                self.name,
+                msg.id,
+                exc,
+            )
+            return Decision(Action.DEAD_LETTER, reason="poison", error=exc)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handling.add(task)
+        beat = self._start_heartbeat(sub, msg)
+        try:
+            if self.timeout is None:
+                outcome = await self.handler(payload, msg)
+            else:
+                async with asyncio.timeout(self.timeout):
+                    outcome = await self.handler(payload, msg)
+        except asyncio.CancelledError:
+            self._handling.discard(task)
+            if beat is not None:
+                beat.cancel()
+            if not self._forced:
+                raise
+            await self._release(sub, msg)
+            # The worker ends here: a forced shutdown stops the pool.
+            raise
+        except TimeoutError as exc:
+            self.stats.timeouts += 1
+            log.warning(
+                "consumer %s: handler timed out after %ss on message %s",
+                self.name,
+                self.timeout,
+                msg.id,
+            )
+            return decide(self.retry, msg.delivery_count, error=exc)
+        except Exception as exc:
+            self.stats.errors += 1
+            log.warning(
+                "consumer %s: handler failed on message %s: %s: %s",
+                self.name,
+                msg.id,
+                type(exc).__name__,
+                exc,
+            )
+            return decide(self.retry, msg.delivery_count, error=exc)
+        finally:
+            self._handling.discard(task)
+            if beat is not None:
+                beat.cancel()
+        try:
+            return decide(self.retry, msg.delivery_count, outcome)
+        except TypeError as exc:
+            self.stats.errors += 1
+            log.error("consumer %s: %s", self.name, exc)
+            return decide(self.retry, msg.delivery_count, error=exc)
+
+    def _start_heartbeat(
+        self, sub: Subscription, msg: InboundMessage
+    ) -> asyncio.Task[None] | None:
+        interval = sub.heartbeat_interval
+        if interval is None:
+            return None
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await sub.in_progress(msg)
+                except Exception:
+                    log.debug(
+                        "consumer %s: in-progress heartbeat failed",
+                        self.name,
+                        exc_info=True,
+                    )
+
+        return asyncio.create_task(beat())
+
+    async def _settle(
+        self, sub: Subscription, msg: InboundMessage, decision: Decision
+    ) -> None:
+        stats = self.stats
+        action = decision.action
+        try:
+            if action is Action.ACK:
+                await sub.ack(msg)
+                stats.acked += 1
+            elif action is Action.RETRY:
+                await sub.retry(msg, decision.after)
+                stats.retried += 1
+            elif action is Action.REQUEUE:
+                await sub.requeue(msg)
+                stats.requeued += 1
+            else:
+                await self._dead_letter(sub, msg, decision)
+        except Exception as exc:
+            # The broker still holds the delivery unacknowledged: it will redeliver it.
+            stats.settle_failures += 1
+            log.warning(
+                "consumer %s: %s of message %s failed (%s: %s); the broker "
+                "will redeliver it",
+                self.name,
+                action.value,
+                msg.id,
+                type(exc).__name__,
+                exc,
+            )
+
+    async def _dead_letter(
+        self, sub: Subscription, msg: InboundMessage, decision: Decision
+    ) -> None:
+        if self.spec.dead_letter is None:
+            log.error(
+                "consumer %s: dropping message %s after %d attempt(s) (%s): no "
+                "dead-letter destination",
+                self.name,
+                msg.id,
+                msg.delivery_count,
+                decision.reason,
+            )
+            await sub.ack(msg)
+        else:
+            headers = dead_letter_headers(
+                msg,
+                consumer=self.name,
+                reason=decision.reason,
+                error=decision.error,
+                now=time.time(),
+            )
+            await sub.dead_letter(msg, headers)
+        self.stats.dead_lettered += 1
+
+    async def _release(self, sub: Subscription, msg: InboundMessage) -> None:
+        self.stats.released += 1
+        try:
+            await sub.release(msg)
+        except Exception as exc:
+            log.warning(
+                "consumer %s: releasing message %s failed (%s); the broker will "
+                "redeliver it",
+                self.name,
+                msg.id,
+                exc,
+            )

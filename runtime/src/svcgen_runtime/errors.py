@@ -1,0 +1,39 @@
+"""The runtime's exceptions: one root, each with a one-sentence message naming the fix."""
+
+from __future__ import annotations
+
+
+class SvcgenRuntimeError(Exception):
+    """Root of every error the runtime raises on purpose."""
+
+
+class ConfigurationError(SvcgenRuntimeError):
+    """A component was constructed with settings that cannot work."""
+
+
+class MissingExtraError(SvcgenRuntimeError):
+    """An optional dependency of the runtime is not installed."""
+
+    def __init__(self, extra: str, module: str) -> None:
+        self.extra = extra
+        self.module = module
+        super().__init__(
+            f"the {extra} extra is not installed (no module {module!r}): "
+            f"pip install 'svcgen-runtime[{extra}]'"
+        )
+
+
+class BrokerError(SvcgenRuntimeError):
+    """A broker operation failed."""
+
+
+class BrokerConnectionError(BrokerError):
+    """The connection to a broker is down; the caller reconnects with backoff."""
+
+
+def require(module: str, extra: str) -> None:
+    """Raise MissingExtraError unless ``module`` can be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtraError(extra, module)

@@ -1,0 +1,99 @@
+"""Liveness and readiness probes, and a small stdlib listener for services without routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .types import Readiness
+
+log = logging.getLogger(__name__)
+
+HEALTHZ = "/healthz"
+READYZ = "/readyz"
+
+
+def probe(path: str, readiness: Readiness) -> tuple[int, bytes] | None:
+    """Status and body for a probe path, or None when the path is not a probe."""
+    if path == HEALTHZ:
+        return 200, b'{"status":"ok"}'
+    if path == READYZ:
+        if readiness():
+            return 200, b'{"status":"ready"}'
+        return 503, b'{"status":"not ready"}'
+    return None
+
+
+class HealthServer:
+    """Serves ``/healthz`` and ``/readyz`` over plain HTTP/1.1 with asyncio streams.
+
+    For services that have no HTTP routes (no starlette, no uvicorn needed). It keeps
+    answering until the Application closes it, so probes see readiness fail during
+    the drain.
+    """
+
+    name = "health"
+
+    def __init__(self, *, host: str = "0.0.0.0", port: int = 8080) -> None:
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._readiness: Readiness = lambda: False
+
+    def bind(self, readiness: Readiness) -> None:
+        self._readiness = readiness
+
+    @property
+    def ready(self) -> bool:
+        return self._server is not None
+
+    @property
+    def bound_port(self) -> int:
+        """The port actually listened on (useful with ``port=0``)."""
+        assert self._server is not None and self._server.sockets
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        log.info("health listener on %s:%d", self.host, self.bound_port)
+
+    def stop_intake(self) -> None:
+        """Probes keep answering during the drain (readyz says 503)."""
+
+    async def drain(self, timeout: float) -> bool:
+        return True
+
+    async def force(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            async with asyncio.timeout(5):
+                request_line = await reader.readline()
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass
+            parts = request_line.decode("latin-1").split()
+            path = parts[1].split("?", 1)[0] if len(parts) >= 2 else ""
+            answer = probe(path, self._readiness)
+            status, body = (
+                answer if answer is not None else (404, b'{"status":"not found"}')
+            )
+            reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
+            writer.write(
+                f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+                f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            writer.close()

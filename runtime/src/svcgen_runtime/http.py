@@ -1,0 +1,135 @@
+"""The HTTP component: a starlette app on uvicorn, inside the Application's lifecycle.
+
+Requires the ``http`` extra. uvicorn's own signal handling is off: the Application
+owns SIGINT/SIGTERM, stops intake (uvicorn stops accepting) and lets in-flight
+requests finish within the same drain budget as consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Generator, Sequence
+from typing import Any
+
+from .errors import require
+from .health import HEALTHZ, READYZ, probe
+from .types import Readiness
+
+require("starlette", "http")
+require("uvicorn", "http")
+
+import uvicorn  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import Response  # noqa: E402
+from starlette.routing import BaseRoute, Route  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # The Application owns the process's signal handlers.
+        yield
+
+
+class HttpServer:
+    """Serves ``routes`` plus ``/healthz`` and ``/readyz`` on ``host:port``.
+
+    Args:
+        routes: starlette routes (``Route(path, endpoint, methods=[...])``).
+        host: interface to bind.
+        port: TCP port; 0 picks a free one (see ``bound_port``).
+        log_level: uvicorn's log level.
+    """
+
+    name = "http"
+
+    def __init__(
+        self,
+        *,
+        routes: Sequence[BaseRoute] = (),
+        host: str = "0.0.0.0",
+        port: int = 8000,
+        log_level: str = "warning",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._readiness: Readiness = lambda: False
+        probes: list[BaseRoute] = [
+            Route(HEALTHZ, self._probe, methods=["GET"]),
+            Route(READYZ, self._probe, methods=["GET"]),
+        ]
+        self.app = Starlette(routes=[*probes, *routes])
+        self._config = uvicorn.Config(
+            self.app,
+            host=host,
+            port=port,
+            lifespan="off",
+            log_level=log_level,
+            access_log=False,
+        )
+        self._server = _Server(self._config)
+        self._task: asyncio.Task[None] | None = None
+
+    def bind(self, readiness: Readiness) -> None:
+        self._readiness = readiness
+
+    async def _probe(self, request: Request) -> Response:
+        answer = probe(request.url.path, self._readiness)
+        assert answer is not None
+        status, body = answer
+        return Response(body, status_code=status, media_type="application/json")
+
+    @property
+    def ready(self) -> bool:
+        return self._server.started and not self._server.should_exit
+
+    @property
+    def bound_port(self) -> int:
+        servers: list[Any] = getattr(self._server, "servers", [])
+        for server in servers:
+            for sock in server.sockets:
+                return int(sock.getsockname()[1])
+        return self.port
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._server.serve(), name="http")
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises the bind error
+                raise RuntimeError(
+                    f"the HTTP server on {self.host}:{self.port} did not start"
+                )
+            await asyncio.sleep(0.01)
+        log.info("http listening on %s:%d", self.host, self.bound_port)
+
+    def stop_intake(self) -> None:
+        self._server.should_exit = True
+
+    async def drain(self, timeout: float) -> bool:
+        self.stop_intake()
+        if self._task is None:
+            return True
+        # uvicorn stops accepting, then waits for in-flight requests.
+        self._config.timeout_graceful_shutdown = max(int(timeout), 1)
+        done, _ = await asyncio.wait({self._task}, timeout=timeout)
+        return bool(done)
+
+    async def force(self) -> None:
+        self._server.force_exit = True
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._server.should_exit = True
+            self._server.force_exit = self._server.force_exit or False
+            with contextlib.suppress(asyncio.CancelledError, SystemExit):
+                try:
+                    async with asyncio.timeout(5):
+                        await self._task
+                except TimeoutError:
+                    self._task.cancel()
+            self._task = None
