@@ -148,6 +148,11 @@ class Consumer(Generic[T]):
         return self.spec.source
 
     @property
+    def busy(self) -> bool:
+        """True while any fetched message is not yet settled."""
+        return self._idle < self.concurrency
+
+    @property
     def ready(self) -> bool:
         return self.consuming and not self._stopping
 
