@@ -125,14 +125,17 @@ class Consumer(Generic[T]):
         )
         self.stats = ConsumerStats()
         self._sub: Subscription | None = None
-        self._queue: asyncio.Queue[tuple[Subscription, InboundMessage]] = (
+        # Workers take deliveries from this queue; ``None`` is the fetch token: the
+        # worker holding it fetches for the idle ones, then puts it back behind them.
+        self._queue: asyncio.Queue[tuple[Subscription, InboundMessage] | None] = (
             asyncio.Queue()
         )
         self._idle = concurrency
         self._permit_freed = asyncio.Event()
         self._idle_all = asyncio.Event()
         self._idle_all.set()
-        self._fetcher: asyncio.Task[None] | None = None
+        self._fetching: asyncio.Task[None] | None = None
+        self._lost_attempts = 0
         self._workers: list[asyncio.Task[None]] = []
         self._handling: set[asyncio.Task[None]] = set()
         self._settling = 0
@@ -159,16 +162,14 @@ class Consumer(Generic[T]):
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
-        """Subscribe (declaring topology) and start fetching."""
+        """Subscribe (declaring topology) and start the worker pool."""
         self._sub = await self.broker.subscribe(self.spec)
         self.consuming = True
+        self._queue.put_nowait(None)
         self._workers = [
             asyncio.create_task(self._worker(), name=f"{self.name}-worker-{i}")
             for i in range(self.concurrency)
         ]
-        self._fetcher = asyncio.create_task(
-            self._fetch_loop(), name=f"{self.name}-fetch"
-        )
         log.info(
             "consumer %s consuming %s (concurrency=%d)",
             self.name,
@@ -179,14 +180,15 @@ class Consumer(Generic[T]):
     def stop_intake(self) -> None:
         """Stop fetching; messages already fetched still run."""
         self._stopping = True
-        if self._fetcher is not None and not self._fetcher.done():
-            self._fetcher.cancel()
+        self._permit_freed.set()
+        fetching = self._fetching
+        if fetching is not None and not fetching.done():
+            # The fetch holds no delivery yet: ending that worker loses nothing.
+            fetching.cancel()
 
     async def drain(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for every fetched message to settle."""
         self.stop_intake()
-        if self._fetcher is not None:
-            await asyncio.gather(self._fetcher, return_exceptions=True)
         try:
             async with asyncio.timeout(max(timeout, 0.0)):
                 await self._idle_all.wait()
@@ -212,8 +214,9 @@ class Consumer(Generic[T]):
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         while not self._queue.empty():
-            sub, msg = self._queue.get_nowait()
-            await self._release(sub, msg)
+            item = self._queue.get_nowait()
+            if item is not None:
+                await self._release(*item)
         for pending in self._busy_keys.values():
             for sub, msg in pending:
                 await self._release(sub, msg)
@@ -225,8 +228,6 @@ class Consumer(Generic[T]):
         for task in self._workers:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
-        if self._fetcher is not None:
-            await asyncio.gather(self._fetcher, return_exceptions=True)
         self.consuming = False
         if self._sub is not None:
             try:
@@ -237,33 +238,38 @@ class Consumer(Generic[T]):
 
     # -- fetching --------------------------------------------------------------
 
-    async def _fetch_loop(self) -> None:
-        attempt = 0
-        while not self._stopping:
-            if self._idle <= 0:
-                self._permit_freed.clear()
-                await self._permit_freed.wait()
-                continue
-            sub = self._sub
-            try:
-                if sub is None:
-                    sub = self._sub = await self.broker.subscribe(self.spec)
-                    self.consuming = True
-                    log.info("consumer %s resumed consuming %s", self.name, self.source)
-                batch = await sub.fetch(self._idle, FETCH_WAIT)
-                attempt = 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                attempt += 1
-                await self._lost(sub, exc, attempt)
-                continue
-            if batch:
-                self._idle_all.clear()
-                self.stats.received += len(batch)
-                self._idle -= len(batch)
-                for msg in batch:
-                    self._queue.put_nowait((sub, msg))
+    async def _lead(self) -> None:
+        """Holding the fetch token: fetch for the free permits, then pass it on."""
+        while self._idle <= 0 and not self._stopping:
+            self._permit_freed.clear()
+            await self._permit_freed.wait()
+        if self._stopping:
+            return  # the token is dropped: no fetch after intake stopped
+        sub = self._sub
+        self._fetching = asyncio.current_task()
+        try:
+            if sub is None:
+                sub = self._sub = await self.broker.subscribe(self.spec)
+                self.consuming = True
+                log.info("consumer %s resumed consuming %s", self.name, self.source)
+            batch = await sub.fetch(self._idle, FETCH_WAIT)
+            self._lost_attempts = 0
+        except Exception as exc:
+            self._fetching = None
+            self._lost_attempts += 1
+            await self._lost(sub, exc, self._lost_attempts)
+            self._queue.put_nowait(None)
+            return
+        self._fetching = None
+        queue = self._queue
+        if batch:
+            self._idle_all.clear()
+            self.stats.received += len(batch)
+            self._idle -= len(batch)
+            for msg in batch:
+                queue.put_nowait((sub, msg))
+        queue.put_nowait(None)
+        await asyncio.sleep(0)  # never starve the loop when messages are always ready
 
     async def _lost(
         self, sub: Subscription | None, exc: Exception, attempt: int
@@ -296,7 +302,11 @@ class Consumer(Generic[T]):
         queue = self._queue
         ordered = self.spec.ordering != "none"
         while True:
-            sub, msg = await queue.get()
+            item = await queue.get()
+            if item is None:
+                await self._lead()
+                continue
+            sub, msg = item
             if ordered:
                 key = self._order_key(msg)
                 waiting = self._busy_keys.get(key)
@@ -349,8 +359,7 @@ class Consumer(Generic[T]):
                 exc,
             )
             return Decision(Action.DEAD_LETTER, reason="poison", error=exc)
-        task = asyncio.current_task()
-        assert task is not None
+        task: Any = asyncio.current_task()
         self._handling.add(task)
         beat = self._start_heartbeat(sub, msg)
         try:
