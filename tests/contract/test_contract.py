@@ -1,0 +1,489 @@
+"""One contract, every broker: the same scenarios through Consumer and Application.
+
+Parametrized in conftest.py over the memory broker and the five real brokers on
+loopback. Message ids are carried in the bodies and checked one by one, not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from svcgen_runtime import (
+    Application,
+    Consumer,
+    InboundMessage,
+    Nack,
+    Retry,
+    RetryPolicy,
+)
+from svcgen_runtime import message as m
+from svcgen_runtime.brokers.base import Broker
+from svcgen_runtime.outcome import Outcome
+
+from .harness import Harness, unique
+
+pytestmark = pytest.mark.broker
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = RetryPolicy(max_attempts=3, initial=0.05, max=0.1)
+Handler = Callable[[Any, InboundMessage], Awaitable[Outcome | None]]
+
+
+async def until(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+class Scenario:
+    """A running service with one consumer (and optionally a dead-letter reader)."""
+
+    def __init__(self, harness: Harness, source: str) -> None:
+        self.harness = harness
+        self.source = source
+        self.dead: list[InboundMessage] = []
+        self.app: Application | None = None
+        self.consumer: Consumer[Any] | None = None
+
+    async def publish(
+        self, broker: Broker, *bodies: bytes, key: str | None = None
+    ) -> None:
+        for body in bodies:
+            await broker.publish(self.source, body, key=key)
+
+
+@contextlib.asynccontextmanager
+async def service(
+    harness: Harness,
+    source: str,
+    handler: Handler,
+    *,
+    read_dead_letters: bool = False,
+    group: str | None = None,
+    **consumer_kw: Any,
+) -> AsyncIterator[Scenario]:
+    scenario = Scenario(harness, source)
+    broker = harness.broker("svc")
+    consumer_kw.setdefault("retry", FAST)
+    consumer: Consumer[Any] = Consumer(
+        name="contract",
+        broker=broker,
+        source=source,
+        group=group or unique("g"),
+        handler=handler,
+        ack_wait=harness.ack_wait(),
+        options=dict(harness.consumer_options()),
+        **consumer_kw,
+    )
+    consumers: list[Consumer[Any]] = [consumer]
+    if read_dead_letters:
+
+        async def keep(body: bytes, msg: InboundMessage) -> None:
+            scenario.dead.append(msg)
+
+        consumers.append(
+            Consumer(
+                name="dlq_reader",
+                broker=broker,
+                source=f"{source}.dlq",
+                group=unique("dlq"),
+                handler=keep,
+                dead_letter=None,
+                ack_wait=harness.ack_wait(),
+                options=dict(harness.consumer_options()),
+            )
+        )
+    app = Application(
+        name="contract",
+        brokers=[broker],
+        consumers=consumers,
+        handle_signals=False,
+        drain_timeout=10,
+    )
+    serving = asyncio.create_task(app.serve())
+    started = asyncio.ensure_future(app.wait_started())
+    done, _ = await asyncio.wait(
+        {serving, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED
+    )
+    if serving in done or not done:
+        started.cancel()
+        app.shutdown(force=True)
+        raise AssertionError(f"the service did not start (status {await serving})")
+    scenario.app, scenario.consumer = app, consumer
+    try:
+        yield scenario
+    finally:
+        app.shutdown()
+        await serving
+
+
+@contextlib.asynccontextmanager
+async def publisher(harness: Harness) -> AsyncIterator[Broker]:
+    broker = harness.broker("publisher")
+    await broker.connect()
+    try:
+        yield broker
+    finally:
+        await broker.close()
+
+
+# -- outcomes -----------------------------------------------------------------------
+
+
+async def test_ack_settles_every_message_once(harness: Harness) -> None:
+    source = harness.source("ack")
+    group = unique("g")
+    seen: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        seen.append(body)
+
+    ids = [f"m-{i}".encode() for i in range(10)]
+    async with (
+        service(harness, source, handle, group=group) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, *ids)
+        await until(lambda: len(seen) >= 10, 20, "10 deliveries")
+        assert svc.consumer is not None
+        await until(
+            lambda: svc.consumer is not None and svc.consumer.stats.acked == 10,
+            10,
+            "10 acks",
+        )
+    assert sorted(seen) == sorted(ids)
+    # a new consumer of the same group gets nothing: the acks were kept
+    again: list[bytes] = []
+
+    async def handle_again(body: bytes, msg: InboundMessage) -> None:
+        again.append(body)
+
+    async with service(harness, source, handle_again, group=group):
+        await asyncio.sleep(harness.ack_wait() + 1.0)
+    assert again == []
+
+
+async def test_nack_requeue_increments_delivery_count(harness: Harness) -> None:
+    source = harness.source("requeue")
+    counts: list[int] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        counts.append(msg.delivery_count)
+        return Nack(requeue=True)  # the third requeue exceeds max_attempts
+
+    async with (
+        service(
+            harness,
+            source,
+            handle,
+            read_dead_letters=True,
+            retry=RetryPolicy(max_attempts=3),
+        ) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, b"m-1")
+        await until(lambda: len(svc.dead) == 1, 30, "the dead letter after 3 requeues")
+    assert counts == [1, 2, 3]
+    assert svc.dead[0].headers[m.DLQ_ATTEMPTS] == "3"
+
+
+async def test_nack_without_requeue_dead_letters_at_once(harness: Harness) -> None:
+    source = harness.source("reject")
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        return Nack(requeue=False)
+
+    async with (
+        service(harness, source, handle, read_dead_letters=True) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, b"m-1")
+        await until(lambda: len(svc.dead) == 1, 20, "the dead letter")
+    dead = svc.dead[0]
+    assert dead.body == b"m-1"
+    assert dead.headers[m.DLQ_REASON] == "rejected"
+    assert dead.headers[m.DLQ_SOURCE] == source
+    assert dead.headers[m.DLQ_ATTEMPTS] == "1"
+
+
+async def test_retry_after_is_not_early_and_within_one_second(harness: Harness) -> None:
+    source = harness.source("retry")
+    times: list[tuple[float, int]] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome | None:
+        times.append((time.monotonic(), msg.delivery_count))
+        return Retry(after=1.5) if msg.delivery_count == 1 else None
+
+    async with service(harness, source, handle) as svc, publisher(harness) as pub:
+        await svc.publish(pub, b"m-1")
+        await until(lambda: len(times) >= 2, 20, "the retried delivery")
+    (t1, c1), (t2, c2) = times[0], times[1]
+    assert (c1, c2) == (1, 2)
+    assert 1.5 <= t2 - t1 <= 2.5, t2 - t1
+
+
+async def test_exhausted_message_is_dead_lettered_with_headers(
+    harness: Harness,
+) -> None:
+    source = harness.source("exhaust")
+    attempts: list[int] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        attempts.append(msg.delivery_count)
+        raise RuntimeError(f"cannot process {body.decode()}")
+
+    async with (
+        service(harness, source, handle, read_dead_letters=True) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, b"m-1")
+        await until(lambda: len(svc.dead) == 1, 30, "the dead letter")
+    assert attempts == [1, 2, 3]
+    h = svc.dead[0].headers
+    assert svc.dead[0].body == b"m-1"
+    assert h[m.DLQ_SOURCE] == source
+    assert h[m.DLQ_ATTEMPTS] == "3"
+    assert h[m.DLQ_CONSUMER] == "contract"
+    assert h[m.DLQ_ERROR_TYPE] == "RuntimeError"
+    assert h[m.DLQ_ERROR_MESSAGE] == "cannot process m-1"
+    assert h[m.DLQ_REASON] == "exhausted"
+    assert abs(float(h[m.DLQ_FAILED_AT]) - time.time()) < 60
+
+
+async def test_poison_body_goes_to_dead_letter_at_once(harness: Harness) -> None:
+    source = harness.source("poison")
+    good: list[Any] = []
+
+    async def handle(payload: Any, msg: InboundMessage) -> None:
+        good.append(payload)
+
+    async with (
+        service(
+            harness, source, handle, read_dead_letters=True, decode=json.loads
+        ) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, b"{broken", b'{"id": 2}')
+        await until(
+            lambda: len(svc.dead) == 1 and len(good) == 1, 20, "poison and good"
+        )
+    assert svc.dead[0].body == b"{broken"
+    assert svc.dead[0].headers[m.DLQ_REASON] == "poison"
+    assert svc.dead[0].headers[m.DLQ_ATTEMPTS] == "1"
+    assert good == [{"id": 2}]
+
+
+async def test_concurrency_cap_is_reached_and_never_exceeded(harness: Harness) -> None:
+    source = harness.source("cap")
+    running = 0
+    peak = 0
+    done: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.1)
+        running -= 1
+        done.append(body)
+
+    ids = [f"m-{i}".encode() for i in range(24)]
+    async with (
+        service(harness, source, handle, concurrency=4) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, *ids)
+        await until(lambda: len(done) >= 24, 30, "24 messages")
+        assert svc.consumer is not None
+        assert svc.consumer.stats.peak_in_flight == 4
+    assert peak == 4
+    assert sorted(done) == sorted(ids)
+
+
+async def test_per_key_ordering(harness: Harness) -> None:
+    source = harness.source("order")
+    order: dict[str, list[int]] = {}
+    active: set[str] = set()
+    overlaps: list[str] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        key = body.decode().split(":")[0]
+        if key in active:
+            overlaps.append(key)
+        active.add(key)
+        await asyncio.sleep(0.01 * (int(body.decode().split(":")[1]) % 3))
+        order.setdefault(key, []).append(int(body.decode().split(":")[1]))
+        active.discard(key)
+
+    async with (
+        service(harness, source, handle, concurrency=6, ordering="key") as svc,
+        publisher(harness) as pub,
+    ):
+        for i in range(40):
+            key = f"k{i % 4}"
+            await svc.publish(pub, f"{key}:{i}".encode(), key=key)
+        await until(
+            lambda: sum(len(v) for v in order.values()) >= 40, 30, "40 messages"
+        )
+    assert overlaps == []
+    for key, seq in order.items():
+        assert seq == sorted(seq), (key, seq)
+
+
+# -- processes: crash, drain, reconnect ----------------------------------------------
+
+
+def spawn(
+    harness: Harness,
+    source: str,
+    group: str,
+    out: Path,
+    *,
+    concurrency: int,
+    handler_seconds: float,
+    drain_timeout: float = 10.0,
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.contract.worker",
+            "--kind",
+            harness.kind,
+            "--source",
+            source,
+            "--group",
+            group,
+            "--out",
+            str(out),
+            "--concurrency",
+            str(concurrency),
+            "--handler-seconds",
+            str(handler_seconds),
+            "--drain-timeout",
+            str(drain_timeout),
+        ],
+        cwd=ROOT,
+    )
+
+
+def lines(out: Path, prefix: str) -> list[str]:
+    if not out.exists():
+        return []
+    return [
+        ln.split(" ", 1)[1]
+        for ln in out.read_text().splitlines()
+        if ln.startswith(prefix + " ")
+    ]
+
+
+def is_ready(out: Path) -> bool:
+    return out.exists() and "ready" in out.read_text().splitlines()
+
+
+async def test_crash_with_messages_in_flight_loses_nothing(
+    process_harness: Harness, tmp_path: Path
+) -> None:
+    harness = process_harness
+    source, group = harness.source("crash"), unique("g")
+    ids = [f"m-{i}" for i in range(30)]
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    proc = spawn(harness, source, group, first, concurrency=5, handler_seconds=0.4)
+    try:
+        await until(lambda: is_ready(first), 60, "the first worker to start")
+        async with publisher(harness) as pub:
+            for i in ids:
+                await pub.publish(source, i.encode())
+        await until(lambda: len(lines(first, "done")) >= 5, 30, "some work done")
+        in_flight = set(lines(first, "start")) - set(lines(first, "done"))
+        assert in_flight, "the crash must hit handlers in flight"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    proc2 = spawn(harness, source, group, second, concurrency=5, handler_seconds=0.0)
+    try:
+
+        def all_done() -> bool:
+            return set(lines(first, "done")) | set(lines(second, "done")) == set(ids)
+
+        await until(
+            all_done, 60 + harness.ack_wait(), "every id handled after the crash"
+        )
+        assert in_flight <= set(lines(second, "done"))
+    finally:
+        proc2.send_signal(signal.SIGTERM)
+        proc2.wait(timeout=30)
+
+
+async def test_sigterm_drains_in_flight_and_nothing_is_redelivered(
+    process_harness: Harness, tmp_path: Path
+) -> None:
+    harness = process_harness
+    source, group = harness.source("drain"), unique("g")
+    ids = [f"m-{i}" for i in range(5)]
+    out = tmp_path / "worker.log"
+    proc = spawn(harness, source, group, out, concurrency=5, handler_seconds=1.0)
+    try:
+        await until(lambda: is_ready(out), 60, "the worker to start")
+        async with publisher(harness) as pub:
+            for i in ids:
+                await pub.publish(source, i.encode())
+        await until(lambda: len(lines(out, "start")) == 5, 30, "5 handlers in flight")
+        assert lines(out, "done") == []
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 0
+    assert sorted(lines(out, "done")) == sorted(ids)
+    assert "exit 0 acked=5" in out.read_text()
+    redelivered: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        redelivered.append(body)
+
+    async with service(harness, source, handle, group=group):
+        await asyncio.sleep(harness.ack_wait() + 1.5)
+    assert redelivered == []
+
+
+async def test_reconnect_after_a_server_side_cut_loses_nothing(
+    harness: Harness,
+) -> None:
+    source = harness.source("reconnect")
+    seen: set[bytes] = set()
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        seen.add(body)
+
+    first = [f"a-{i}".encode() for i in range(10)]
+    later = [f"b-{i}".encode() for i in range(10)]
+    async with service(harness, source, handle, concurrency=4) as svc:
+        async with publisher(harness) as pub:
+            await svc.publish(pub, *first)
+        await until(lambda: seen >= set(first), 20, "the first batch")
+        await harness.cut_connections()
+        async with publisher(harness) as pub:
+            await svc.publish(pub, *later)
+        await until(lambda: seen >= set(later), 60, "the batch after the cut")
+        assert svc.app is not None
+        await until(lambda: svc.app is not None and svc.app.ready, 30, "ready again")
+    assert seen == set(first) | set(later)

@@ -1,0 +1,70 @@
+"""A consumer process for the crash and drain scenarios: ``python -m tests.contract.worker``.
+
+Appends ``start <id>`` / ``done <id>`` lines to --out (flushed per line) and exits
+with the Application's status. Message ids are the bodies (``b"m-17"``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from svcgen_runtime import Application, Consumer, InboundMessage
+
+from .conftest import make_harness
+
+
+async def main(args: argparse.Namespace) -> int:
+    harness = make_harness(args.kind)
+    broker = harness.broker("worker")
+    out = open(args.out, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        out.write(f"start {body.decode()}\n")
+        os.fsync(out.fileno())
+        await asyncio.sleep(args.handler_seconds)
+        out.write(f"done {body.decode()}\n")
+        os.fsync(out.fileno())
+
+    consumer: Consumer[bytes] = Consumer(
+        name="worker",
+        broker=broker,
+        source=args.source,
+        group=args.group,
+        handler=handle,
+        concurrency=args.concurrency,
+        timeout=60,
+        ack_wait=harness.ack_wait(),
+        options=dict(harness.consumer_options()),
+    )
+    app = Application(
+        name="contract-worker",
+        brokers=[broker],
+        consumers=[consumer],
+        drain_timeout=args.drain_timeout,
+    )
+
+    async def announce() -> None:
+        await app.wait_started()
+        out.write("ready\n")
+
+    announcer = asyncio.create_task(announce())
+    code = await app.serve()
+    announcer.cancel()
+    out.write(f"exit {code} acked={consumer.stats.acked}\n")
+    out.close()
+    return code
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("--kind", required=True)
+    p.add_argument("--source", required=True)
+    p.add_argument("--group", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--concurrency", type=int, default=5)
+    p.add_argument("--handler-seconds", type=float, default=0.0)
+    p.add_argument("--drain-timeout", type=float, default=10.0)
+    sys.exit(asyncio.run(main(p.parse_args())))
