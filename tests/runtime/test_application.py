@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+
 from svcgen_runtime import (
     Application,
     Consumer,

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
+
 from svcgen_runtime import (
     Ack,
     Application,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from svcgen_runtime import Ack, InboundMessage, Nack, Retry, RetryPolicy
 from svcgen_runtime import message as m
 from svcgen_runtime.retry import Action, dead_letter_headers, decide
