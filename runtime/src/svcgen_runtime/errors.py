@@ -33,7 +33,9 @@ class BrokerConnectionError(BrokerError):
 
 def require(module: str, extra: str) -> None:
     """Raise MissingExtraError unless ``module`` can be imported."""
-    import importlib.util
+    import importlib
 
-    if importlib.util.find_spec(module) is None:
-        raise MissingExtraError(extra, module)
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(extra, module) from exc
