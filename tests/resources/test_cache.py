@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+
 from svcgen_runtime import Application, ConfigurationError, MissingExtraError
 from svcgen_runtime.errors import SvcgenRuntimeError
 from svcgen_runtime.resources import Cache, CacheError, MemoryCache, RedisCache
 from svcgen_runtime.resources.cache import escape_glob
 from svcgen_runtime.types import Resource
-
 from tests.contract.harness import unique
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
