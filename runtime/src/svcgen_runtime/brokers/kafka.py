@@ -1,0 +1,641 @@
+"""Kafka adapter (aiokafka): consumer groups with contiguous manual commits and a retry topic.
+
+| outcome          | Kafka                                                                 |
+|------------------|-----------------------------------------------------------------------|
+| Ack              | mark the offset done; commit the highest contiguous done offset + 1   |
+|                  | per partition (every ``commit_interval`` s, on revoke, on close)      |
+| Nack requeue     | produce to ``<source>.retry`` with attempt+1 (acked), then mark done  |
+| Nack no requeue  | produce to the dead-letter topic (acked, ``acks=all``), then mark done|
+| Retry(after)     | produce to ``<source>.retry`` with attempt+1 and ``x-svcgen-due``;    |
+|                  | a not-yet-due record pauses its retry partition until due             |
+| delivery_count   | the ``x-svcgen-attempt`` header, else 1 (Kafka does not count reads)  |
+| crash mid-handler| nothing past an unfinished offset is committed: the group re-reads it |
+| reconnect        | aiokafka reconnects by itself; a dead consumer is re-created by the   |
+|                  | consume loop, and uncommitted offsets are read again                  |
+
+One subscription is one ``AIOKafkaConsumer`` in group ``spec.group`` reading both the
+source and its retry topic, with ``enable_auto_commit=False``. Handlers finish out of
+order, so each partition keeps the offsets it handed out in order and commits only up
+to the first one not yet done: a crash never skips an unfinished message, at the price
+of redelivering finished ones behind it (at-least-once). ``release`` leaves a delivery
+undone; it is read again after the next rebalance or restart of the group member.
+
+Retry records wait in the retry topic: a record not yet due is not handed out; its
+partition is paused and rewound to it, and resumed by a timer at the due time. The
+retry topic is first in, first out per partition, so a long delay holds back shorter
+ones queued behind it in the same partition.
+
+Options (``KafkaBroker`` keywords, overridable per consumer in ``options``):
+``session_timeout_ms`` (10000), ``heartbeat_interval_ms`` (a third of it),
+``max_poll_interval_ms`` (300000), ``commit_interval`` seconds (0.5),
+``auto_offset_reset`` (``earliest``), ``max_partition_fetch_bytes`` (16 KiB per unit of
+concurrency, 64 KiB to 1 MiB). Broker-only: ``client_id``, ``partitions`` and
+``replication_factor`` for the topics it creates, ``retry_suffix`` (``.retry``),
+``request_timeout_ms`` (40000).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ..errors import (
+    BrokerConnectionError,
+    BrokerError,
+    ConfigurationError,
+    require,
+)
+from ..message import DUE_HEADER, InboundMessage, attempt_from_headers
+from ..retry import next_attempt_headers
+from .base import SubscriptionSpec
+
+require("aiokafka", "kafka")
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
+from aiokafka.abc import ConsumerRebalanceListener  # noqa: E402
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
+from aiokafka.errors import ConsumerStoppedError, KafkaError  # noqa: E402
+from aiokafka.structs import OffsetAndMetadata, TopicPartition  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+TOPIC_ALREADY_EXISTS: Final = 36
+CLOSE_COMMIT_TIMEOUT: Final = 10.0
+"""Seconds ``close`` waits for its last commit before giving up (the group re-reads)."""
+
+_CONSUMER_OPTIONS: Final = frozenset(
+    {
+        "session_timeout_ms",
+        "heartbeat_interval_ms",
+        "max_poll_interval_ms",
+        "commit_interval",
+        "auto_offset_reset",
+        "max_partition_fetch_bytes",
+    }
+)
+
+
+def _servers(url: str) -> list[str]:
+    """``kafka://h1:9092,h2:9092`` or ``h1:9092,h2`` → ``["h1:9092", "h2:9092"]``."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    hosts = [h.strip() for h in rest.strip("/").split(",") if h.strip()]
+    if not hosts:
+        raise ConfigurationError(
+            f"kafka url {url!r} names no server; use host:port[,host:port]"
+        )
+    return [h if ":" in h else f"{h}:9092" for h in hosts]
+
+
+def _text(value: bytes | None) -> str:
+    return "" if value is None else value.decode("utf-8", "replace")
+
+
+class KafkaBroker:
+    """A named connection to a Kafka cluster: one producer, one admin client.
+
+    Args:
+        name: the spec's broker name.
+        url: bootstrap servers, ``host:port[,host:port]`` (a ``kafka://`` prefix is allowed).
+        client_id: the Kafka client id; default ``svcgen-<name>``.
+        partitions: partitions of topics this adapter creates.
+        replication_factor: replication factor of topics this adapter creates.
+        retry_suffix: the retry topic is ``<source><retry_suffix>``.
+        request_timeout_ms: how long one Kafka request may take.
+        session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms,
+        commit_interval, auto_offset_reset, max_partition_fetch_bytes: consumer
+            defaults, see the module docstring; a consumer's ``options`` override them.
+    """
+
+    kind = "kafka"
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        client_id: str | None = None,
+        partitions: int = 1,
+        replication_factor: int = 1,
+        retry_suffix: str = ".retry",
+        request_timeout_ms: int = 40000,
+        session_timeout_ms: int = 10000,
+        heartbeat_interval_ms: int | None = None,
+        max_poll_interval_ms: int = 300000,
+        commit_interval: float = 0.5,
+        auto_offset_reset: str = "earliest",
+        max_partition_fetch_bytes: int | None = None,
+    ) -> None:
+        if partitions < 1 or replication_factor < 1:
+            raise ConfigurationError(
+                f"kafka broker {name!r}: partitions and replication_factor must be at least 1"
+            )
+        self.name = name
+        self.url = url
+        self.servers = _servers(url)
+        self.client_id = client_id or f"svcgen-{name}"
+        self.partitions = partitions
+        self.replication_factor = replication_factor
+        self.retry_suffix = retry_suffix
+        self.request_timeout_ms = request_timeout_ms
+        self.consumer_defaults: dict[str, Any] = {
+            "session_timeout_ms": session_timeout_ms,
+            "heartbeat_interval_ms": heartbeat_interval_ms,
+            "max_poll_interval_ms": max_poll_interval_ms,
+            "commit_interval": commit_interval,
+            "auto_offset_reset": auto_offset_reset,
+            "max_partition_fetch_bytes": max_partition_fetch_bytes,
+        }
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._lock = asyncio.Lock()
+        self._known_topics: set[str] = set()
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    async def connect(self) -> None:
+        async with self._lock:
+            if self._producer is not None:
+                return
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.servers,
+                client_id=self.client_id,
+                acks="all",
+                enable_idempotence=False,
+                request_timeout_ms=self.request_timeout_ms,
+                linger_ms=0,
+            )
+            try:
+                await producer.start()
+            except Exception as exc:
+                await producer.stop()
+                raise BrokerConnectionError(
+                    f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
+                    f"({type(exc).__name__}: {exc}); start Kafka or fix the url"
+                ) from exc
+            self._producer = producer
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        admin, self._admin = self._admin, None
+        if producer is not None:
+            await producer.stop()
+        if admin is not None:
+            await admin.close()
+
+    async def _ready_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            await self.connect()
+        assert self._producer is not None
+        return self._producer
+
+    async def send(
+        self,
+        target: str,
+        body: bytes,
+        *,
+        key: bytes | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        """Produce one record and wait for the broker's acknowledgement (``acks=all``)."""
+        producer = await self._ready_producer()
+        try:
+            await producer.send_and_wait(
+                target,
+                body,
+                key=key,
+                headers=[(k, v.encode()) for k, v in headers.items()],
+            )
+        except KafkaError as exc:
+            raise BrokerConnectionError(
+                f"kafka broker {self.name!r} did not confirm a record to {target!r} "
+                f"({type(exc).__name__}: {exc}); it is retried by the caller"
+            ) from exc
+
+    async def publish(
+        self,
+        target: str,
+        body: bytes,
+        *,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if target not in self._known_topics:
+            # Create it with this broker's partitions rather than the server's
+            # auto-create default; a cluster that refuses (ACLs) may still accept
+            # the record, so only a failed send is an error.
+            try:
+                await self.ensure_topics([target])
+            except BrokerError as exc:
+                log.debug("kafka broker %s: %s", self.name, exc)
+        await self.send(
+            target,
+            body,
+            key=None if key is None else key.encode(),
+            headers=headers or {},
+        )
+
+    async def ensure_topics(self, names: Iterable[str]) -> None:
+        """Create the topics that do not exist yet (idempotent)."""
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.servers,
+                client_id=f"{self.client_id}-admin",
+                request_timeout_ms=self.request_timeout_ms,
+            )
+            try:
+                await admin.start()
+            except Exception as exc:
+                await admin.close()
+                raise BrokerConnectionError(
+                    f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
+                    f"to create topics ({type(exc).__name__}: {exc}); start Kafka or fix the url"
+                ) from exc
+            self._admin = admin
+        topics = [
+            NewTopic(n, self.partitions, self.replication_factor)
+            for n in dict.fromkeys(names)
+        ]
+        if not topics:
+            return
+        try:
+            response = await self._admin.create_topics(topics)
+        except KafkaError as exc:
+            raise BrokerConnectionError(
+                f"kafka broker {self.name!r} could not create topics "
+                f"({type(exc).__name__}: {exc}); check the broker"
+            ) from exc
+        for topic, code, message in response.topic_errors:
+            if code in (0, TOPIC_ALREADY_EXISTS):
+                self._known_topics.add(topic)
+            else:
+                raise BrokerError(
+                    f"kafka broker {self.name!r} refused to create topic {topic!r} "
+                    f"(error {code}: {message}); create it by hand or fix its name"
+                )
+
+    async def delete_topics(self, names: Iterable[str]) -> None:
+        """Delete topics (for tests and tooling); missing ones are ignored."""
+        topics = list(dict.fromkeys(names))
+        await self.ensure_topics([])
+        assert self._admin is not None
+        await self._admin.delete_topics(topics)
+        self._known_topics.difference_update(topics)
+
+    async def subscribe(self, spec: SubscriptionSpec) -> KafkaSubscription:
+        options = {**self.consumer_defaults}
+        unknown = sorted(set(spec.options) - _CONSUMER_OPTIONS)
+        if unknown:
+            raise ConfigurationError(
+                f"consumer {spec.consumer!r}: unknown kafka option(s) {', '.join(unknown)}; "
+                f"use {', '.join(sorted(_CONSUMER_OPTIONS))}"
+            )
+        options.update(spec.options)
+        await self.connect()
+        retry_topic = spec.source + self.retry_suffix
+        topics = [spec.source, retry_topic]
+        await self.ensure_topics(
+            topics if spec.dead_letter is None else [*topics, spec.dead_letter]
+        )
+        fetch_bytes = options["max_partition_fetch_bytes"] or min(
+            max(spec.concurrency * 16384, 65536), 1048576
+        )
+        session_ms = int(options["session_timeout_ms"])
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.servers,
+            client_id=f"{self.client_id}-{spec.consumer}",
+            group_id=spec.group,
+            enable_auto_commit=False,
+            auto_offset_reset=options["auto_offset_reset"],
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=options["heartbeat_interval_ms"]
+            or max(session_ms // 3, 100),
+            max_poll_interval_ms=int(options["max_poll_interval_ms"]),
+            max_partition_fetch_bytes=fetch_bytes,
+            fetch_max_bytes=fetch_bytes * 4,
+            request_timeout_ms=self.request_timeout_ms,
+        )
+        sub = KafkaSubscription(
+            self, spec, consumer, retry_topic, float(options["commit_interval"])
+        )
+        consumer.subscribe(topics, listener=sub.listener)
+        try:
+            await consumer.start()
+        except Exception as exc:
+            await consumer.stop()
+            raise BrokerConnectionError(
+                f"kafka consumer {spec.consumer!r} could not start "
+                f"({type(exc).__name__}: {exc}); check that Kafka is reachable"
+            ) from exc
+        sub.start()
+        return sub
+
+
+@dataclass(slots=True)
+class _Partition:
+    """Offsets handed out from one partition during one assignment, in order."""
+
+    tp: TopicPartition
+    taken: collections.deque[int] = field(default_factory=collections.deque)
+    done: set[int] = field(default_factory=set)
+    commit_to: int | None = None
+    committed: int | None = None
+
+    def finish(self, offset: int) -> bool:
+        """Mark ``offset`` done; return True when the commit point moved."""
+        self.done.add(offset)
+        taken, done = self.taken, self.done
+        moved = False
+        while taken and taken[0] in done:
+            first = taken.popleft()
+            done.discard(first)
+            self.commit_to = first + 1
+            moved = True
+        return moved
+
+    @property
+    def pending_commit(self) -> int | None:
+        if self.commit_to is not None and self.commit_to != self.committed:
+            return self.commit_to
+        return None
+
+
+@dataclass(slots=True, frozen=True)
+class _Handle:
+    part: _Partition
+    offset: int
+    key: bytes | None
+    headers: dict[str, str]
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, sub: KafkaSubscription) -> None:
+        self._sub = sub
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._sub.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._sub.assigned(assigned)
+
+
+class KafkaSubscription:
+    """One consumer-group member reading a source and its retry topic."""
+
+    heartbeat_interval: float | None = None
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        spec: SubscriptionSpec,
+        consumer: AIOKafkaConsumer,
+        retry_topic: str,
+        commit_interval: float,
+    ) -> None:
+        self._broker = broker
+        self._spec = spec
+        self._consumer = consumer
+        self._retry_topic = retry_topic
+        self._commit_interval = commit_interval
+        self._parts: dict[TopicPartition, _Partition] = {}
+        self._wakeups: dict[TopicPartition, asyncio.TimerHandle] = {}
+        self._dirty = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
+        self._closed = False
+        self.listener = _Listener(self)
+
+    def start(self) -> None:
+        self._committer = asyncio.create_task(
+            self._commit_loop(), name=f"kafka-commit-{self._spec.consumer}"
+        )
+
+    # -- fetching --------------------------------------------------------------
+
+    async def fetch(
+        self, max_messages: int, timeout: float
+    ) -> Sequence[InboundMessage]:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._closed:
+                raise BrokerConnectionError(
+                    f"kafka consumer {self._spec.consumer!r} is closed; subscribe again"
+                )
+            left = max(deadline - time.monotonic(), 0.0)
+            try:
+                batches = await self._consumer.getmany(
+                    timeout_ms=int(left * 1000), max_records=max_messages
+                )
+            except (KafkaError, ConsumerStoppedError) as exc:
+                raise BrokerConnectionError(
+                    f"kafka consumer {self._spec.consumer!r} failed "
+                    f"({type(exc).__name__}: {exc}); it is re-created"
+                ) from exc
+            out = self._accept(batches)
+            if out or left <= 0:
+                return out
+
+    def _accept(
+        self, batches: Mapping[TopicPartition, Sequence[Any]]
+    ) -> list[InboundMessage]:
+        out: list[InboundMessage] = []
+        now = time.time()
+        source = self._spec.source
+        for tp, records in batches.items():
+            retrying = tp.topic == self._retry_topic
+            part = self._parts.get(tp)
+            if part is None:
+                part = self._parts[tp] = _Partition(tp)
+            for rec in records:
+                headers = {k: _text(v) for k, v in rec.headers or ()}
+                if retrying:
+                    due = _due(headers)
+                    if due > now:
+                        self._hold(tp, rec.offset, due - now)
+                        break
+                part.taken.append(rec.offset)
+                key = rec.key
+                out.append(
+                    InboundMessage(
+                        id=f"{tp.topic}/{tp.partition}/{rec.offset}",
+                        source=source,
+                        body=rec.value if rec.value is not None else b"",
+                        key=None if key is None else _text(key),
+                        headers=headers,
+                        delivery_count=attempt_from_headers(headers),
+                        timestamp=rec.timestamp / 1000.0
+                        if rec.timestamp is not None
+                        else None,
+                        position={
+                            "topic": tp.topic,
+                            "partition": tp.partition,
+                            "offset": rec.offset,
+                        },
+                        native=_Handle(part, rec.offset, key, headers),
+                    )
+                )
+        return out
+
+    def _hold(self, tp: TopicPartition, offset: int, delay: float) -> None:
+        """Rewind a retry partition to a record not yet due and pause it until then."""
+        consumer = self._consumer
+        consumer.seek(tp, offset)
+        consumer.pause(tp)
+        old = self._wakeups.pop(tp, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        # A few ms late rather than early: the due check uses the wall clock.
+        self._wakeups[tp] = loop.call_later(delay + 0.005, self._wake, tp)
+
+    def _wake(self, tp: TopicPartition) -> None:
+        self._wakeups.pop(tp, None)
+        if not self._closed and tp in self._consumer.assignment():
+            self._consumer.resume(tp)
+
+    # -- settling --------------------------------------------------------------
+
+    def _handle(self, msg: InboundMessage) -> _Handle:
+        handle: _Handle = msg.native
+        if self._closed or self._parts.get(handle.part.tp) is not handle.part:
+            raise BrokerConnectionError(
+                f"message {msg.id} belongs to a partition this consumer no longer holds; "
+                "the group delivers it again"
+            )
+        return handle
+
+    def _finish(self, handle: _Handle) -> None:
+        if handle.part.finish(handle.offset):
+            self._dirty.set()
+
+    async def ack(self, msg: InboundMessage) -> None:
+        self._finish(self._handle(msg))
+
+    async def requeue(self, msg: InboundMessage) -> None:
+        await self._again(msg, 0.0)
+
+    async def retry(self, msg: InboundMessage, after: float) -> None:
+        await self._again(msg, after)
+
+    async def _again(self, msg: InboundMessage, after: float) -> None:
+        handle = self._handle(msg)
+        headers = next_attempt_headers(handle.headers, msg.delivery_count)
+        headers[DUE_HEADER] = f"{time.time() + after:.3f}"
+        await self._broker.send(
+            self._retry_topic, msg.body, key=handle.key, headers=headers
+        )
+        self._finish(self._handle(msg))
+
+    async def dead_letter(
+        self, msg: InboundMessage, headers: Mapping[str, str]
+    ) -> None:
+        handle = self._handle(msg)
+        target = self._spec.dead_letter
+        if target is None:
+            raise ConfigurationError(
+                f"consumer {self._spec.consumer!r} has no dead-letter topic; set dead_letter"
+            )
+        await self._broker.send(target, msg.body, key=handle.key, headers=headers)
+        self._finish(self._handle(msg))
+
+    async def release(self, msg: InboundMessage) -> None:
+        # Left undone on purpose: the commit point never passes it, so the group
+        # reads it again after this member closes or loses the partition.
+        return None
+
+    async def in_progress(self, msg: InboundMessage) -> None:
+        return None
+
+    # -- commits ---------------------------------------------------------------
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(self._commit_interval)
+            self._dirty.clear()
+            if not await self._commit(self._parts.values()):
+                self._dirty.set()  # try again after the next interval
+
+    async def _commit(self, parts: Iterable[_Partition]) -> bool:
+        """Commit every partition's contiguous done point; True when it succeeded."""
+        offsets = {
+            p.tp: (p, pos) for p in parts if (pos := p.pending_commit) is not None
+        }
+        if not offsets:
+            return True
+        try:
+            await self._consumer.commit(
+                {tp: OffsetAndMetadata(pos, "") for tp, (_, pos) in offsets.items()}
+            )
+        except KafkaError as exc:
+            log.warning(
+                "kafka consumer %s: commit failed (%s: %s); finished messages after "
+                "the last commit may be delivered again",
+                self._spec.consumer,
+                type(exc).__name__,
+                exc,
+            )
+            return False
+        for part, pos in offsets.values():
+            if part.committed is None or pos > part.committed:
+                part.committed = pos
+        return True
+
+    async def revoked(self, revoked: set[TopicPartition]) -> None:
+        """Before a rebalance: commit what is done, forget the rest (it is re-read)."""
+        parts = [p for tp in revoked if (p := self._parts.get(tp)) is not None]
+        if parts and not self._closed:
+            await self._commit(parts)
+        for tp in revoked:
+            self._parts.pop(tp, None)
+            wake = self._wakeups.pop(tp, None)
+            if wake is not None:
+                wake.cancel()
+
+    def assigned(self, assigned: set[TopicPartition]) -> None:
+        # Bookkeeping of the previous assignment was dropped in ``revoked``; the new one
+        # starts from the committed offsets.
+        log.info(
+            "kafka consumer %s assigned %s",
+            self._spec.consumer,
+            ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+            or "nothing",
+        )
+
+    async def close(self) -> None:
+        """Commit what is done, cancel retry timers, leave the group."""
+        if self._closed:
+            return
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+        for wake in self._wakeups.values():
+            wake.cancel()
+        self._wakeups.clear()
+        try:
+            async with asyncio.timeout(CLOSE_COMMIT_TIMEOUT):
+                await self._commit(list(self._parts.values()))
+        except TimeoutError:
+            log.warning(
+                "kafka consumer %s: last commit timed out; finished messages after "
+                "the previous commit will be delivered again",
+                self._spec.consumer,
+            )
+        self._closed = True
+        self._parts.clear()
+        await self._consumer.stop()
+
+
+def _due(headers: Mapping[str, str]) -> float:
+    raw = headers.get(DUE_HEADER)
+    if raw is None:
+        return 0.0
+    try:
+        return float(raw)
+    except ValueError:
+        return 0.0

@@ -1,0 +1,501 @@
+"""The Kafka adapter against a real Kafka-protocol broker (scripts/kafka-up.sh) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from svcgen_runtime.application import Application
+from svcgen_runtime.brokers.base import SubscriptionSpec
+from svcgen_runtime.brokers.kafka import KafkaBroker, _Partition
+from svcgen_runtime.consumer import Consumer
+from svcgen_runtime.message import (
+    ATTEMPT_HEADER,
+    DLQ_ATTEMPTS,
+    DLQ_CONSUMER,
+    DLQ_ERROR_TYPE,
+    DLQ_REASON,
+    DLQ_SOURCE,
+    DUE_HEADER,
+    InboundMessage,
+)
+from svcgen_runtime.outcome import Nack, Outcome, Retry
+from svcgen_runtime.retry import RetryPolicy
+from tests.contract.harness import Harness as HarnessProtocol
+from tests.contract.harness_kafka import URL, Harness, cut_kafka_connections
+
+pytestmark = pytest.mark.broker
+
+Handler = Callable[[bytes, InboundMessage], Awaitable[Outcome | None]]
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[Harness]:
+    h = Harness()
+    try:
+        yield h
+    finally:
+        await h.cleanup()
+
+
+def make_consumer(
+    h: Harness,
+    broker: KafkaBroker,
+    source: str,
+    handler: Handler,
+    **kw: Any,
+) -> Consumer[bytes]:
+    options = {**h.consumer_options(), **kw.pop("options", {})}
+    return Consumer(
+        name=kw.pop("name", "kc"),
+        broker=broker,
+        source=source,
+        handler=handler,
+        options=options,
+        **kw,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    consumer: Consumer[Any], broker: KafkaBroker, *, expect_code: int = 0
+) -> AsyncIterator[Application]:
+    app = Application(
+        name="kafka-test",
+        brokers=[broker],
+        consumers=[consumer],
+        handle_signals=False,
+        drain_timeout=10.0,
+    )
+    task = asyncio.create_task(app.serve())
+    started = asyncio.create_task(app.wait_started())
+    await asyncio.wait([task, started], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        started.cancel()
+        raise AssertionError(f"application did not start (exit {task.result()})")
+    try:
+        yield app
+    finally:
+        app.shutdown()
+        code = await task
+        assert code == expect_code
+
+
+async def until(pred: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def committed(group: str, topic: str, partition: int = 0) -> int | None:
+    """The group's committed offset of one partition, read with a non-member client."""
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=URL, group_id=group, enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        value: int | None = await reader.committed(TopicPartition(topic, partition))
+        return value
+    finally:
+        await reader.stop()
+
+
+async def read_topic(topic: str, n: int, timeout: float = 10.0) -> list[Any]:
+    """Read the first ``n`` records of ``topic`` without a group."""
+    reader = AIOKafkaConsumer(
+        topic, bootstrap_servers=URL, group_id=None, auto_offset_reset="earliest"
+    )
+    await reader.start()
+    out: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(out) < n and time.monotonic() < deadline:
+            batches = await reader.getmany(timeout_ms=200)
+            for records in batches.values():
+                out.extend(records)
+    finally:
+        await reader.stop()
+    return out
+
+
+# -- pure bookkeeping ----------------------------------------------------------
+
+
+def test_harness_keeps_the_contract_protocol() -> None:
+    h: HarnessProtocol = Harness()  # mypy checks the structure
+    assert h.kind == "kafka" and h.supports_crash
+    *imports, expr = h.broker_script().splitlines()
+    scope: dict[str, Any] = {}
+    exec("\n".join(imports), scope)
+    assert isinstance(eval(expr, scope), KafkaBroker)
+
+
+def test_commit_point_never_passes_an_unfinished_offset() -> None:
+    part = _Partition(TopicPartition("t", 0))
+    part.taken.extend([5, 6, 7, 9])  # 8 is a gap (compaction, control record)
+    assert not part.finish(6)
+    assert not part.finish(9)
+    assert part.pending_commit is None
+    assert part.finish(5)
+    assert part.pending_commit == 7
+    assert part.finish(7)
+    assert part.pending_commit == 10
+    part.committed = 10
+    assert part.pending_commit is None
+
+
+# -- outcomes through Consumer + Application -----------------------------------
+
+
+async def test_ack_commits_contiguous_offsets_on_close(harness: Harness) -> None:
+    broker = harness.broker()
+    source = harness.source("k-ack")
+    seen: list[tuple[bytes, str | None, int, dict[str, Any]]] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        seen.append((body, msg.key, msg.delivery_count, dict(msg.position)))
+
+    # A long commit interval: only the close flush can commit.
+    c = make_consumer(
+        harness, broker, source, handle, concurrency=8, options={"commit_interval": 60}
+    )
+    async with running(c, broker):
+        for i in range(20):
+            await broker.publish(
+                source, b"m%d" % i, key=f"k{i % 3}", headers={"h": "v"}
+            )
+        await until(lambda: len(seen) == 20, 20, "20 deliveries")
+        assert await committed("kc", source) is None
+    assert sorted(s[0] for s in seen) == sorted(b"m%d" % i for i in range(20))
+    assert all(s[2] == 1 for s in seen)
+    assert {s[3]["topic"] for s in seen} == {source}
+    assert sorted(s[3]["offset"] for s in seen) == list(range(20))
+    assert c.stats.acked == 20
+    assert await committed("kc", source) == 20
+
+
+async def test_requeue_goes_through_the_retry_topic_with_attempt_plus_one(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-requeue")
+    deliveries: list[InboundMessage] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome | None:
+        deliveries.append(msg)
+        return Nack(requeue=True) if msg.delivery_count < 3 else None
+
+    c = make_consumer(
+        harness, broker, source, handle, retry=RetryPolicy(max_attempts=5)
+    )
+    async with running(c, broker):
+        await broker.publish(source, b"again", key="k1")
+        await until(lambda: c.stats.acked == 1, 20, "the third delivery")
+    assert [m.delivery_count for m in deliveries] == [1, 2, 3]
+    assert [m.position["topic"] for m in deliveries] == [
+        source,
+        f"{source}.retry",
+        f"{source}.retry",
+    ]
+    assert all(m.body == b"again" and m.key == "k1" for m in deliveries)
+    assert deliveries[2].headers[ATTEMPT_HEADER] == "3"
+    assert c.stats.requeued == 2
+    assert await committed("kc", source) == 1
+    assert await committed("kc", f"{source}.retry") == 2
+
+
+async def test_retry_after_is_not_early_and_at_most_a_second_late(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-retry")
+    times: list[tuple[int, float]] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome | None:
+        times.append((msg.delivery_count, time.time()))
+        return Retry(after=2.0) if msg.delivery_count == 1 else None
+
+    c = make_consumer(harness, broker, source, handle)
+    async with running(c, broker):
+        await broker.publish(source, b"later")
+        await until(lambda: len(times) == 2, 20, "the retried delivery")
+    (n1, t1), (n2, t2) = times
+    assert (n1, n2) == (1, 2)
+    assert 2.0 <= t2 - t1 <= 3.0, t2 - t1
+
+
+async def test_a_waiting_retry_pauses_only_its_partition_without_spinning(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-pause")
+    got: list[tuple[bytes, int, float]] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome | None:
+        got.append((body, msg.delivery_count, time.time()))
+        return Retry(after=4.0) if body == b"slow" and msg.delivery_count == 1 else None
+
+    c = make_consumer(harness, broker, source, handle, concurrency=4)
+    async with running(c, broker):
+        await broker.publish(source, b"slow")
+        await until(lambda: len(got) == 1, 20, "the first delivery")
+        cpu = time.process_time()
+        started = time.time()
+        for i in range(5):  # the source keeps flowing while the retry waits
+            await broker.publish(source, b"fresh%d" % i)
+            await asyncio.sleep(0.3)
+        await until(lambda: len(got) == 7, 10, "the retried delivery")
+        waited_cpu = time.process_time() - cpu
+        elapsed = time.time() - started
+    fresh = [g for g in got if g[0].startswith(b"fresh")]
+    retried = [g for g in got if g[0] == b"slow" and g[1] == 2]
+    assert len(fresh) == 5 and len(retried) == 1
+    assert all(f[2] < retried[0][2] for f in fresh)
+    assert retried[0][2] - got[0][2] >= 4.0
+    # A paused partition with a timer: the process mostly sleeps while it waits.
+    assert waited_cpu < 0.5 * elapsed, (waited_cpu, elapsed)
+    assert c.stats.received == 7
+
+
+async def test_nack_without_requeue_dead_letters_with_headers(harness: Harness) -> None:
+    broker = harness.broker()
+    source = harness.source("k-dlq")
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        return Nack(requeue=False)
+
+    c = make_consumer(harness, broker, source, handle, name="dlq-consumer")
+    async with running(c, broker):
+        await broker.publish(source, b"bad", key="kk", headers={"trace": "t1"})
+        await until(lambda: c.stats.dead_lettered == 1, 20, "the dead letter")
+    (rec,) = await read_topic(f"{source}.dlq", 1)
+    headers = {k: v.decode() for k, v in rec.headers}
+    assert rec.value == b"bad" and rec.key == b"kk"
+    assert headers["trace"] == "t1"
+    assert headers[DLQ_SOURCE] == source
+    assert headers[DLQ_CONSUMER] == "dlq-consumer"
+    assert headers[DLQ_REASON] == "rejected"
+    assert headers[DLQ_ATTEMPTS] == "1"
+    assert await committed("dlq-consumer", source) == 1
+
+
+async def test_failures_dead_letter_after_max_attempts(harness: Harness) -> None:
+    broker = harness.broker()
+    source = harness.source("k-exhaust")
+    counts: list[int] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        counts.append(msg.delivery_count)
+        raise ValueError("always broken")
+
+    policy = RetryPolicy(max_attempts=3, initial=0.2, jitter=False)
+    c = make_consumer(harness, broker, source, handle, retry=policy)
+    async with running(c, broker):
+        await broker.publish(source, b"doomed")
+        await until(lambda: c.stats.dead_lettered == 1, 20, "the dead letter")
+    assert counts == [1, 2, 3]
+    (rec,) = await read_topic(f"{source}.dlq", 1)
+    headers = {k: v.decode() for k, v in rec.headers}
+    assert headers[DLQ_ATTEMPTS] == "3"
+    assert headers[DLQ_ERROR_TYPE] == "ValueError"
+    assert headers[DLQ_REASON] == "exhausted"
+    assert DUE_HEADER in headers  # it came back through the retry topic
+
+
+# -- the subscription directly -------------------------------------------------
+
+
+async def test_fetch_takes_at_most_n_and_the_rest_stays_for_later(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-fetch")
+    await broker.connect()
+    try:
+        for i in range(10):
+            await broker.publish(source, b"%d" % i)
+        spec = SubscriptionSpec(
+            consumer="f",
+            source=source,
+            group=f"{source}-g",
+            concurrency=3,
+            options=harness.consumer_options(),
+        )
+        sub = await broker.subscribe(spec)
+        got: list[InboundMessage] = []
+        while len(got) < 10:
+            batch = await sub.fetch(3, 10.0)
+            assert 1 <= len(batch) <= 3
+            got.extend(batch)
+        assert [m.body for m in got] == [b"%d" % i for i in range(10)]
+        t0 = time.monotonic()
+        assert await sub.fetch(3, 0.5) == []
+        assert 0.4 <= time.monotonic() - t0 < 3.0
+        for m in got[:4]:
+            await sub.ack(m)
+        await sub.close()
+        assert await committed(f"{source}-g", source) == 4
+    finally:
+        await broker.close()
+
+
+# -- groups, crashes, rebalances, connection cuts ------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from svcgen_runtime.application import Application
+    from svcgen_runtime.brokers.kafka import KafkaBroker
+    from svcgen_runtime.consumer import Consumer
+
+    async def main() -> None:
+        source, group, url = sys.argv[1:4]
+        broker = KafkaBroker("child", url, session_timeout_ms=6000)
+
+        async def handle(body, msg):
+            if body == b"2":
+                print("blocking", flush=True)
+                await asyncio.Event().wait()
+            print("done", body.decode(), flush=True)
+
+        c = Consumer(name="crash", broker=broker, source=source, group=group,
+                     handler=handle, concurrency=4, timeout=None,
+                     options={"session_timeout_ms": 6000, "commit_interval": 0.1})
+        app = Application(name="child", brokers=[broker], consumers=[c],
+                          handle_signals=False)
+        await app.serve()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_crash_redelivers_the_unfinished_offset_and_never_commits_past_it(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-crash")
+    group = f"{source}-g"
+    await broker.connect()
+    for i in range(10):
+        await broker.publish(source, b"%d" % i)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CHILD, source, group, URL,
+        stdout=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        done: set[str] = set()
+        blocking = False
+        async with asyncio.timeout(20):
+            while len(done) < 9 or not blocking:
+                line = (await child.stdout.readline()).decode().split()
+                assert line, "the child consumer exited early"
+                if line[0] == "blocking":
+                    blocking = True
+                else:
+                    done.add(line[1])
+        assert done == {"0", "1", "3", "4", "5", "6", "7", "8", "9"}
+        # Offsets 3..9 are finished, 2 is not: the commit point stays at 2.
+        await asyncio.sleep(1.0)
+        assert await committed(group, source) == 2
+    finally:
+        if child.returncode is None:
+            child.send_signal(signal.SIGKILL)
+        await child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+    seen: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        seen.append(body)
+
+    c = make_consumer(harness, broker, source, handle, group=group, concurrency=4)
+    async with running(c, broker):
+        await until(lambda: len(seen) >= 8, 25, "redelivery after the crash")
+        await asyncio.sleep(0.5)
+    assert b"2" in seen  # the unfinished one comes back
+    assert b"0" not in seen and b"1" not in seen  # committed ones do not
+    assert sorted(seen) == [b"%d" % i for i in range(2, 10)]
+    assert await committed(group, source) == 10
+    await broker.close()
+
+
+async def test_revoked_partitions_commit_what_is_done_before_the_rebalance(
+    harness: Harness,
+) -> None:
+    broker = KafkaBroker("two", URL, partitions=2, session_timeout_ms=6000)
+    source = harness.source("k-revoke")
+    group = f"{source}-g"
+    first: list[InboundMessage] = []
+    second: list[InboundMessage] = []
+
+    async def handle_first(body: bytes, msg: InboundMessage) -> None:
+        first.append(msg)
+
+    async def handle_second(body: bytes, msg: InboundMessage) -> None:
+        second.append(msg)
+
+    # Periodic commits are off (60 s): only the revoke flush can commit.
+    slow = {"commit_interval": 60}
+    a = make_consumer(harness, broker, source, handle_first, group=group, options=slow)
+    async with running(a, broker):
+        for i in range(12):
+            await broker.publish(source, b"%d" % i, key=f"key-{i}")
+        await until(lambda: len(first) == 12, 20, "the first member's deliveries")
+        partitions = {m.position["partition"] for m in first}
+        assert partitions == {0, 1}, "the keys should spread over both partitions"
+        per_partition = {
+            p: sum(1 for m in first if m.position["partition"] == p) for p in (0, 1)
+        }
+        other = KafkaBroker("two-b", URL, partitions=2, session_timeout_ms=6000)
+        b = make_consumer(
+            harness, other, source, handle_second, group=group, name="kc2", options=slow
+        )
+        async with running(b, other):
+            # The join makes the first member revoke: it commits before giving up.
+            deadline = time.monotonic() + 20
+            offsets: dict[int, int | None] = {}
+            while time.monotonic() < deadline:
+                offsets = {p: await committed(group, source, p) for p in (0, 1)}
+                if offsets == per_partition:
+                    break
+                await asyncio.sleep(0.2)
+            assert offsets == per_partition
+            await asyncio.sleep(1.0)
+    assert second == []  # nothing done was handed to the new member again
+
+
+async def test_server_side_cut_resumes_and_loses_nothing(harness: Harness) -> None:
+    broker = harness.broker()
+    source = harness.source("k-cut")
+    seen: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        seen.append(body)
+
+    c = make_consumer(harness, broker, source, handle, concurrency=8)
+    async with running(c, broker):
+        for i in range(20):
+            await broker.publish(source, b"a%d" % i)
+        await until(lambda: len(set(seen)) == 20, 20, "the first 20")
+        assert await cut_kafka_connections() >= 2  # producer and consumer at least
+        for i in range(20):
+            await broker.publish(source, b"b%d" % i)
+        await until(lambda: len(set(seen)) == 40, 30, "all 40 after the cut")
+    expected = {b"a%d" % i for i in range(20)} | {b"b%d" % i for i in range(20)}
+    assert set(seen) == expected
+    assert await committed("kc", source) == 40
