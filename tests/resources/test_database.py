@@ -293,6 +293,32 @@ async def test_sqlite_calling_the_db_inside_its_own_transaction_raises_instead_o
         await db.close()
 
 
+async def test_sqlite_tasks_started_in_a_transaction_may_use_the_db_after_it(
+    tmp_path: Path,
+) -> None:
+    db = SqliteDatabase(name="d", path=tmp_path / "x.db")
+    await db.open()
+    try:
+        await db.execute("CREATE TABLE t (n INTEGER)")
+        go = asyncio.Event()
+
+        async def later() -> int:
+            await go.wait()
+            return await db.execute("INSERT INTO t VALUES (?)", 2)
+
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t VALUES (?)", 1)
+            task = asyncio.create_task(later())  # inherits the context
+            with pytest.raises(DatabaseError, match="inside its own transaction"):
+                await asyncio.gather(db.execute("INSERT INTO t VALUES (3)"))
+        go.set()
+        assert await asyncio.wait_for(task, 10) == 1
+        rows = await db.query("SELECT n FROM t ORDER BY n")
+        assert [r["n"] for r in rows] == [1, 2]
+    finally:
+        await db.close()
+
+
 async def test_sqlite_transactions_are_serialized(tmp_path: Path) -> None:
     # Read-modify-write in transactions from many tasks loses no update.
     db = SqliteDatabase(name="d", path=tmp_path / "x.db")

@@ -138,9 +138,10 @@ def _rows(db: str, names: Sequence[str], values: list[Any]) -> list[Row]:
 
 # -- sqlite -------------------------------------------------------------------
 
-_inside: contextvars.ContextVar[SqliteDatabase | None] = contextvars.ContextVar(
+_inside: contextvars.ContextVar[_SqliteQueries | None] = contextvars.ContextVar(
     "svcgen_sqlite_transaction", default=None
 )
+"""The sqlite transaction the current task (or the task that created it) runs in."""
 
 
 @contextlib.contextmanager
@@ -231,9 +232,14 @@ class SqliteDatabase:
                 f"database {self.name!r} cannot open the sqlite file {self.path!r} "
                 f"({exc}): check that its folder is writable"
             ) from exc
-        conn.execute("PRAGMA foreign_keys = ON")
-        if not memory:
-            conn.execute("PRAGMA journal_mode = WAL")
+        try:
+            with _sqlite_errors(self.name):
+                conn.execute("PRAGMA foreign_keys = ON")
+                if not memory:
+                    conn.execute("PRAGMA journal_mode = WAL")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     async def close(self) -> None:
@@ -295,7 +301,10 @@ class SqliteDatabase:
         return await self._run(run)
 
     def _outside_transaction(self) -> None:
-        if _inside.get() is self:
+        # Tasks created inside a transaction inherit this context; once it has
+        # ended, the database is theirs to call again.
+        tx = _inside.get()
+        if tx is not None and tx._db is self and not tx.ended:
             raise DatabaseError(
                 f"database {self.name!r} was called directly inside its own "
                 "transaction, which would wait for that transaction forever: "
@@ -330,30 +339,35 @@ class SqliteDatabase:
         self._outside_transaction()
         conn, _ = self._connection()
         async with self._lock:
-            token = _inside.set(self)
             tx = _SqliteQueries(self)
+            token = _inside.set(tx)
             try:
                 try:
                     await self._run(lambda: _begin(self.name, conn))
                 except BaseException:
                     # A cancelled BEGIN may still run on the thread: undo it there.
-                    await asyncio.shield(self._run(self._rollback))
+                    await self._undo()
                     raise
                 try:
                     yield tx
                 except BaseException:
                     tx.ended = True
-                    await asyncio.shield(self._run(self._rollback))
+                    await self._undo()
                     raise
                 tx.ended = True
                 try:
                     await self._run(lambda: _commit(self.name, conn))
                 except BaseException:
-                    await asyncio.shield(self._run(self._rollback))
+                    await self._undo()
                     raise
             finally:
                 tx.ended = True
                 _inside.reset(token)
+
+    async def _undo(self) -> None:
+        """Roll back, even when cancelled; a failure here must not hide the cause."""
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._run(self._rollback))
 
 
 def _begin(db: str, conn: sqlite3.Connection) -> None:
