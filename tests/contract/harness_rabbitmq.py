@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import aio_pika
+
 from svcgen_runtime.brokers.rabbitmq import RabbitMQBroker
 
 from .harness import unique
