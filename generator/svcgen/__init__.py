@@ -1,0 +1,1 @@
+"""svcgen: generate explicit, typed Python services from a service spec."""

@@ -1,0 +1,263 @@
+"""The ``svcgen`` command: each verb maps its flags onto one library call.
+
+Exit status: 0 ok, 1 drift (``check``), 2 bad input, 3 internal error. Bad input
+never shows a traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .errors import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, SvcgenError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BROKER_KINDS = ("memory", "kafka", "rabbitmq", "nats", "redis", "mqtt")
+
+
+def _wrapped(func: F) -> F:
+    """Run a command in the one error wrapper: messages, not tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except SvcgenError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(str(exc), err=True)
+            sys.exit(exc.exit_code)
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} (this is a bug in "
+                "svcgen; run again with --debug for the traceback and report it)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+_dir = click.option(
+    "--dir",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The service's directory (the one holding service.yaml).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks for every error.")
+@click.version_option(package_name="svcgen")
+def main(debug: bool) -> None:
+    """Generate explicit, typed Python services from service.yaml."""
+
+
+@main.command()
+@click.argument("name")
+@click.option(
+    "--broker",
+    "brokers",
+    multiple=True,
+    type=click.Choice(BROKER_KINDS),
+    help="A broker kind the service uses (repeatable); default: memory.",
+)
+@click.option(
+    "--no-http", is_flag=True, help="No HTTP routes (a health listener only)."
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to create it (default: ./NAME).",
+)
+@_wrapped
+def new(
+    name: str, brokers: tuple[str, ...], no_http: bool, directory: Path | None
+) -> None:
+    """Create a new service NAME and generate its code.
+
+    \b
+    Example:
+      svcgen new orders --broker kafka --dir services/orders
+    """
+    from . import commands
+    from .spec import _check_service_name
+
+    try:
+        _check_service_name(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from None
+    root = commands.new(name, brokers=brokers, http=not no_http, directory=directory)
+    click.echo(f"created {root}; next: cd {root} && pip install -e . && pytest")
+
+
+def _report(report: Any) -> None:
+    for rel in report.written:
+        click.echo(f"wrote {rel}")
+    for rel in report.deleted:
+        click.echo(f"deleted {rel}")
+    for rel in report.created:
+        click.echo(f"created {rel}")
+    click.echo(report.summary())
+
+
+@main.command()
+@_dir
+@_wrapped
+def generate(root: Path) -> None:
+    """Regenerate src/<package>/_generated/ from service.yaml.
+
+    \b
+    Example:
+      svcgen generate --dir services/orders
+    """
+    from . import commands
+
+    _report(commands.generate(root))
+
+
+@main.command()
+@_dir
+@_wrapped
+def check(root: Path) -> None:
+    """Exit 1 with a diff when generated code is stale, missing, extra or hand-edited.
+
+    \b
+    Example (in CI):
+      svcgen check --dir services/orders
+    """
+    from . import commands
+
+    drifts = commands.check(root)
+    if not drifts:
+        click.echo("generated code is current")
+        sys.exit(EXIT_OK)
+    for drift in drifts:
+        click.echo(drift.diff, nl=False)
+    for drift in drifts:
+        click.echo(f"{drift.kind}: {drift.path}", err=True)
+    click.echo(
+        f"{len(drifts)} file(s) out of date: run svcgen generate and commit the result",
+        err=True,
+    )
+    sys.exit(EXIT_DRIFT)
+
+
+@main.command()
+@_dir
+@_wrapped
+def validate(root: Path) -> None:
+    """Check service.yaml and report every error with its line and column.
+
+    \b
+    Example:
+      svcgen validate --dir services/orders
+    """
+    from . import commands
+
+    spec = commands.validate(root)
+    click.echo(
+        f"service.yaml is valid: {spec.name}, {len(spec.brokers)} broker(s), "
+        f"{len(spec.consumers)} consumer(s), {len(spec.publishers)} publisher(s), "
+        f"{len(spec.http.routes) if spec.http else 0} route(s)"
+    )
+
+
+@main.command()
+@_wrapped
+def schema() -> None:
+    """Print the JSON Schema of service.yaml (for editor completion).
+
+    \b
+    Example:
+      svcgen schema > service.schema.json
+    """
+    from . import commands
+
+    click.echo(commands.schema(), nl=False)
+
+
+@main.command("add-consumer")
+@click.argument("name")
+@click.option("--broker", required=True, help="A broker named in service.yaml.")
+@click.option("--source", required=True, help="Topic / queue / subject / stream.")
+@click.option("--group", default=None, help="Consumer group (default: NAME).")
+@click.option("--concurrency", type=int, default=None, help="Handlers in flight.")
+@click.option(
+    "--max-attempts", type=int, default=None, help="Deliveries before dead-lettering."
+)
+@click.option("--dead-letter", default=None, help="Dead-letter destination, or 'none'.")
+@click.option("--message", default=None, help="The payload model, module:Class.")
+@_dir
+@_wrapped
+def add_consumer(root: Path, **options: Any) -> None:
+    """Add a consumer to service.yaml, regenerate, and create its handler stub.
+
+    \b
+    Example:
+      svcgen add-consumer order_created --broker events --source orders.created \\
+          --group orders --concurrency 16 --message orders.models:OrderCreated
+    """
+    from . import commands
+
+    _report(commands.add_consumer(root, **options))
+
+
+@main.command("add-route")
+@click.argument("name")
+@click.option(
+    "--method",
+    required=True,
+    type=click.Choice(["GET", "POST", "PUT", "PATCH", "DELETE"], case_sensitive=False),
+)
+@click.option(
+    "--path", "path", required=True, help="URL path, e.g. /orders/{order_id}."
+)
+@_dir
+@_wrapped
+def add_route(root: Path, name: str, method: str, path: str) -> None:
+    """Add an HTTP route to service.yaml, regenerate, and create its handler stub.
+
+    \b
+    Example:
+      svcgen add-route get_order --method GET --path '/orders/{order_id}'
+    """
+    from . import commands
+
+    _report(commands.add_route(root, name=name, method=method, path=path))
+
+
+@main.command("add-publisher")
+@click.argument("name")
+@click.option("--broker", required=True, help="A broker named in service.yaml.")
+@click.option("--target", required=True, help="Topic / routing key / subject / stream.")
+@click.option("--message", default=None, help="The payload model, module:Class.")
+@_dir
+@_wrapped
+def add_publisher(root: Path, **options: Any) -> None:
+    """Add a publisher to service.yaml and regenerate (handlers get ctx.NAME).
+
+    \b
+    Example:
+      svcgen add-publisher order_shipped --broker events --target orders.shipped \\
+          --message orders.models:OrderShipped
+    """
+    from . import commands
+
+    _report(commands.add_publisher(root, **options))

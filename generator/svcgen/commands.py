@@ -1,0 +1,220 @@
+"""One function per CLI verb: the library the thin ``cli`` module calls.
+
+``generate`` and ``check`` share the pipeline spec → plan → render and differ only
+in the writer's last step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ProjectError
+from .spec import SPEC_FILENAME, ServiceSpec, load_spec
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated service's root directory (the one holding service.yaml)."""
+
+    root: Path
+
+    @property
+    def spec_path(self) -> Path:
+        return self.root / SPEC_FILENAME
+
+
+def validate(root: Path) -> ServiceSpec:
+    """Load and validate ``root/service.yaml``; raise SpecError listing every problem."""
+    return load_spec(root / SPEC_FILENAME)
+
+
+def _render(spec: ServiceSpec) -> Any:
+    from .plan import make_plan
+    from .render import render
+
+    return render(make_plan(spec))
+
+
+def generate(root: Path) -> Any:
+    """Regenerate ``root``'s code from its spec; return the writer's report."""
+    from .writer import write
+
+    return write(root, _render(validate(root)))
+
+
+def check(root: Path) -> list[Any]:
+    """How ``root``'s generated code differs from its spec; empty when current."""
+    from .writer import check as check_tree
+
+    return check_tree(root, _render(validate(root)))
+
+
+def schema() -> str:
+    """The JSON Schema of service.yaml, as indented JSON."""
+    from .spec import json_schema
+
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+# -- editing -------------------------------------------------------------------------
+
+
+def _edit(
+    root: Path,
+    *,
+    section: tuple[str, ...],
+    what: str,
+    entry: dict[str, Any],
+    flow: bool,
+) -> Any:
+    from .edit import add_entry
+
+    path = root / SPEC_FILENAME
+    if not path.exists():
+        raise ProjectError(
+            f"no {SPEC_FILENAME} in {root}: run this inside a service, or pass --dir"
+        )
+    text, spec = add_entry(
+        path.read_text(encoding="utf-8"),
+        section=section,
+        what=what,
+        entry=entry,
+        flow=flow,
+    )
+    from .writer import write
+
+    rendered = _render(spec)
+    _replace(path, text)
+    return write(root, rendered)
+
+
+def _replace(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+    os.chmod(tmp, path.stat().st_mode & 0o777)
+    os.replace(tmp, path)
+
+
+def add_consumer(
+    root: Path,
+    *,
+    name: str,
+    broker: str,
+    source: str,
+    group: str | None = None,
+    concurrency: int | None = None,
+    max_attempts: int | None = None,
+    dead_letter: str | None = None,
+    message: str | None = None,
+) -> Any:
+    """Append a consumer to service.yaml and regenerate."""
+    entry: dict[str, Any] = {"name": name, "broker": broker, "source": source}
+    if group is not None:
+        entry["group"] = group
+    if message is not None:
+        entry["message"] = message
+    if concurrency is not None:
+        entry["concurrency"] = concurrency
+    if max_attempts is not None:
+        entry["retry"] = {"max_attempts": max_attempts}
+    if dead_letter is not None:
+        entry["dead_letter"] = dead_letter
+    return _edit(root, section=("consumers",), what="consumer", entry=entry, flow=False)
+
+
+def add_route(root: Path, *, name: str, method: str, path: str) -> Any:
+    """Append an HTTP route to service.yaml and regenerate."""
+    entry = {"name": name, "method": method.upper(), "path": path}
+    return _edit(root, section=("http", "routes"), what="route", entry=entry, flow=True)
+
+
+def add_publisher(
+    root: Path, *, name: str, broker: str, target: str, message: str | None = None
+) -> Any:
+    """Append a publisher to service.yaml and regenerate."""
+    entry: dict[str, Any] = {"name": name, "broker": broker, "target": target}
+    if message is not None:
+        entry["message"] = message
+    return _edit(
+        root, section=("publishers",), what="publisher", entry=entry, flow=True
+    )
+
+
+# -- new -----------------------------------------------------------------------------
+
+DEFAULT_URLS = {
+    "kafka": "${KAFKA_URL:-localhost:9092}",
+    "rabbitmq": "${RABBITMQ_URL:-amqp://guest:guest@localhost:5672/}",
+    "nats": "${NATS_URL:-nats://localhost:4222}",
+    "redis": "${REDIS_URL:-redis://localhost:6379/0}",
+    "mqtt": "${MQTT_URL:-mqtt://localhost:1883}",
+}
+
+
+def new(
+    name: str,
+    *,
+    brokers: Sequence[str] = (),
+    http: bool = True,
+    directory: Path | None = None,
+) -> Path:
+    """Create a service from the skeleton, then generate its code; return its root."""
+    from .spec import parse_spec
+
+    target = directory if directory is not None else Path(name)
+    if target.exists() and any(target.iterdir()):
+        raise ProjectError(
+            f"{target} already exists and is not empty: choose another --dir, or remove it"
+        )
+    kinds = list(dict.fromkeys(brokers or ["memory"]))
+    broker_entries = [
+        {
+            "name": "local" if kind == "memory" else kind,
+            "kind": kind,
+            "url": DEFAULT_URLS.get(kind),
+        }
+        for kind in kinds
+    ]
+    package = name.replace("-", "_")
+    extras = sorted({k for k in kinds if k != "memory"} | ({"http"} if http else set()))
+    data = {
+        "name": name,
+        "package": package,
+        "brokers": broker_entries,
+        "http": http,
+        "extras": extras,
+        "drain_timeout": 25,
+        "grace_period": 35,
+    }
+    _copy_skeleton(target, data)
+    # The skeleton's spec must be valid before anything is generated from it.
+    parse_spec((target / SPEC_FILENAME).read_text(encoding="utf-8"))
+    generate(target)
+    return target
+
+
+def _copy_skeleton(target: Path, data: dict[str, Any]) -> None:
+    import warnings
+
+    from copier import run_copy
+
+    from .render import templates_dir
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_copy(
+            str(templates_dir() / "skeleton"),
+            str(target),
+            data=data,
+            defaults=True,
+            quiet=True,
+            unsafe=False,
+            overwrite=False,
+        )

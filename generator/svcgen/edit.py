@@ -1,0 +1,77 @@
+"""Edits of service.yaml for the ``add-*`` commands, keeping comments, order and layout.
+
+The file is loaded with ruamel's round-trip mode, one entry is appended, and the
+result is validated as a whole before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from io import StringIO
+from typing import Any
+
+from .errors import EditError
+from .spec import ServiceSpec, parse_spec
+
+_WIDTH = 4096
+"""Wide enough that ruamel never re-wraps a user's long line."""
+
+
+def _yaml(text: str) -> Any:
+    """A round-trip YAML that indents lists the way ``text`` already does."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    _, sequence, offset = load_yaml_guess_indent(text)
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = _WIDTH
+    offset = offset if offset is not None else 2
+    yaml.indent(mapping=2, sequence=sequence or 4, offset=offset)
+    return yaml
+
+
+def add_entry(
+    text: str,
+    *,
+    section: tuple[str, ...],
+    what: str,
+    entry: Mapping[str, Any],
+    flow: bool,
+) -> tuple[str, ServiceSpec]:
+    """Append ``entry`` to the list at ``section``; return the new text and its spec.
+
+    Raises EditError for a duplicate name and SpecError when the result is invalid.
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml = _yaml(text)
+    parse_spec(text)  # the file as it stands must be valid before it is edited
+    data = yaml.load(text)
+    parent = data
+    for key in section[:-1]:
+        if parent.get(key) is None:
+            parent[key] = CommentedMap()
+        parent = parent[key]
+    items = parent.get(section[-1])
+    if items is None:
+        items = CommentedSeq()
+        parent[section[-1]] = items
+    for i, item in enumerate(items):
+        if isinstance(item, Mapping) and item.get("name") == entry["name"]:
+            line = items.lc.item(i)[0] + 1
+            raise EditError(
+                f"a {what} named {entry['name']!r} already exists in service.yaml "
+                f"(line {line}); choose another name, or edit that entry"
+            )
+    new = CommentedMap(entry)
+    if items:
+        last = items[-1]
+        flow = bool(getattr(last, "fa", None) and last.fa.flow_style())
+    if flow:
+        new.fa.set_flow_style()
+    items.append(new)
+    out = StringIO()
+    yaml.dump(data, out)
+    result = out.getvalue()
+    return result, parse_spec(result)

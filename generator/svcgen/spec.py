@@ -1,0 +1,706 @@
+"""The spec: pydantic models of service.yaml, and a loader that reports errors by line.
+
+``load_spec`` parses the YAML with ruamel (positions kept), validates it with the
+models below (``extra="forbid"``) plus the cross-reference checks a model cannot
+express (a consumer's broker exists and supports the use, names are unique), and
+raises one ``SpecError`` listing every problem, sorted by position.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import NoneType, UnionType
+from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+)
+
+from .errors import SpecError, SpecIssue
+
+SPEC_FILENAME: Final = "service.yaml"
+
+BrokerKind = Literal["memory", "kafka", "rabbitmq", "nats", "redis", "mqtt"]
+BROKER_KINDS: Final[tuple[str, ...]] = get_args(BrokerKind)
+
+USES: Final[Mapping[str, frozenset[str]]] = {
+    "memory": frozenset({"consume", "publish", "ordering:key"}),
+    "kafka": frozenset({"consume", "publish", "ordering:key", "ordering:partition"}),
+    "rabbitmq": frozenset({"consume", "publish", "ordering:key"}),
+    "nats": frozenset({"consume", "publish", "ordering:key"}),
+    "redis": frozenset({"consume", "publish", "ordering:key"}),
+    "mqtt": frozenset({"consume", "publish"}),
+}
+"""What each broker kind can be used for; the spec is checked against it."""
+
+RESERVED_CONTEXT_NAMES: Final = frozenset({"tasks", "cache", "database", "storage"})
+"""Context attributes kept for tasks and resources; publishers may not take them."""
+
+PROBE_PATHS: Final = frozenset({"/healthz", "/readyz"})
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
+_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_MESSAGE_REF = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+)
+ENV_REFERENCE: Final = re.compile(
+    r"\$\{(?P<var>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}"
+)
+
+
+# -- scalar types ----------------------------------------------------------------
+
+
+def parse_duration(value: object) -> float:
+    """``250ms`` / ``30s`` / ``5m`` / ``1h`` in seconds."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(
+            f"expected a duration such as 250ms, 30s, 5m or 1h, got {_describe(value)}"
+        )
+    match = _DURATION.match(value.strip())
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a duration: write a number and a unit, such as 250ms, "
+            "30s, 5m or 1h"
+        )
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value) or keyword.iskeyword(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use a Python identifier of lowercase "
+            "letters, digits and underscores, such as order_created"
+        )
+    return value
+
+
+def _check_service_name(value: str) -> str:
+    if not _SERVICE_NAME.match(value) or keyword.iskeyword(value.replace("-", "_")):
+        raise ValueError(
+            f"{value!r} is not a valid service name: use lowercase letters, digits, "
+            "'-' and '_', starting with a letter, such as orders"
+        )
+    return value
+
+
+def _check_message_ref(value: str) -> str:
+    if not _MESSAGE_REF.match(value):
+        raise ValueError(
+            f"{value!r} is not a message reference: write module:Class, such as "
+            "orders.models:OrderCreated"
+        )
+    return value
+
+
+def _check_env_syntax(value: str) -> str:
+    rest = ENV_REFERENCE.sub("", value)
+    if "${" in rest or "$" in rest:
+        raise ValueError(
+            f"{value!r} has a malformed environment reference: write ${{VAR}} or "
+            "${VAR:-default}"
+        )
+    return value
+
+
+def _check_not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d+(\.\d+)?(ms|s|m|h)$",
+            "description": "A duration such as 250ms, 30s, 5m or 1h.",
+        }
+    ),
+]
+Name = Annotated[str, AfterValidator(_check_name)]
+ServiceName = Annotated[str, AfterValidator(_check_service_name)]
+MessageRef = Annotated[str, AfterValidator(_check_message_ref)]
+EnvString = Annotated[str, AfterValidator(_check_env_syntax)]
+NonBlank = Annotated[str, AfterValidator(_check_not_blank)]
+
+
+# -- models ------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class BrokerSpec(_Model):
+    """A named broker connection; ``url`` may use ``${VAR}`` and ``${VAR:-default}``."""
+
+    kind: BrokerKind
+    url: EnvString | None = None
+    description: str = ""
+
+
+class RouteSpec(_Model):
+    """One HTTP route, served by ``routes/<name>.py``."""
+
+    name: Name
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: NonBlank
+    description: str = ""
+
+
+class HttpSpec(_Model):
+    """The HTTP server: its port and routes (``/healthz`` and ``/readyz`` are built in)."""
+
+    port: int = Field(default=8000, ge=1, le=65535)
+    routes: list[RouteSpec] = Field(default_factory=list)
+
+
+class RetrySpec(_Model):
+    """How a failed message is tried again before it is dead-lettered."""
+
+    max_attempts: int = Field(default=3, ge=1, le=1000)
+    backoff: Literal["exponential", "constant"] = "exponential"
+    initial: Duration = 1.0
+    max: Duration = 60.0
+    jitter: bool = True
+
+
+class ConsumerSpec(_Model):
+    """Reads ``source`` on ``broker`` and runs ``handlers/<name>.py`` per message."""
+
+    name: Name
+    broker: str
+    source: NonBlank
+    group: NonBlank | None = None
+    message: MessageRef | None = None
+    concurrency: int = Field(default=1, ge=1, le=10000)
+    ordering: Literal["none", "key", "partition"] = "none"
+    timeout: Duration = 30.0
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    dead_letter: NonBlank | None = None
+    description: str = ""
+
+
+class PublisherSpec(_Model):
+    """Sends messages to ``target`` on ``broker``; handlers reach it as ``ctx.<name>``."""
+
+    name: Name
+    broker: str
+    target: NonBlank
+    message: MessageRef | None = None
+    description: str = ""
+
+
+class ShutdownSpec(_Model):
+    """How long in-flight work may take to finish after SIGTERM."""
+
+    drain_timeout: Duration = 25.0
+
+
+class ServiceSpec(_Model):
+    """service.yaml: the single source of truth of a generated service."""
+
+    model_config = ConfigDict(title="svcgen service spec")
+
+    name: ServiceName
+    description: str = ""
+    brokers: dict[Name, BrokerSpec] = Field(default_factory=dict)
+    http: HttpSpec | None = None
+    consumers: list[ConsumerSpec] = Field(default_factory=list)
+    publishers: list[PublisherSpec] = Field(default_factory=list)
+    shutdown: ShutdownSpec = Field(default_factory=ShutdownSpec)
+
+    @property
+    def package(self) -> str:
+        """The Python package the service lives in."""
+        return self.name.replace("-", "_")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of service.yaml, for editors."""
+    schema = ServiceSpec.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+# -- loading -------------------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+
+
+class _Positions:
+    """1-based (line, column) of every key and value, by path."""
+
+    def __init__(self) -> None:
+        self.values: dict[Loc, tuple[int, int]] = {(): (1, 1)}
+        self.keys: dict[Loc, tuple[int, int]] = {}
+
+    def value(self, loc: Loc) -> tuple[int, int]:
+        while loc not in self.values:
+            loc = loc[:-1]
+        return self.values[loc]
+
+    def key(self, loc: Loc) -> tuple[int, int]:
+        return self.keys.get(loc) or self.value(loc)
+
+
+def _plain(node: Any, loc: Loc, pos: _Positions) -> Any:
+    """ruamel's round-trip data as plain dicts/lists, recording positions on the way."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(node, CommentedMap):
+        out: dict[Any, Any] = {}
+        for k, v in node.items():
+            child = (*loc, k if isinstance(k, str) else str(k))
+            kl, kc = node.lc.key(k)
+            vl, vc = node.lc.value(k)
+            pos.keys[child] = (kl + 1, kc + 1)
+            pos.values[child] = (vl + 1, vc + 1)
+            out[k] = _plain(v, child, pos)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, v in enumerate(node):
+            il, ic = node.lc.item(i)
+            pos.values[(*loc, i)] = (il + 1, ic + 1)
+            items.append(_plain(v, (*loc, i), pos))
+        return items
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def _duplicate_keys(root: Any) -> Iterator[SpecIssue]:
+    """Every key that appears twice in one mapping (YAML forbids it; ruamel stops at one)."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                name = str(key.value)
+                child = f"{path}.{name}" if path else name
+                if name in seen:
+                    mark = key.start_mark
+                    yield SpecIssue(
+                        mark.line + 1,
+                        mark.column + 1,
+                        child,
+                        f"duplicate key {name!r} (first defined on line {seen[name]}); "
+                        "keep one of them",
+                    )
+                else:
+                    seen[name] = key.start_mark.line + 1
+                stack.append((value, child))
+        elif isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                stack.append((item, f"{path}[{i}]"))
+
+
+def load_spec(path: Path) -> ServiceSpec:
+    """Read and validate ``path``; raise SpecError listing every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(
+            [
+                SpecIssue(
+                    1,
+                    1,
+                    "",
+                    "file not found; run `svcgen new NAME` to create a service",
+                )
+            ],
+            filename=path.name,
+        ) from None
+    return parse_spec(text, filename=path.name)
+
+
+def parse_spec(text: str, *, filename: str = SPEC_FILENAME) -> ServiceSpec:
+    """Validate the text of a spec; raise SpecError listing every problem."""
+    data, pos = _parse_yaml(text, filename)
+    issues: list[SpecIssue] = []
+    spec: ServiceSpec | None = None
+    try:
+        spec = ServiceSpec.model_validate(data)
+    except ValidationError as exc:
+        issues.extend(_from_pydantic(exc, pos))
+    issues.extend(_cross_references(data, pos))
+    if issues or spec is None:
+        raise SpecError(sorted(set(issues)), filename=filename)
+    return spec
+
+
+def _parse_yaml(text: str, filename: str) -> tuple[dict[str, Any], _Positions]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = True
+    try:
+        tree = yaml.compose(text)
+        raw = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "cannot be parsed"
+        raise SpecError(
+            [SpecIssue(line, col, "", f"malformed YAML: {problem}")], filename=filename
+        ) from None
+    except YAMLError as exc:
+        raise SpecError(
+            [SpecIssue(1, 1, "", f"malformed YAML: {exc}")], filename=filename
+        ) from None
+    duplicates = list(_duplicate_keys(tree))
+    if raw is None:
+        raise SpecError(
+            [
+                SpecIssue(
+                    1, 1, "", "the file is empty; write at least `name: <service>`"
+                )
+            ],
+            filename=filename,
+        )
+    pos = _Positions()
+    data = _plain(raw, (), pos)
+    if not isinstance(data, dict):
+        raise SpecError(
+            [
+                SpecIssue(
+                    *pos.value(()),
+                    "",
+                    f"expected a mapping of keys (name, brokers, consumers, ...) at "
+                    f"the top level, got {_describe(data)}",
+                )
+            ],
+            filename=filename,
+        )
+    if duplicates:
+        raise SpecError(duplicates, filename=filename)
+    return data, pos
+
+
+# -- pydantic errors as compiler-style issues ----------------------------------------
+
+
+def _path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+_EXPECTED: Final = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "float_type": "a number",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "list_type": "a list",
+}
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    """The model class that validates the mapping found at ``loc``."""
+    annotation: Any = ServiceSpec
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if not isinstance(part, str) or part not in annotation.model_fields:
+                return None
+            annotation = annotation.model_fields[part].annotation
+        elif get_origin(annotation) is list:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            args = [a for a in get_args(annotation) if a is not NoneType]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _from_pydantic(exc: ValidationError, pos: _Positions) -> Iterator[SpecIssue]:
+    for error in exc.errors(include_url=False):
+        loc: Loc = tuple(error["loc"])
+        kind = error["type"]
+        value = error.get("input")
+        ctx = error.get("ctx") or {}
+        if loc and loc[-1] == "[key]":
+            loc = loc[:-1]
+            line, col = pos.key(loc)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            yield SpecIssue(line, col, _path(loc[:-1]), f"key {message}")
+            continue
+        if kind == "extra_forbidden":
+            parent, key = loc[:-1], str(loc[-1])
+            model = _model_at(parent)
+            known = sorted(model.model_fields) if model is not None else []
+            hint = difflib.get_close_matches(key, known, n=1)
+            message = f"unknown key {key!r}"
+            message += (
+                f"; did you mean {hint[0]!r}?"
+                if hint
+                else f"; expected one of: {', '.join(known)}"
+            )
+            yield SpecIssue(*pos.key(loc), _path(parent), message)
+        elif kind == "missing":
+            parent, key = loc[:-1], str(loc[-1])
+            yield SpecIssue(
+                *pos.value(parent), _path(parent), f"missing required key {key!r}"
+            )
+        elif kind == "literal_error":
+            yield SpecIssue(
+                *pos.value(loc),
+                _path(loc),
+                f"expected {ctx.get('expected')}, got {_describe(value)}",
+            )
+        elif kind in _EXPECTED:
+            yield SpecIssue(
+                *pos.value(loc),
+                _path(loc),
+                f"expected {_EXPECTED[kind]}, got {_describe(value)}",
+            )
+        elif kind in ("greater_than_equal", "less_than_equal"):
+            bound = "at least" if kind == "greater_than_equal" else "at most"
+            limit = ctx.get("ge", ctx.get("le"))
+            yield SpecIssue(
+                *pos.value(loc), _path(loc), f"must be {bound} {limit}, got {value}"
+            )
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+            yield SpecIssue(*pos.value(loc), _path(loc), message)
+
+
+# -- cross-references ----------------------------------------------------------------
+
+
+def _entries(data: Mapping[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    items = data.get(key)
+    if not isinstance(items, list):
+        return []
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def _unique_names(
+    data: Mapping[str, Any], key: str, pos: _Positions
+) -> Iterator[SpecIssue]:
+    first: dict[str, int] = {}
+    for i, item in _entries(data, key):
+        name = item.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            loc = (key, i, "name")
+            yield SpecIssue(
+                *pos.value(loc),
+                _path(loc),
+                f"{key[:-1]} {name!r} is defined twice (first as {key}[{first[name]}]); "
+                "rename one of them",
+            )
+        else:
+            first[name] = i
+
+
+def _cross_references(data: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
+    brokers = data.get("brokers")
+    kinds: dict[str, str] = {}
+    if isinstance(brokers, dict):
+        for name, broker in brokers.items():
+            if isinstance(broker, dict) and broker.get("kind") in BROKER_KINDS:
+                kinds[str(name)] = broker["kind"]
+                yield from _broker_url(str(name), broker, pos)
+    for key, use in (("consumers", "consume"), ("publishers", "publish")):
+        yield from _unique_names(data, key, pos)
+        for i, item in _entries(data, key):
+            yield from _broker_use(key, i, item, use, kinds, brokers, pos)
+    for i, item in _entries(data, "publishers"):
+        name = item.get("name")
+        if name in RESERVED_CONTEXT_NAMES:
+            loc = ("publishers", i, "name")
+            yield SpecIssue(
+                *pos.value(loc),
+                _path(loc),
+                f"{name!r} is reserved for the handler context's {name}; choose "
+                "another publisher name",
+            )
+    http = data.get("http")
+    if isinstance(http, dict):
+        yield from _unique_names(http, "routes", _Scoped(pos, ("http",)))
+        yield from _routes(http, pos)
+
+
+class _Scoped(_Positions):
+    """Positions seen from inside a sub-mapping (for checks that reuse _unique_names)."""
+
+    def __init__(self, outer: _Positions, prefix: Loc) -> None:
+        self._outer = outer
+        self._prefix = prefix
+
+    def value(self, loc: Loc) -> tuple[int, int]:
+        return self._outer.value((*self._prefix, *loc))
+
+
+def _broker_url(
+    name: str, broker: Mapping[str, Any], pos: _Positions
+) -> Iterator[SpecIssue]:
+    kind = broker["kind"]
+    url = broker.get("url")
+    loc: Loc
+    if kind == "memory" and url is not None:
+        loc = ("brokers", name, "url")
+        yield SpecIssue(
+            *pos.key(loc),
+            _path(loc),
+            "a memory broker has no url; remove the key",
+        )
+    elif kind != "memory" and url is None:
+        loc = ("brokers", name)
+        yield SpecIssue(
+            *pos.value(loc),
+            _path(loc),
+            f'a {kind} broker needs a url, such as url: "${{{kind.upper()}_URL:-...}}"',
+        )
+
+
+def _broker_use(
+    key: str,
+    i: int,
+    item: Mapping[str, Any],
+    use: str,
+    kinds: Mapping[str, str],
+    brokers: object,
+    pos: _Positions,
+) -> Iterator[SpecIssue]:
+    broker = item.get("broker")
+    if not isinstance(broker, str):
+        return
+    loc = (key, i, "broker")
+    if isinstance(brokers, dict) and broker not in brokers:
+        known = sorted(str(b) for b in brokers)
+        hint = difflib.get_close_matches(broker, known, n=1)
+        message = f"no broker named {broker!r} in brokers"
+        if hint:
+            message += f"; did you mean {hint[0]!r}?"
+        elif known:
+            message += f"; defined: {', '.join(known)}"
+        else:
+            message += "; add it under brokers:"
+        yield SpecIssue(*pos.value(loc), _path(loc), message)
+        return
+    kind = kinds.get(broker)
+    if kind is None:
+        return
+    if use not in USES[kind]:
+        yield SpecIssue(
+            *pos.value(loc),
+            _path(loc),
+            f"broker {broker!r} is a {kind} broker, which cannot {use}",
+        )
+    ordering = item.get("ordering")
+    if key == "consumers" and ordering in ("key", "partition"):
+        if f"ordering:{ordering}" not in USES[kind]:
+            where = ("consumers", i, "ordering")
+            supported = sorted(
+                k for k, uses in USES.items() if f"ordering:{ordering}" in uses
+            )
+            yield SpecIssue(
+                *pos.value(where),
+                _path(where),
+                f"ordering: {ordering} needs a broker of kind "
+                f"{' or '.join(supported)}, but {broker!r} is {kind}; use ordering: "
+                + (
+                    "key"
+                    if ordering == "partition" and "ordering:key" in USES[kind]
+                    else "none"
+                ),
+            )
+
+
+def _routes(http: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
+    seen: dict[tuple[str, str], int] = {}
+    for i, route in _entries(http, "routes"):
+        path, method = route.get("path"), route.get("method")
+        if not isinstance(path, str):
+            continue
+        loc = ("http", "routes", i, "path")
+        if not path.startswith("/"):
+            yield SpecIssue(
+                *pos.value(loc), _path(loc), f"{path!r} must start with '/'"
+            )
+        if path in PROBE_PATHS:
+            yield SpecIssue(
+                *pos.value(loc),
+                _path(loc),
+                f"{path} is the built-in probe; choose another path",
+            )
+        if isinstance(method, str):
+            if (method, path) in seen:
+                yield SpecIssue(
+                    *pos.value(loc),
+                    _path(loc),
+                    f"{method} {path} is already served by http.routes"
+                    f"[{seen[(method, path)]}]; remove one of them",
+                )
+            else:
+                seen[(method, path)] = i
