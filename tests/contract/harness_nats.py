@@ -1,0 +1,109 @@
+"""The contract suite's view of NATS JetStream on 127.0.0.1:4222."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, Final
+
+import nats
+
+from svcgen_runtime.brokers.nats import NatsBroker, subject_matches
+
+from .harness import unique
+
+URL: Final = "nats://127.0.0.1:4222"
+PORT: Final = 4222
+
+
+async def cut_server_side() -> int:
+    """Destroy the server's end of every established client socket; return how many.
+
+    ``ss -K`` (root, a kernel with INET_DIAG_DESTROY) closes the sockets nats-server
+    holds, exactly as if the server had dropped its clients: they see a reset and
+    reconnect. Only this repository's NATS tests use the server on 4222.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        "ss",
+        "-K",
+        "-t",
+        "-n",
+        "state",
+        "established",
+        f"( sport = :{PORT} )",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"ss -K failed ({proc.returncode}): {err.decode().strip()}")
+    killed = [ln for ln in out.decode().splitlines()[1:] if f":{PORT}" in ln]
+    return len(killed)
+
+
+class Harness:
+    """Sources are subjects ``svcgen-test.<prefix>-<hex>``; the adapter names their
+    streams ``svcgen-test_<prefix>-<hex>`` and ``…_dlq``, which ``cleanup`` deletes."""
+
+    kind = "nats"
+    supports_crash = True
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+        self.streams: list[str] = []
+
+    def broker(self, name: str = "test") -> NatsBroker:
+        return NatsBroker(name, URL, connect_timeout=5.0, reconnect_wait=0.25)
+
+    def source(self, prefix: str) -> str:
+        subject = f"svcgen-test.{unique(prefix)}"
+        self.sources.append(subject)
+        return subject
+
+    def stream(self, prefix: str) -> str:
+        """A unique stream name for tests that pass the ``stream`` option."""
+        name = unique(f"svcgen-test-{prefix}")
+        self.streams.append(name)
+        return name
+
+    def consumer_options(self) -> Mapping[str, Any]:
+        return {}
+
+    def ack_wait(self) -> float:
+        return 2.0
+
+    async def cut_connections(self) -> None:
+        if await cut_server_side() == 0:
+            raise AssertionError("no nats client connection on port 4222 to cut")
+
+    async def cleanup(self) -> None:
+        if not self.sources and not self.streams:
+            return
+        nc = await nats.connect(URL, connect_timeout=5)
+        try:
+            js = nc.jetstream()
+            doomed = set(self.streams)
+            for info in await js.streams_info():
+                subjects = info.config.subjects or []
+                if any(
+                    subject_matches(f"{source}.>", s) or s == source
+                    for source in self.sources
+                    for s in subjects
+                ):
+                    assert info.config.name is not None
+                    doomed.add(info.config.name)
+            for name in sorted(doomed):
+                try:
+                    await js.delete_stream(name)
+                except nats.js.errors.NotFoundError:
+                    pass
+        finally:
+            self.sources.clear()
+            self.streams.clear()
+            await nc.close()
+
+    def broker_script(self) -> str:
+        return (
+            "from svcgen_runtime.brokers.nats import NatsBroker\n"
+            f"NatsBroker('test', {URL!r})"
+        )
