@@ -194,10 +194,19 @@ def new(
         "grace_period": 35,
     }
     _copy_skeleton(target, data)
+    _format_python(target / "tests")
     # The skeleton's spec must be valid before anything is generated from it.
     parse_spec((target / SPEC_FILENAME).read_text(encoding="utf-8"))
     generate(target)
     return target
+
+
+def _format_python(directory: Path) -> None:
+    """The skeleton's Python files, formatted like the generated code."""
+    from .render import format_python
+
+    for path in sorted(directory.glob("*.py")):
+        path.write_text(format_python(path.name, path.read_text(encoding="utf-8")))
 
 
 def _copy_skeleton(target: Path, data: dict[str, Any]) -> None:

@@ -57,14 +57,14 @@ def render(plan: Plan) -> Rendered:
     generated: dict[str, str] = {}
     for name in ("__init__.py", "app.py", "context.py", "settings.py"):
         template = f"generated/{name}.jinja"
-        generated[f"{gen}/{name}"] = _format(
+        generated[f"{gen}/{name}"] = format_python(
             template, env.get_template(template).render(plan=plan)
         )
     stubs: dict[str, str] = {}
 
     def stub(path: str, template: str, **context: Any) -> None:
         text = env.get_template(template).render(plan=plan, **context)
-        stubs[path] = _format(template, text)
+        stubs[path] = format_python(template, text)
 
     stub(
         f"{src}/__init__.py",
@@ -164,7 +164,7 @@ def _setting_expr(setting: Setting) -> str:
     return expr
 
 
-def _format(template: str, text: str) -> str:
+def format_python(template: str, text: str) -> str:
     import black
     from black.mode import Mode, TargetVersion
 
