@@ -1,0 +1,100 @@
+"""The contract suite's view of Mosquitto on 127.0.0.1:1883 (MQTT 5, QoS 1)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from svcgen_runtime.brokers import mqtt
+from svcgen_runtime.brokers.mqtt import MqttBroker
+
+from .harness import unique
+
+HOST = "127.0.0.1"
+PORT = 1883
+URL = f"mqtt://{HOST}:{PORT}"
+SESSION_EXPIRY = 300
+"""Test sessions expire on their own if a crashed child process leaves one behind."""
+
+
+async def wait_for_port(
+    host: str = HOST, port: int = PORT, timeout: float = 10.0
+) -> None:
+    """Wait until ``host:port`` accepts TCP connections."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
+async def kill_server_side_sockets(port: int = PORT) -> None:
+    """Destroy the server's end of every TCP connection to ``port`` (``ss -K``).
+
+    Mosquitto sees "connection abort" on each client socket and drops the client
+    (sessions stay); the clients see a reset. The server itself keeps running.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        "ss",
+        "-K",
+        "-tn",
+        f"( sport = :{port} )",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"ss -K failed ({err.decode().strip()}); it needs root")
+
+
+class Harness:
+    kind = "mqtt"
+    supports_crash = True
+
+    def __init__(self) -> None:
+        self.sources: list[str] = []
+
+    def broker(self, name: str = "test") -> MqttBroker:
+        return MqttBroker(name, URL, keepalive=10, session_expiry=SESSION_EXPIRY)
+
+    def source(self, prefix: str) -> str:
+        topic = f"svcgen-test/{unique(prefix)}"
+        self.sources.append(topic)
+        return topic
+
+    def consumer_options(self) -> Mapping[str, Any]:
+        return {"session_expiry": SESSION_EXPIRY}
+
+    def ack_wait(self) -> float:
+        return 5.0  # MQTT has no ack timer: redelivery happens on reconnect
+
+    async def cut_connections(self) -> None:
+        await kill_server_side_sockets()
+        await wait_for_port()
+
+    async def cleanup(self) -> None:
+        """Delete the persistent sessions made for this harness's topics."""
+        doomed = [
+            cid
+            for cid in sorted(mqtt.sessions)
+            if any(f"/{topic}" in cid for topic in self.sources)
+        ]
+        for cid in doomed:
+            await mqtt.clear_session(URL, cid)
+        self.sources.clear()
+
+    def broker_script(self) -> str:
+        return (
+            "from svcgen_runtime.brokers.mqtt import MqttBroker\n"
+            f"MqttBroker('test', {URL!r}, keepalive=10, "
+            f"session_expiry={SESSION_EXPIRY}, host_id={socket.gethostname()!r})"
+        )
