@@ -7,12 +7,18 @@ import collections
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Generic, TypeVar
 
 from .brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
 from .errors import ConfigurationError
-from .message import InboundMessage
+from .message import (
+    DEFERRED_HEADER,
+    DUE_HEADER,
+    InboundMessage,
+    deferrals,
+    due_in,
+)
 from .outcome import Outcome
 from .retry import Action, Decision, RetryPolicy, dead_letter_headers, decide
 
@@ -21,6 +27,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Handler = Callable[[T, InboundMessage], Awaitable[Outcome | None]]
 """``async def handle(payload, message) -> Ack() | Nack(...) | Retry(...) | None``."""
+
+DUE_TOLERANCE: Final = 0.005
+"""A message due within this many seconds is handled now rather than deferred."""
 
 FETCH_WAIT: Final = 1.0
 """Seconds one fetch waits for the first message before asking again."""
@@ -46,6 +55,7 @@ class ConsumerStats:
     errors: int = 0
     timeouts: int = 0
     released: int = 0
+    deferred: int = 0
     settle_failures: int = 0
     in_flight: int = 0
     peak_in_flight: int = 0
@@ -56,6 +66,22 @@ class ConsumerStats:
             f"retried={self.retried} dead_lettered={self.dead_lettered} "
             f"errors={self.errors} timeouts={self.timeouts} released={self.released}"
         )
+
+
+def _not_due(msg: InboundMessage) -> Decision | None:
+    """A DEFER decision when the message carries a due time still ahead."""
+    if DUE_HEADER in msg.headers:
+        wait = due_in(msg.headers, time.time())
+        if wait > DUE_TOLERANCE:
+            return Decision(Action.DEFER, after=wait, reason="not due")
+    return None
+
+
+def _attempt(msg: InboundMessage) -> int:
+    """Handler attempts so far: deliveries spent waiting for a due time do not count."""
+    if DEFERRED_HEADER in msg.headers:
+        return max(msg.delivery_count - deferrals(msg.headers), 1)
+    return msg.delivery_count
 
 
 class Consumer(Generic[T]):
@@ -349,6 +375,12 @@ class Consumer(Generic[T]):
 
     async def _handle(self, sub: Subscription, msg: InboundMessage) -> Decision:
         """Run the handler and decide; a forced cancel releases the message and raises."""
+        attempt = msg.delivery_count
+        if msg.headers:
+            not_due = _not_due(msg)
+            if not_due is not None:
+                return not_due
+            attempt = _attempt(msg)
         try:
             payload: Any = msg.body if self.decode is None else self.decode(msg.body)
         except Exception as exc:
@@ -385,7 +417,7 @@ class Consumer(Generic[T]):
                 self.timeout,
                 msg.id,
             )
-            return decide(self.retry, msg.delivery_count, error=exc)
+            return decide(self.retry, attempt, error=exc)
         except Exception as exc:
             self.stats.errors += 1
             log.warning(
@@ -395,17 +427,17 @@ class Consumer(Generic[T]):
                 type(exc).__name__,
                 exc,
             )
-            return decide(self.retry, msg.delivery_count, error=exc)
+            return decide(self.retry, attempt, error=exc)
         finally:
             self._handling.discard(task)
             if beat is not None:
                 beat.cancel()
         try:
-            return decide(self.retry, msg.delivery_count, outcome)
+            return decide(self.retry, attempt, outcome)
         except TypeError as exc:
             self.stats.errors += 1
             log.error("consumer %s: %s", self.name, exc)
-            return decide(self.retry, msg.delivery_count, error=exc)
+            return decide(self.retry, attempt, error=exc)
 
     def _start_heartbeat(
         self, sub: Subscription, msg: InboundMessage
@@ -440,6 +472,11 @@ class Consumer(Generic[T]):
             elif action is Action.RETRY:
                 await sub.retry(msg, decision.after)
                 stats.retried += 1
+            elif action is Action.DEFER:
+                headers = dict(msg.headers)
+                headers[DEFERRED_HEADER] = str(deferrals(headers) + 1)
+                await sub.retry(replace(msg, headers=headers), decision.after)
+                stats.deferred += 1
             elif action is Action.REQUEUE:
                 await sub.requeue(msg)
                 stats.requeued += 1

@@ -9,7 +9,9 @@ from typing import Any, Final
 ATTEMPT_HEADER: Final = "x-svcgen-attempt"
 """Delivery count carried across republishes (retry topics, delay queues, re-adds)."""
 DUE_HEADER: Final = "x-svcgen-due"
-"""Unix time before which a retried message must not be handled."""
+"""Unix time before which a message must not be handled (retries, delayed tasks)."""
+DEFERRED_HEADER: Final = "x-svcgen-deferred"
+"""Deliveries spent waiting for the due time; they do not count as attempts."""
 
 DLQ_SOURCE: Final = "x-svcgen-original-source"
 DLQ_ATTEMPTS: Final = "x-svcgen-attempts"
@@ -47,6 +49,26 @@ class InboundMessage:
     timestamp: float | None = None
     position: Mapping[str, Any] = field(default_factory=dict)
     native: Any = field(default=None, repr=False, compare=False)
+
+
+def deferrals(headers: Mapping[str, str]) -> int:
+    """Deliveries this message spent waiting for its due time (not handler attempts)."""
+    raw = headers.get(DEFERRED_HEADER)
+    try:
+        return max(int(raw), 0) if raw is not None else 0
+    except ValueError:
+        return 0
+
+
+def due_in(headers: Mapping[str, str], now: float) -> float:
+    """Seconds until the message's due time; 0 when it has none or it has passed."""
+    raw = headers.get(DUE_HEADER)
+    if raw is None:
+        return 0.0
+    try:
+        return max(float(raw) - now, 0.0)
+    except ValueError:
+        return 0.0
 
 
 def attempt_from_headers(headers: Mapping[str, str], default: int = 1) -> int:

@@ -52,6 +52,8 @@ class Action(enum.Enum):
     REQUEUE = "requeue"
     RETRY = "retry"
     DEAD_LETTER = "dead_letter"
+    DEFER = "defer"
+    """Not due yet: hand it back until its due time; not an attempt."""
 
 
 @dataclass(frozen=True, slots=True)

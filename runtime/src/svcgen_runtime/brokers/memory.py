@@ -239,6 +239,7 @@ class MemorySubscription:
 
     async def retry(self, msg: InboundMessage, after: float) -> None:
         entry = self._settle(msg)
+        entry.headers = dict(msg.headers)  # as a republish would carry them
         self._broker._delay(self._queue, entry, time.time() + after)
 
     async def dead_letter(
