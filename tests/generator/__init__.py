@@ -1,0 +1,1 @@
+"""Tests of the svcgen generator: spec errors, goldens, writer, CLI, new/add-*, examples."""

@@ -1,0 +1,18 @@
+"""Regenerate every golden case: ``python -m tests.generator.regen`` (from the repo root).
+
+Goldens are never edited by hand: change the generator or a case's service.yaml,
+run this, and review the diff.
+"""
+
+from __future__ import annotations
+
+from .golden import cases, regenerate
+
+
+def main() -> None:
+    for case in cases():
+        print(f"{case.name}: {regenerate(case)}")
+
+
+if __name__ == "__main__":
+    main()

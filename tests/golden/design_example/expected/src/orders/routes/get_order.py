@@ -1,0 +1,18 @@
+"""The get_order route (user-owned).
+
+It serves GET /orders/{order_id}.
+
+svcgen created this file once; it never overwrites it.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from orders._generated.context import Context
+
+
+async def handle(ctx: Context, request: Request) -> Response:
+    """Answer one request."""
+    return JSONResponse({"route": "get_order", "params": request.path_params})

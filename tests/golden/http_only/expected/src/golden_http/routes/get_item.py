@@ -1,0 +1,18 @@
+"""The get_item route (user-owned).
+
+It serves GET /items/{item_id}.
+
+svcgen created this file once; it never overwrites it.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from golden_http._generated.context import Context
+
+
+async def handle(ctx: Context, request: Request) -> Response:
+    """Answer one request."""
+    return JSONResponse({"route": "get_item", "params": request.path_params})

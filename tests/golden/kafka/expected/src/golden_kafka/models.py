@@ -1,0 +1,9 @@
+"""Message models of the golden_kafka service (user-owned: add fields freely)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class OrderCreated(BaseModel):
+    """A orders.created message."""
