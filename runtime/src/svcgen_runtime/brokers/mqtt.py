@@ -57,6 +57,13 @@ What MQTT cannot do durably:
 * Mosquitto hands shared-subscription messages round-robin to *offline* sessions of
   the group too: a replica that never comes back (new host name, scaled down) holds
   its share until its session expires, then it is lost. Give replicas stable ids.
+* Mosquitto (2.0.11, measured) does not restore the *shared* subscriptions of offline
+  sessions from its persistence file: after a server restart, messages published
+  before the consumer reconnects are not kept for a ``$share`` session (in-flight
+  ones are; plain subscriptions keep everything). A single-replica consumer that
+  must not lose them sets ``shared: false``.
+* A session only outlives a server restart with ``persistence true``; Mosquitto
+  writes it on shutdown and every ``autosave_interval`` (a crash loses the rest).
 * Delivery counts exist only as the attempt user property (MQTT 5); MQTT 3.1.1 has no
   user properties, and the DUP flag only says "maybe seen before", without a count.
 
@@ -129,6 +136,8 @@ _taken: set[str] = set()
 """Client ids another connection took over; the next subscribe picks another."""
 sessions: set[str] = set()
 """Every persistent session id this process created (tests clean them up)."""
+_resumed: set[tuple[str, int, str]] = set()
+"""(host, port, client id) of sessions this process already had on that server."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,7 +595,8 @@ class MqttBroker:
             keepalive=self.keepalive,
             on_message=sub._on_message,
         )
-        known = cid in sessions
+        where = (self._server.host, self._server.port, cid)
+        known = where in _resumed
         _in_use.add(cid)
         sessions.add(cid)
         try:
@@ -605,6 +615,7 @@ class MqttBroker:
                     self._server.port,
                     cid,
                 )
+            _resumed.add(where)
             await link.subscribe(
                 [_filter(spec.group, t, shared) for t in (spec.source, retry_topic)]
             )
