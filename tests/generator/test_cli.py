@@ -1,0 +1,226 @@
+"""The CLI: exit codes, messages without tracebacks, help examples, and the add-* edits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from svcgen.cli import main
+
+SPEC = """\
+# The shop service.
+name: shop   # keep this comment
+brokers:
+  # the only broker
+  local: {kind: memory}
+consumers:
+  - name: cart_updated     # first consumer
+    broker: local
+    source: carts.updated
+"""
+
+VERBS = [
+    "new",
+    "generate",
+    "check",
+    "validate",
+    "schema",
+    "add-consumer",
+    "add-route",
+    "add-publisher",
+]
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "service.yaml").write_text(SPEC)
+    assert run("generate", "--dir", str(tmp_path)).exit_code == 0
+    return tmp_path
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_help_with_an_example(verb: str) -> None:
+    result = run(verb, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    assert "svcgen " in result.output
+
+
+def test_validate_ok(project: Path) -> None:
+    result = run("validate", "--dir", str(project))
+    assert result.exit_code == 0
+    assert result.output == (
+        "service.yaml is valid: shop, 1 broker(s), 1 consumer(s), 0 publisher(s), "
+        "0 route(s)\n"
+    )
+
+
+def test_bad_input_exits_2_with_every_error_and_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "service.yaml").write_text(
+        "name: shop\nbrokers: {b: {kind: x}}\nfoo: 1\n"
+    )
+    result = run("generate", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "service.yaml:2:21: brokers.b.kind: expected 'memory', 'kafka', 'rabbitmq', "
+        "'nats', 'redis' or 'mqtt', got a string ('x')\n"
+        "service.yaml:3:1: unknown key 'foo'; expected one of: brokers, consumers, "
+        "description, http, name, publishers, shutdown\n"
+        "2 errors in service.yaml\n"
+    )
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["service.yaml"]
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    (tmp_path / "service.yaml").write_text("")
+    result = run("--debug", "validate", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr
+    assert "the file is empty" in result.stderr
+
+
+def test_missing_spec_is_bad_input(tmp_path: Path) -> None:
+    result = run("validate", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "service.yaml:1:1: file not found" in result.stderr
+
+
+def test_check_exits_0_when_current_and_1_with_a_diff_when_stale(project: Path) -> None:
+    assert run("check", "--dir", str(project)).exit_code == 0
+    spec = project / "service.yaml"
+    spec.write_text(spec.read_text().replace("carts.updated", "carts.changed"))
+    result = run("check", "--dir", str(project))
+    assert result.exit_code == 1
+    assert '+        source="carts.changed",' in result.stdout
+    assert "stale: src/shop/_generated/app.py" in result.stderr
+    assert "run svcgen generate" in result.stderr
+
+
+def test_schema_prints_json_schema() -> None:
+    result = run("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert "consumers" in schema["properties"]
+
+
+def test_add_consumer_keeps_comments_and_creates_the_stub(project: Path) -> None:
+    result = run(
+        "add-consumer", "order_paid", "--broker", "local", "--source", "orders.paid",
+        "--group", "shop", "--concurrency", "8", "--max-attempts", "5",
+        "--dead-letter", "orders.paid.dead", "--message", "shop.models:OrderPaid",
+        "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (project / "service.yaml").read_text() == SPEC + (
+        "  - name: order_paid\n"
+        "    broker: local\n"
+        "    source: orders.paid\n"
+        "    group: shop\n"
+        "    message: shop.models:OrderPaid\n"
+        "    concurrency: 8\n"
+        "    retry:\n"
+        "      max_attempts: 5\n"
+        "    dead_letter: orders.paid.dead\n"
+    )
+    assert (project / "src/shop/handlers/order_paid.py").exists()
+    assert "class OrderPaid(BaseModel)" in (project / "src/shop/models.py").read_text()
+    app = (project / "src/shop/_generated/app.py").read_text()
+    assert "order_paid_consumer: Consumer[OrderPaid] = Consumer(" in app
+    assert run("check", "--dir", str(project)).exit_code == 0
+
+
+def test_add_consumer_refuses_a_duplicate_name(project: Path) -> None:
+    before = (project / "service.yaml").read_text()
+    result = run(
+        "add-consumer", "cart_updated", "--broker", "local", "--source", "x",
+        "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "a consumer named 'cart_updated' already exists in service.yaml (line 7); "
+        "choose another name, or edit that entry\n"
+    )
+    assert (project / "service.yaml").read_text() == before
+
+
+def test_add_consumer_with_an_unknown_broker_changes_nothing(project: Path) -> None:
+    before = (project / "service.yaml").read_text()
+    result = run(
+        "add-consumer", "x", "--broker", "nope", "--source", "x", "--dir", str(project)
+    )
+    assert result.exit_code == 2
+    assert "no broker named 'nope' in brokers; defined: local" in result.stderr
+    assert (project / "service.yaml").read_text() == before
+    assert not (project / "src/shop/handlers/x.py").exists()
+
+
+def test_add_route_creates_http_and_keeps_an_existing_stub(project: Path) -> None:
+    stub = project / "src/shop/routes/get_cart.py"
+    stub.parent.mkdir(parents=True)
+    stub.write_text("# written by hand before the route existed\n")
+    result = run(
+        "add-route", "get_cart", "--method", "get", "--path", "/carts/{cart_id}",
+        "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (project / "service.yaml").read_text() == SPEC + (
+        "http:\n  routes:\n    - {name: get_cart, method: GET, path: '/carts/{cart_id}'}\n"
+    )
+    assert stub.read_text() == "# written by hand before the route existed\n"
+    assert (project / "src/shop/routes/__init__.py").exists()
+    again = run(
+        "add-route",
+        "get_cart",
+        "--method",
+        "GET",
+        "--path",
+        "/c",
+        "--dir",
+        str(project),
+    )
+    assert again.exit_code == 2
+    assert "a route named 'get_cart' already exists" in again.stderr
+
+
+def test_add_publisher_puts_it_in_the_context(project: Path) -> None:
+    result = run(
+        "add-publisher", "cart_closed", "--broker", "local", "--target", "carts.closed",
+        "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        (project / "service.yaml")
+        .read_text()
+        .endswith(
+            "publishers:\n  - {name: cart_closed, broker: local, target: carts.closed}\n"
+        )
+    )
+    context = (project / "src/shop/_generated/context.py").read_text()
+    assert "    cart_closed: Publisher[bytes]\n" in context
+    duplicate = run(
+        "add-publisher", "cart_closed", "--broker", "local", "--target", "y",
+        "--dir", str(project),
+    )  # fmt: skip
+    assert duplicate.exit_code == 2
+
+
+def test_new_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    (tmp_path / "x").write_text("")
+    result = run("new", "demo", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "already exists and is not empty" in result.stderr
+
+
+def test_new_refuses_a_bad_name(tmp_path: Path) -> None:
+    result = run("new", "Bad Name", "--dir", str(tmp_path / "x"))
+    assert result.exit_code == 2
+    assert "is not a valid service name" in result.output
