@@ -508,3 +508,24 @@ async def test_entries_taken_by_a_cancelled_fetch_are_handed_out_next(
         assert await pending_count(admin, source) == 0
     finally:
         await broker.close()
+
+
+async def test_each_retry_carries_a_fresh_due_time(harness: Harness) -> None:
+    source = harness.source("due")
+    broker = RedisBroker("b", URL, client_name=harness.client_name)
+    seen: list[tuple[int, float, float]] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        due = float(msg.headers.get(m.DUE_HEADER, "0"))
+        seen.append((msg.delivery_count, due, time.time()))
+        return Retry(after=0.3) if msg.delivery_count < 3 else Ack()
+
+    consumer = make_consumer(harness, broker, source, handle, max_attempts=5)
+    async with serving([broker], [consumer]):
+        await broker.publish(source, b"x")
+        await until(lambda: len(seen) == 3)
+    assert [count for count, _, _ in seen] == [1, 2, 3]
+    assert seen[0][1] == 0.0
+    for count, due, handled_at in seen[1:]:
+        assert due <= handled_at + 0.05, (count, due, handled_at)  # not early
+    assert seen[2][1] >= seen[1][1] + 0.3  # the second retry's own due time

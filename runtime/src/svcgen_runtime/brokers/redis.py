@@ -80,6 +80,7 @@ _OPTIONS: Final = frozenset(
     }
 )
 _ACK_BATCH: Final = 2048
+_CLOSED_FLUSH_RETRIES: Final = 20
 
 # KEYS[1]=source KEYS[2]=destination stream or delayed set.
 # ARGV: group, consumer, id, mode ('stream' | 'delay'), after_ms, field, value, ...
@@ -89,8 +90,10 @@ if not p[1] or p[1][2] ~= ARGV[2] then return 0 end
 if ARGV[4] == 'delay' then
   local t = redis.call('TIME')
   local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[5])
-  local member = {ARGV[3], 'h:x-svcgen-due', string.format('%.3f', due / 1000)}
+  local member = {ARGV[3]}
   for i = 6, #ARGV do member[#member + 1] = ARGV[i] end
+  member[#member + 1] = 'h:x-svcgen-due'
+  member[#member + 1] = string.format('%.3f', due / 1000)
   redis.call('ZADD', KEYS[2], due, cmsgpack.pack(member))
 else
   redis.call('XADD', KEYS[2], '*', unpack(ARGV, 6))
@@ -428,6 +431,7 @@ class RedisSubscription:
         self._acks: list[bytes] = []
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
+        self._flush_failures = 0
         self._claim_at = 0.0
         self._cursor: bytes | str = "0-0"
         self._recover = False
@@ -644,10 +648,14 @@ class RedisSubscription:
                 "y" if len(acks) == 1 else "ies",
                 exc,
             )
-            if not self._closed and self._flush_timer is None:
+            self._flush_failures += 1
+            # A closed subscription keeps trying a while (its broker may be back).
+            retry = not self._closed or self._flush_failures <= _CLOSED_FLUSH_RETRIES
+            if retry and self._flush_timer is None:
                 loop = asyncio.get_running_loop()
                 self._flush_timer = loop.call_later(0.5, self._flush_soon)
             return
+        self._flush_failures = 0
         self._forget_held(acks)
 
     async def ack(self, msg: InboundMessage) -> None:
@@ -665,6 +673,9 @@ class RedisSubscription:
     ) -> None:
         entry_id: bytes = msg.native
         mode = "delay" if after_ms > 0 else "stream"
+        # Whatever happens the entry is no longer held here: if the script did not
+        # run it stays pending, un-touched, and is reclaimed after claim_idle.
+        self._held.pop(entry_id, None)
         try:
             done = await self._settle_script(
                 keys=[self._source, destination],
@@ -683,7 +694,6 @@ class RedisSubscription:
                 f"redis broker {self._broker.name!r} lost its connection settling "
                 f"{msg.id} of {self._source!r}: {exc}"
             ) from exc
-        self._held.pop(entry_id, None)
         if not done:
             log.info(
                 "redis %s/%s: entry %s is no longer pending for %s (reclaimed or "
@@ -696,6 +706,7 @@ class RedisSubscription:
 
     def _copy_fields(self, msg: InboundMessage) -> list[bytes | str]:
         headers = next_attempt_headers(msg.headers, msg.delivery_count)
+        headers.pop(m.DUE_HEADER, None)  # a delayed copy gets a new one in Lua
         return [*encode_fields(msg.body, msg.key, headers), "group", self._group]
 
     async def requeue(self, msg: InboundMessage) -> None:
