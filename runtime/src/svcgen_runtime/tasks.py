@@ -132,12 +132,13 @@ def task_worker(
     group: str | None = None,
     ack_wait: float = 30.0,
     options: dict[str, Any] | None = None,
+    queue: str | None = None,
 ) -> Consumer[T]:
     """The worker of task ``name``: a Consumer of ``tasks.<name>`` with the shared policy."""
     return Consumer(
         name=name,
         broker=broker,
-        source=queue_name(name),
+        source=queue or queue_name(name),
         handler=handler,
         decode=decode,
         group=group or f"tasks-{name}",
