@@ -1,0 +1,31 @@
+"""The README's demo command works with no server: generate, serve, probe, SIGTERM, exit 0."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_scripts_demo_check_serves_and_drains() -> None:
+    env = {**os.environ, "HTTP_PORT": str(free_port())}
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo"), "--check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert 'GET /readyz -> 200 {"status":"ready"}' in out.stdout
+    assert "GET /hello -> 200" in out.stdout
+    assert "SIGTERM -> exit status 0" in out.stdout
