@@ -261,3 +261,7 @@ def add_publisher(root: Path, **options: Any) -> None:
     from . import commands
 
     _report(commands.add_publisher(root, **options))
+
+
+if __name__ == "__main__":
+    main()
