@@ -150,7 +150,9 @@ pid=$(cat "$PIDFILE" 2>/dev/null || true)
 started=$(date +%s%N)
 if wait_ready "$pid"; then
   info "started $("$BIN" --version 2>/dev/null | head -1) (pid $pid) on $KAFKA_HOST:$KAFKA_PORT in $((($(date +%s%N) - started) / 1000000)) ms"
-  info "log: $LOG   stop: bash scripts/kafka-down.sh"
+  stop="bash scripts/kafka-down.sh"
+  [ "$KAFKA_PORT" = 9092 ] || stop="KAFKA_PORT=$KAFKA_PORT $stop"
+  info "bootstrap servers: $KAFKA_HOST:$KAFKA_PORT   log: $LOG   stop: $stop"
   exit 0
 else
   rc=$?

@@ -346,12 +346,19 @@ class _Partition:
     done: set[int] = field(default_factory=set)
     commit_to: int | None = None
     committed: int | None = None
+    live: bool = True
+    """False once the partition is revoked or the subscription closed."""
 
     def finish(self, offset: int) -> bool:
         """Mark ``offset`` done; return True when the commit point moved."""
-        self.done.add(offset)
         taken, done = self.taken, self.done
-        moved = False
+        if taken and taken[0] == offset:  # in order: the common case
+            taken.popleft()
+            self.commit_to = offset + 1
+            moved = True
+        else:
+            done.add(offset)
+            moved = False
         while taken and taken[0] in done:
             first = taken.popleft()
             done.discard(first)
@@ -366,12 +373,11 @@ class _Partition:
         return None
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class _Handle:
     part: _Partition
     offset: int
     key: bytes | None
-    headers: dict[str, str]
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -447,36 +453,36 @@ class KafkaSubscription:
         now = time.time()
         source = self._spec.source
         for tp, records in batches.items():
-            retrying = tp.topic == self._retry_topic
+            topic, partition = tp.topic, tp.partition
+            retrying = topic == self._retry_topic
             part = self._parts.get(tp)
             if part is None:
                 part = self._parts[tp] = _Partition(tp)
+            take = part.taken.append
+            prefix = f"{topic}/{partition}/"
+            # Positional construction: this loop runs once per message.
             for rec in records:
-                headers = {k: _text(v) for k, v in rec.headers or ()}
+                offset = rec.offset
+                raw = rec.headers
+                headers = {k: _text(v) for k, v in raw} if raw else {}
                 if retrying:
                     due = _due(headers)
                     if due > now:
-                        self._hold(tp, rec.offset, due - now)
+                        self._hold(tp, offset, due - now)
                         break
-                part.taken.append(rec.offset)
-                key = rec.key
+                take(offset)
+                key, value, stamp = rec.key, rec.value, rec.timestamp
                 out.append(
                     InboundMessage(
-                        id=f"{tp.topic}/{tp.partition}/{rec.offset}",
-                        source=source,
-                        body=rec.value if rec.value is not None else b"",
-                        key=None if key is None else _text(key),
-                        headers=headers,
-                        delivery_count=attempt_from_headers(headers),
-                        timestamp=rec.timestamp / 1000.0
-                        if rec.timestamp is not None
-                        else None,
-                        position={
-                            "topic": tp.topic,
-                            "partition": tp.partition,
-                            "offset": rec.offset,
-                        },
-                        native=_Handle(part, rec.offset, key, headers),
+                        prefix + str(offset),
+                        source,
+                        b"" if value is None else value,
+                        None if key is None else _text(key),
+                        headers,
+                        attempt_from_headers(headers) if headers else 1,
+                        None if stamp is None else stamp / 1000.0,
+                        {"topic": topic, "partition": partition, "offset": offset},
+                        _Handle(part, offset, key),
                     )
                 )
         return out
@@ -502,11 +508,8 @@ class KafkaSubscription:
 
     def _handle(self, msg: InboundMessage) -> _Handle:
         handle: _Handle = msg.native
-        if self._closed or self._parts.get(handle.part.tp) is not handle.part:
-            raise BrokerConnectionError(
-                f"message {msg.id} belongs to a partition this consumer no longer holds; "
-                "the group delivers it again"
-            )
+        if not handle.part.live:
+            raise _gone(msg)
         return handle
 
     def _finish(self, handle: _Handle) -> None:
@@ -514,7 +517,13 @@ class KafkaSubscription:
             self._dirty.set()
 
     async def ack(self, msg: InboundMessage) -> None:
-        self._finish(self._handle(msg))
+        # The hot path, inlined: mark done, let the commit loop pick it up.
+        handle: _Handle = msg.native
+        part = handle.part
+        if not part.live:
+            raise _gone(msg)
+        if part.finish(handle.offset):
+            self._dirty.set()
 
     async def requeue(self, msg: InboundMessage) -> None:
         await self._again(msg, 0.0)
@@ -524,7 +533,8 @@ class KafkaSubscription:
 
     async def _again(self, msg: InboundMessage, after: float) -> None:
         handle = self._handle(msg)
-        headers = next_attempt_headers(handle.headers, msg.delivery_count)
+        # msg.headers, not the record's: the consume loop may have added some (deferrals).
+        headers = next_attempt_headers(msg.headers, msg.delivery_count)
         headers[DUE_HEADER] = f"{time.time() + after:.3f}"
         await self._broker.send(
             self._retry_topic, msg.body, key=handle.key, headers=headers
@@ -592,7 +602,9 @@ class KafkaSubscription:
         if parts and not self._closed:
             await self._commit(parts)
         for tp in revoked:
-            self._parts.pop(tp, None)
+            part = self._parts.pop(tp, None)
+            if part is not None:
+                part.live = False
             wake = self._wakeups.pop(tp, None)
             if wake is not None:
                 wake.cancel()
@@ -627,8 +639,17 @@ class KafkaSubscription:
                 self._spec.consumer,
             )
         self._closed = True
+        for part in self._parts.values():
+            part.live = False
         self._parts.clear()
         await self._consumer.stop()
+
+
+def _gone(msg: InboundMessage) -> BrokerConnectionError:
+    return BrokerConnectionError(
+        f"message {msg.id} belongs to a partition this consumer no longer holds; "
+        "the group delivers it again"
+    )
 
 
 def _due(headers: Mapping[str, str]) -> float:
