@@ -269,6 +269,29 @@ async def test_a_waiting_retry_pauses_only_its_partition_without_spinning(
     assert c.stats.received == 7
 
 
+async def test_a_message_published_with_a_due_time_waits_for_it(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-due")
+    got: list[tuple[InboundMessage, float]] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        got.append((msg, time.time()))
+
+    c = make_consumer(harness, broker, source, handle)
+    async with running(c, broker):
+        due = time.time() + 2.0
+        await broker.publish(source, b"delayed", headers={DUE_HEADER: f"{due:.3f}"})
+        await until(lambda: len(got) == 1, 20, "the delayed delivery")
+        await asyncio.sleep(0.5)
+    ((msg, at),) = got
+    # The loop deferred it through the retry topic; waiting is not an attempt.
+    assert msg.position["topic"] == f"{source}.retry"
+    assert due <= at <= due + 1.0, at - due
+    assert c.stats.acked == 1 and c.stats.retried == 0
+
+
 async def test_nack_without_requeue_dead_letters_with_headers(harness: Harness) -> None:
     broker = harness.broker()
     source = harness.source("k-dlq")
