@@ -529,3 +529,42 @@ async def test_each_retry_carries_a_fresh_due_time(harness: Harness) -> None:
     for count, due, handled_at in seen[1:]:
         assert due <= handled_at + 0.05, (count, due, handled_at)  # not early
     assert seen[2][1] >= seen[1][1] + 0.3  # the second retry's own due time
+
+
+async def consumer_names(admin: Redis, source: str) -> set[str]:
+    infos = await admin.xinfo_consumers(source, "g")
+    return {
+        str(i["name"].decode() if isinstance(i["name"], bytes) else i["name"])
+        for i in infos
+    }
+
+
+async def test_idle_consumers_with_nothing_pending_are_forgotten(
+    harness: Harness, admin: Redis
+) -> None:
+    source = harness.source("prune")
+    broker = RedisBroker("b", URL, client_name=harness.client_name)
+    await broker.connect()
+    try:
+        spec = SubscriptionSpec(
+            consumer="c",
+            source=source,
+            group="g",
+            options={"consumer_name": "me", "prune_idle": 0.3, "claim_idle": 60},
+        )
+        sub = await broker.subscribe(spec)
+        await admin.xgroup_createconsumer(source, "g", "crashed-empty")
+        await broker.publish(source, b"held")
+        await admin.xreadgroup("g", "crashed-holding", {source: ">"}, count=1)
+        await broker.publish(source, b"mine")
+        got = await sub.fetch(1, 1.0)
+        assert [x.body for x in got] == [b"mine"]
+        await asyncio.sleep(1.2)
+        # the one holding an entry stays, so does this live consumer
+        assert await consumer_names(admin, source) == {"crashed-holding", "me"}
+        await sub.ack(got[0])
+        await sub.close()
+        assert await consumer_names(admin, source) == {"crashed-holding"}
+        assert await pending_count(admin, source) == 1
+    finally:
+        await broker.close()

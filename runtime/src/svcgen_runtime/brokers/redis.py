@@ -32,7 +32,9 @@ Consumer options (``Consumer(options=...)``): ``consumer_name`` (default
 ``<host>-<pid>-<random>``, unique per subscription), ``claim_idle`` (seconds an entry
 must be idle before another consumer reclaims it), ``claim_interval`` (seconds
 between reclaim passes), ``ack_flush_delay`` (seconds an ack may wait to be
-coalesced), ``mover_interval`` (longest sleep of the delayed-set mover).
+coalesced), ``mover_interval`` (longest sleep of the delayed-set mover), ``prune_idle`` (seconds
+after which a consumer of the group with nothing pending is forgotten; default 3600).
+A clean close forgets its own consumer when nothing is pending for it.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ _OPTIONS: Final = frozenset(
         "claim_interval",
         "ack_flush_delay",
         "mover_interval",
+        "prune_idle",
     }
 )
 _ACK_BATCH: Final = 2048
@@ -161,6 +164,24 @@ if #mine > 0 then
   redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(mine), 'JUSTID')
 end
 return #mine
+"""
+
+# Forget consumers of the group (other than this one) that have nothing pending and
+# have not read for ARGV[3] ms: left by crashed or forced-off replicas. Deleting one
+# loses nothing (a live consumer is re-created by its next read).
+# KEYS[1]=source; ARGV: group, consumer, idle ms.
+_PRUNE: Final = """
+local gone = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+  if info['name'] ~= ARGV[2] and info['pending'] == 0
+      and info['idle'] >= tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    gone = gone + 1
+  end
+end
+return gone
 """
 
 # Forget this consumer in the group when nothing is pending for it.
@@ -425,6 +446,8 @@ class RedisSubscription:
         self._ack_delay = _float_option(spec, "ack_flush_delay", 0.005)
         self._mover_interval = max(0.01, _float_option(spec, "mover_interval", 0.5))
         self._touch_after = max(self._claim_idle / 3, 0.05)
+        self._prune_idle = _float_option(spec, "prune_idle", 3600.0)
+        self._prune_at = 0.0
         block_cap = broker.socket_timeout - 1.0
         self._block_cap_ms = int(block_cap * 1000)
         self._held: dict[bytes, float] = {}
@@ -444,6 +467,7 @@ class RedisSubscription:
         self._recover_script = reader.register_script(_RECOVER)
         self._touch_script = client.register_script(_TOUCH)
         self._forget_script = client.register_script(_FORGET)
+        self._prune_script = client.register_script(_PRUNE)
 
     def start(self) -> None:
         self._housekeeper = asyncio.create_task(
@@ -761,6 +785,8 @@ class RedisSubscription:
                 old = [i for i, t in self._held.items() if t <= stale]
                 if old:
                     await self._touch(old)
+                if time.monotonic() >= self._prune_at:
+                    await self._prune()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -778,6 +804,21 @@ class RedisSubscription:
                         await self._wake.wait()
                 except TimeoutError:
                     pass
+
+    async def _prune(self) -> None:
+        self._prune_at = time.monotonic() + max(self._prune_idle / 2, 0.05)
+        gone = await self._prune_script(
+            keys=[self._source],
+            args=[self._group, self.consumer_name, int(self._prune_idle * 1000)],
+            client=self._client,
+        )
+        if gone:
+            log.info(
+                "redis %s/%s: forgot %s idle consumer(s) with nothing pending",
+                self._source,
+                self._group,
+                gone,
+            )
 
     async def _touch(self, ids: list[bytes]) -> None:
         await self._touch_script(
