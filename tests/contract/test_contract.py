@@ -416,9 +416,10 @@ async def test_crash_with_messages_in_flight_loses_nothing(
             30,
             "some work done and handlers in flight",
         )
-        in_flight = busy()
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        in_flight = busy()  # what the kill interrupted: started, never finished
+        assert in_flight
     finally:
         if proc.poll() is None:
             proc.kill()
