@@ -32,9 +32,10 @@ Consumer options (``Consumer(options=...)``): ``consumer_name`` (default
 ``<host>-<pid>-<random>``, unique per subscription), ``claim_idle`` (seconds an entry
 must be idle before another consumer reclaims it), ``claim_interval`` (seconds
 between reclaim passes), ``ack_flush_delay`` (seconds an ack may wait to be
-coalesced), ``mover_interval`` (longest sleep of the delayed-set mover), ``prune_idle`` (seconds
-after which a consumer of the group with nothing pending is forgotten; default 3600).
-A clean close forgets its own consumer when nothing is pending for it.
+coalesced), ``mover_interval`` (longest sleep of the delayed-set mover),
+``prune_idle`` (seconds after which another consumer of the group with nothing
+pending is forgotten; default 3600). A clean close forgets its own consumer when
+nothing is pending for it.
 """
 
 from __future__ import annotations
