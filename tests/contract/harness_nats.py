@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import nats
@@ -16,13 +17,16 @@ URL: Final = "nats://127.0.0.1:4222"
 PORT: Final = 4222
 
 
-async def cut_server_side() -> int:
-    """Destroy the server's end of every established client socket; return how many.
+async def cut_server_side(client_ports: Sequence[int]) -> int:
+    """Destroy the server's end of the connections from ``client_ports``; return how many.
 
     ``ss -K`` (root, a kernel with INET_DIAG_DESTROY) closes the sockets nats-server
-    holds, exactly as if the server had dropped its clients: they see a reset and
-    reconnect. Only this repository's NATS tests use the server on 4222.
+    holds for those clients, exactly as if the server had dropped them: they see a
+    reset and reconnect. Other clients of the server (other tests) are left alone.
     """
+    if not client_ports:
+        return 0
+    peers = " or ".join(f"dport = :{p}" for p in client_ports)
     proc = await asyncio.create_subprocess_exec(
         "ss",
         "-K",
@@ -30,7 +34,7 @@ async def cut_server_side() -> int:
         "-n",
         "state",
         "established",
-        f"( sport = :{PORT} )",
+        f"( sport = :{PORT} ) and ( {peers} )",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -39,6 +43,16 @@ async def cut_server_side() -> int:
         raise RuntimeError(f"ss -K failed ({proc.returncode}): {err.decode().strip()}")
     killed = [ln for ln in out.decode().splitlines()[1:] if f":{PORT}" in ln]
     return len(killed)
+
+
+def client_port(broker: NatsBroker) -> int | None:
+    """The local port of the broker's live connection (read from nats-py's transport)."""
+    nc: Any = broker._nc
+    writer = getattr(getattr(nc, "_transport", None), "_io_writer", None)
+    if nc is None or not nc.is_connected or writer is None:
+        return None
+    sockname = writer.get_extra_info("sockname")
+    return int(sockname[1]) if sockname else None
 
 
 class Harness:
@@ -51,9 +65,12 @@ class Harness:
     def __init__(self) -> None:
         self.sources: list[str] = []
         self.streams: list[str] = []
+        self.brokers: weakref.WeakSet[NatsBroker] = weakref.WeakSet()
 
     def broker(self, name: str = "test") -> NatsBroker:
-        return NatsBroker(name, URL, connect_timeout=5.0, reconnect_wait=0.25)
+        broker = NatsBroker(name, URL, connect_timeout=5.0, reconnect_wait=0.25)
+        self.brokers.add(broker)
+        return broker
 
     def source(self, prefix: str) -> str:
         subject = f"svcgen-test.{unique(prefix)}"
@@ -73,8 +90,11 @@ class Harness:
         return 2.0
 
     async def cut_connections(self) -> None:
-        if await cut_server_side() == 0:
-            raise AssertionError("no nats client connection on port 4222 to cut")
+        """Cut, from the server side, the connections of the brokers this harness made
+        (not other tests' clients of the shared server)."""
+        ports = [p for b in self.brokers if (p := client_port(b)) is not None]
+        if await cut_server_side(ports) == 0:
+            raise AssertionError(f"no nats connection of this harness to cut ({ports})")
 
     async def cleanup(self) -> None:
         if not self.sources and not self.streams:
