@@ -116,6 +116,8 @@ ID_PROPERTY: Final = "x-svcgen-id"
 """User property carrying a message id that survives redelivery and republish."""
 SESSION_EXPIRY: Final = 7 * 24 * 3600
 KEEPALIVE: Final = 30
+READ_BATCH: Final = 256
+PUBACK_COMMAND: Final = 0x40
 SESSION_TAKEN_OVER: Final = 142
 NO_MATCHING_SUBSCRIBERS: Final = 16
 _OPTIONS: Final = frozenset(
@@ -215,8 +217,14 @@ class _Link:
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
         c.on_subscribe = self._on_subscribe
+        self._received = 0
         if on_message is not None:
-            c.on_message = lambda _c, _u, m: on_message(m)
+
+            def received(_c: paho.Client, _u: Any, m: paho.MQTTMessage) -> None:
+                self._received += 1
+                on_message(m)
+
+            c.on_message = received
         self.client = c
 
     # -- socket callbacks (the connect runs in a thread; everything else here) --
@@ -253,7 +261,25 @@ class _Link:
 
     def _add_writer(self, sock: Any) -> None:
         if self._sock is sock:
-            self._loop.add_writer(sock, self.client.loop_write)
+            self._loop.add_writer(sock, self._writable)
+
+    def _readable(self) -> None:
+        """Read up to ``READ_BATCH`` packets while PUBLISHes keep coming.
+
+        paho's ``loop_read`` handles one packet per call when nothing is outgoing;
+        one event-loop turn per message would cost more than the message.
+        """
+        client = self.client
+        for _ in range(READ_BATCH):
+            before = self._received
+            if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return
+            if self._received == before or not self._reading:
+                return
+
+    def _writable(self) -> None:
+        _coalesce_pubacks(self.client)
+        self.client.loop_write()
 
     def _done_writing(self, _c: paho.Client, _u: Any, sock: Any) -> None:
         self._soon(self._loop.remove_writer, sock)
@@ -267,7 +293,7 @@ class _Link:
 
     def resume_reading(self) -> None:
         if not self._reading and self._sock is not None:
-            self._loop.add_reader(self._sock, self.client.loop_read)
+            self._loop.add_reader(self._sock, self._readable)
             self._reading = True
             self._paused_at = None
 
@@ -451,6 +477,43 @@ class _Link:
         self.alive = False
         if not self._closed.done():
             self._closed.set_result(None)
+
+
+def _coalesce_pubacks(client: paho.Client) -> None:
+    """Join queued, unsent PUBACK packets into one write (one syscall, not one each).
+
+    Each PUBACK keeps its own packet id, so the meaning stays per message; only the
+    number of ``send`` calls changes. This reads paho's private output queue (paho
+    2.x) and does nothing if its shape is not the expected one.
+    """
+    out = getattr(client, "_out_packet", None)
+    if not isinstance(out, collections.deque) or len(out) < 2:
+        return
+    joined: list[dict[str, Any]] = []
+    while out:
+        pkt = out[0]
+        if not (
+            isinstance(pkt, dict)
+            and pkt.get("command") == PUBACK_COMMAND
+            and pkt.get("pos") == 0
+        ):
+            break
+        joined.append(out.popleft())
+    if len(joined) == 1:
+        out.appendleft(joined[0])
+    elif joined:
+        data = b"".join(bytes(p["packet"]) for p in joined)
+        out.appendleft(
+            {
+                "command": PUBACK_COMMAND,
+                "mid": joined[-1]["mid"],
+                "qos": 0,
+                "pos": 0,
+                "to_process": len(data),
+                "packet": data,
+                "info": None,
+            }
+        )
 
 
 def _user_props(
