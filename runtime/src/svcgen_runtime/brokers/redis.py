@@ -480,7 +480,7 @@ class RedisSubscription:
     async def fetch(
         self, max_messages: int, timeout: float
     ) -> Sequence[InboundMessage]:
-        if self._closed:
+        if self._closed or not self._broker.connected:
             raise BrokerConnectionError(
                 f"redis subscription of {self._source!r} is closed; subscribe again"
             )
@@ -658,6 +658,17 @@ class RedisSubscription:
         acks = self._take_acks()
         if not acks:
             return
+        if not self._broker.connected:
+            # The broker was closed: its connections must stay closed. The entries
+            # stay pending and are reclaimed after claim_idle.
+            log.warning(
+                "redis %s/%s: %d ack(s) after the broker closed were dropped; the "
+                "entries will be delivered again",
+                self._source,
+                self._group,
+                len(acks),
+            )
+            return
         try:
             await _command(self._client, "XACK", self._source, self._group, *acks)
         except Exception as exc:
@@ -770,7 +781,7 @@ class RedisSubscription:
 
     async def _housekeep(self) -> None:
         """Move due retries back to the stream and keep handled entries un-idle."""
-        while True:
+        while self._broker.connected:  # a closed broker's connections stay closed
             wait = self._mover_interval
             try:
                 moved, next_due, now = await self._move_script(
