@@ -568,3 +568,26 @@ async def test_idle_consumers_with_nothing_pending_are_forgotten(
         assert await pending_count(admin, source) == 1
     finally:
         await broker.close()
+
+
+async def test_entries_pending_at_the_server_never_exceed_concurrency(
+    harness: Harness, admin: Redis
+) -> None:
+    source = harness.source("bound")
+    broker = RedisBroker("b", URL, client_name=harness.client_name)
+    done: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        await asyncio.sleep(0.02)
+        done.append(body)
+
+    consumer = make_consumer(harness, broker, source, handle, concurrency=3)
+    samples: list[int] = []
+    async with serving([broker], [consumer]):
+        for i in range(60):
+            await broker.publish(source, f"m-{i}".encode())
+        while len(done) < 60:
+            samples.append(await pending_count(admin, source))
+            await asyncio.sleep(0.005)
+    assert max(samples) == 3, samples  # reached, never exceeded: COUNT <= free permits
+    assert len(done) == 60
