@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,11 +33,15 @@ def _wrapped(func: F) -> F:
             raise
         except SvcgenError as exc:
             if debug:
+                import traceback
+
                 traceback.print_exc()
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
         except Exception as exc:
             if debug:
+                import traceback
+
                 traceback.print_exc()
             click.echo(
                 f"internal error: {type(exc).__name__}: {exc} (this is a bug in "

@@ -7,7 +7,7 @@ package's ``__init__`` and ``__main__``) are created once, only when missing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -60,11 +60,8 @@ def render(plan: Plan) -> Rendered:
         generated[f"{gen}/{name}"] = format_python(
             template, env.get_template(template).render(plan=plan)
         )
-    stubs: dict[str, str] = {}
-
-    def stub(path: str, template: str, **context: Any) -> None:
-        text = env.get_template(template).render(plan=plan, **context)
-        stubs[path] = format_python(template, text)
+    stubs = _Stubs(env, plan)
+    stub = stubs.add
 
     stub(
         f"{src}/__init__.py",
@@ -118,9 +115,37 @@ def render(plan: Plan) -> Rendered:
         stub(model.path, "stubs/models.py.jinja", stub=model)
     return Rendered(
         generated=dict(sorted(generated.items())),
-        stubs=dict(sorted(stubs.items())),
+        stubs=stubs,
         generated_dir=gen,
     )
+
+
+class _Stubs(Mapping[str, str]):
+    """Stub files, rendered only when read: most exist already, so most are never
+    rendered (this keeps ``generate`` and ``check`` fast on large specs)."""
+
+    def __init__(self, env: jinja2.Environment, plan: Plan) -> None:
+        self._env = env
+        self._plan = plan
+        self._sources: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._texts: dict[str, str] = {}
+
+    def add(self, path: str, template: str, **context: Any) -> None:
+        self._sources[path] = (template, context)
+
+    def __getitem__(self, path: str) -> str:
+        text = self._texts.get(path)
+        if text is None:
+            template, context = self._sources[path]
+            raw = self._env.get_template(template).render(plan=self._plan, **context)
+            text = self._texts[path] = format_python(template, raw)
+        return text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._sources))
+
+    def __len__(self) -> int:
+        return len(self._sources)
 
 
 @cache

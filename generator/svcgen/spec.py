@@ -258,41 +258,42 @@ class _Positions:
         return self.keys.get(loc) or self.value(loc)
 
 
-def _plain(node: Any, loc: Loc, pos: _Positions) -> Any:
-    """ruamel's round-trip data as plain dicts/lists, recording positions on the way."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+def _plain(node: Any, loc: Loc, pos: _Positions, construct: Any) -> Any:
+    """A composed YAML node as plain dicts/lists/scalars, recording positions."""
+    from yaml.nodes import MappingNode, SequenceNode
 
-    if isinstance(node, CommentedMap):
+    if isinstance(node, MappingNode):
         out: dict[Any, Any] = {}
-        for k, v in node.items():
-            child = (*loc, k if isinstance(k, str) else str(k))
-            kl, kc = node.lc.key(k)
-            vl, vc = node.lc.value(k)
-            pos.keys[child] = (kl + 1, kc + 1)
-            pos.values[child] = (vl + 1, vc + 1)
-            out[k] = _plain(v, child, pos)
+        for key, value in node.value:
+            name = str(key.value)
+            child = (*loc, name)
+            pos.keys[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
+            pos.values[child] = (value.start_mark.line + 1, value.start_mark.column + 1)
+            out[name] = _plain(value, child, pos, construct)
         return out
-    if isinstance(node, CommentedSeq):
+    if isinstance(node, SequenceNode):
         items = []
-        for i, v in enumerate(node):
-            il, ic = node.lc.item(i)
-            pos.values[(*loc, i)] = (il + 1, ic + 1)
-            items.append(_plain(v, (*loc, i), pos))
+        for i, item in enumerate(node.value):
+            pos.values[(*loc, i)] = (
+                item.start_mark.line + 1,
+                item.start_mark.column + 1,
+            )
+            items.append(_plain(item, (*loc, i), pos, construct))
         return items
-    if isinstance(node, str):
-        return str(node)
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node
+    if str(node.tag).endswith(":timestamp"):
+        return str(node.value)
+    value = construct(node)
+    if isinstance(value, bool) or value is None:
+        return value
+    for kind in (int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
 
 
 def _duplicate_keys(root: Any) -> Iterator[SpecIssue]:
-    """Every key that appears twice in one mapping (YAML forbids it; ruamel stops at one)."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
+    """Every key that appears twice in one mapping (YAML forbids it)."""
+    from yaml.nodes import MappingNode, SequenceNode
 
     stack: list[tuple[Any, str]] = [(root, "")]
     while stack:
@@ -353,28 +354,51 @@ def parse_spec(text: str, *, filename: str = SPEC_FILENAME) -> ServiceSpec:
     return spec
 
 
-def _parse_yaml(text: str, filename: str) -> tuple[dict[str, Any], _Positions]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+def _loader() -> Any:
+    """PyYAML's libyaml-backed safe loader (fast), with YAML 1.2 booleans only.
 
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = True
+    Reading is done with libyaml for speed; edits (``add-*``) use ruamel's round
+    trip, which keeps comments. Booleans are YAML 1.2's ``true``/``false``, so
+    ``on``/``yes``/``no`` stay strings, as ruamel reads them.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    bool_tag = "tag:yaml.org,2002:bool"
+
+    class Loader(base):  # type: ignore[valid-type,misc]
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != bool_tag]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return Loader
+
+
+def _parse_yaml(text: str, filename: str) -> tuple[dict[str, Any], _Positions]:
+    import yaml
+
+    loader = _loader()(text)
     try:
-        tree = yaml.compose(text)
-        raw = yaml.load(text)
-    except MarkedYAMLError as exc:
+        tree = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or exc.context or "cannot be parsed"
         raise SpecError(
             [SpecIssue(line, col, "", f"malformed YAML: {problem}")], filename=filename
         ) from None
-    except YAMLError as exc:
+    except yaml.YAMLError as exc:
         raise SpecError(
             [SpecIssue(1, 1, "", f"malformed YAML: {exc}")], filename=filename
         ) from None
-    duplicates = list(_duplicate_keys(tree))
-    if raw is None:
+    finally:
+        loader.dispose()
+    if tree is None:
         raise SpecError(
             [
                 SpecIssue(
@@ -383,8 +407,9 @@ def _parse_yaml(text: str, filename: str) -> tuple[dict[str, Any], _Positions]:
             ],
             filename=filename,
         )
+    duplicates = list(_duplicate_keys(tree))
     pos = _Positions()
-    data = _plain(raw, (), pos)
+    data = _plain(tree, (), pos, lambda n: loader.construct_object(n, deep=True))
     if not isinstance(data, dict):
         raise SpecError(
             [

@@ -8,8 +8,8 @@ file whose content is already right is not written at all, so mtimes stay put.
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,25 +101,27 @@ def write(root: Path, rendered: Rendered) -> WriteReport:
         if headed and rel not in rendered.generated:
             (root / rel).unlink()
             report.deleted.append(rel)
-    for rel, text in rendered.stubs.items():
+    for rel in rendered.stubs:
         if not _stub_exists(root, rel):
-            _atomic_write(root / rel, text)
+            _atomic_write(root / rel, rendered.stubs[rel])
             report.created.append(rel)
     return report
 
 
+_serial = itertools.count()
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_serial)}.tmp")
     try:
+        # O_EXCL: never follow or reuse a file someone else put there.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -143,9 +145,9 @@ def check(root: Path, rendered: Rendered) -> list[Drift]:
             drifts.append(
                 Drift(rel, "extra", _diff(current, "", f"a/{rel}", "/dev/null"))
             )
-    for rel, text in rendered.stubs.items():
+    for rel in rendered.stubs:
         if not _stub_exists(root, rel):
-            diff = _diff("", text, "/dev/null", f"b/{rel}")
+            diff = _diff("", rendered.stubs[rel], "/dev/null", f"b/{rel}")
             drifts.append(Drift(rel, "missing", diff))
     return sorted(drifts, key=lambda d: d.path)
 

@@ -42,7 +42,7 @@ def test_bad_durations_are_refused(bad: str) -> None:
 
 def test_malformed_yaml() -> None:
     assert errors("name: [orders\n") == [
-        "service.yaml:2:1: malformed YAML: expected ',' or ']', but got '<stream end>'",
+        "service.yaml:2:1: malformed YAML: did not find expected ',' or ']'",
         "1 error in service.yaml",
     ]
 
@@ -164,3 +164,17 @@ def test_json_schema_describes_the_keys() -> None:
     assert schema["required"] == ["name"]
     consumer = schema["$defs"]["ConsumerSpec"]
     assert consumer["properties"]["timeout"]["type"] == "string"
+
+
+def test_yaml_1_2_booleans_only() -> None:
+    text = (
+        "name: a\nbrokers: {m: {kind: memory}}\n"
+        "consumers:\n  - {name: c, broker: m, source: on, group: no, "
+        "retry: {jitter: false}}\n"
+    )
+    consumer = parse_spec(text).consumers[0]
+    assert (consumer.source, consumer.group, consumer.retry.jitter) == (
+        "on",
+        "no",
+        False,
+    )

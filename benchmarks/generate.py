@@ -1,0 +1,111 @@
+"""Wall time of cold ``svcgen generate`` and ``svcgen check`` on a large spec.
+
+The spec has 50 consumers (on five brokers), 20 routes and 10 publishers. Each
+measurement is a fresh process, as a developer or CI runs it::
+
+    python benchmarks/generate.py [--runs 5]
+
+Target: at most 1.0 s each on the development machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KINDS = {
+    "kafka": "${KAFKA_URL:-localhost:9092}",
+    "rabbitmq": "${RABBITMQ_URL:-amqp://guest:guest@localhost:5672/}",
+    "nats": "${NATS_URL:-nats://localhost:4222}",
+    "redis": "${REDIS_URL:-redis://localhost:6379/0}",
+    "mqtt": "${MQTT_URL:-mqtt://localhost:1883}",
+}
+
+
+def big_spec(consumers: int = 50, routes: int = 20, publishers: int = 10) -> str:
+    lines = ["name: bench", "brokers:"]
+    lines += [
+        f'  {kind}_bus: {{kind: {kind}, url: "{url}"}}' for kind, url in KINDS.items()
+    ]
+    lines += ["http:", "  port: 8000", "  routes:"]
+    lines += [
+        f"    - {{name: route_{i:02d}, method: {'GET' if i % 2 else 'POST'}, "
+        f'path: "/items{i}/{{item_id}}"}}'
+        for i in range(routes)
+    ]
+    lines.append("consumers:")
+    brokers = [f"{kind}_bus" for kind in KINDS]
+    for i in range(consumers):
+        message = f"bench.models:Event{i:02d}" if i % 2 else None
+        lines += [
+            f"  - name: consumer_{i:02d}",
+            f"    broker: {brokers[i % len(brokers)]}",
+            f"    source: events.topic_{i:02d}",
+            f"    concurrency: {1 + i % 16}",
+            "    timeout: 30s",
+            "    retry: {max_attempts: 3, initial: 1s, max: 60s}",
+        ]
+        if message:
+            lines.append(f"    message: {message}")
+    lines.append("publishers:")
+    lines += [
+        f"  - {{name: publisher_{i:02d}, broker: {brokers[i % len(brokers)]}, "
+        f"target: out.topic_{i:02d}, message: bench.models:Out{i:02d}}}"
+        for i in range(publishers)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return took, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    runs = parser.parse_args().runs
+    svcgen = [sys.executable, "-m", "svcgen.cli"]
+    results: dict[str, list[tuple[float, float]]] = {
+        "generate (empty dir)": [],
+        "generate (no change)": [],
+        "check": [],
+    }
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="svcgen-bench-") as tmp:
+            root = Path(tmp)
+            (root / "service.yaml").write_text(big_spec())
+            results["generate (empty dir)"].append(timed([*svcgen, "generate"], root))
+            results["generate (no change)"].append(timed([*svcgen, "generate"], root))
+            results["check"].append(timed([*svcgen, "check"], root))
+    print(
+        f"spec: 50 consumers, 20 routes, 10 publishers; {runs} runs, a fresh process "
+        f"each; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    for name, pairs in results.items():
+        walls = [w for w, _ in pairs]
+        cpus = [c for _, c in pairs]
+        print(
+            f"{name:22s} wall median {statistics.median(walls):.3f}s "
+            f"min {min(walls):.3f}s max {max(walls):.3f}s | "
+            f"cpu median {statistics.median(cpus):.3f}s"
+        )
+
+
+if __name__ == "__main__":
+    main()
