@@ -609,3 +609,26 @@ async def test_fetch_raises_connection_error_when_the_link_drops(
         await again.ack(msg)
     finally:
         await again.close()
+
+
+async def test_consumer_deleted_behind_its_back_is_declared_again(
+    harness: Harness, js: JetStreamContext
+) -> None:
+    source = harness.source("deleted")
+    b = harness.broker()
+    seen: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        seen.append(body)
+
+    c = consumer(b, source, handle)
+    async with running(b, c) as app:
+        await b.publish(source, b"before")
+        await wait_for(lambda: seen == [b"before"], what="the first message")
+        await js.delete_consumer(name_for(source), "workers")
+        await wait_for(lambda: not app.ready, 5, "readiness to drop")
+        await wait_for(lambda: app.ready, 10, "the consumer declared again")
+        await b.publish(source, b"after")
+        await wait_for(lambda: b"after" in seen, what="the message after")
+    info = await js.consumer_info(name_for(source), "workers")
+    assert info.num_ack_pending == 0

@@ -112,20 +112,26 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return len(want) == len(have)
 
 
-@contextlib.contextmanager
-def _translated(what: str) -> Iterator[None]:
-    """Turn nats-py's exceptions into the runtime's (connection vs. broker errors)."""
-    try:
-        yield
-    except (BrokerError, ConfigurationError):
-        raise
-    except _CONNECTION_ERRORS as exc:
-        raise BrokerConnectionError(
+_NATIVE_ERRORS: Final = (nats.errors.Error, OSError)
+
+
+def _failure(exc: BaseException, what: str) -> BrokerError:
+    """The runtime's error for a nats-py failure: connection trouble vs. the rest."""
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return BrokerConnectionError(
             f"{what} failed: the nats connection is down ({type(exc).__name__}); "
             "it is retried once the client reconnects"
-        ) from exc
-    except nats.errors.Error as exc:
-        raise BrokerError(f"{what} failed: {exc}") from exc
+        )
+    return BrokerError(f"{what} failed: {exc}")
+
+
+@contextlib.contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """Turn nats-py's exceptions into the runtime's (for the cold paths)."""
+    try:
+        yield
+    except _NATIVE_ERRORS as exc:
+        raise _failure(exc, what) from exc
 
 
 class NatsBroker:
@@ -425,29 +431,35 @@ class NatsSubscription:
             self._buffer.append(msg)
             if self._credit > 0:
                 self._credit -= 1
-        else:
-            self._on_status(msg.headers or {})
-        self._arrived.set()
+            self._arrived.set()
+        elif self._on_status(msg.headers or {}):
+            self._arrived.set()
 
-    def _on_status(self, headers: Mapping[str, str]) -> None:
+    def _on_status(self, headers: Mapping[str, str]) -> bool:
+        """Account for a pull request that ended; True when a fetch may pull again now."""
         status = headers.get("Status", "")
         if status == "100":
-            return  # idle heartbeat / flow control: not asked for, nothing to do
+            return False  # idle heartbeat / flow control: not asked for, nothing to do
         pending = headers.get("Nats-Pending-Messages")
         if pending is not None and pending.isdigit():
             self._credit = max(0, self._credit - int(pending))
         else:
             self._credit = 0  # a request ended without saying how much was left
+        if status in ("404", "408"):
+            return True  # expired or empty: the normal end of a pull request
         description = headers.get("Description", "")
-        if status == "409" and "Deleted" in description:
-            self._broken(f"consumer {self.durable!r} was deleted ({description})")
-        elif status not in ("404", "408"):
-            log.debug(
-                "nats pull request for %s ended: %s %s",
-                self.durable,
-                status,
-                description,
+        if status == "503" or (status == "409" and "Deleted" in description):
+            self._broken(
+                f"consumer {self.stream}/{self.durable} is gone ({status} "
+                f"{description or 'no responders'})"
             )
+            return True
+        # Anything else (409 Exceeded MaxWaiting …): pull again on the next fetch,
+        # not at once, so a refusing server is not asked in a tight loop.
+        log.debug(
+            "nats pull request for %s ended: %s %s", self.durable, status, description
+        )
+        return False
 
     # -- fetching --------------------------------------------------------------
 
@@ -520,21 +532,27 @@ class NatsSubscription:
 
     async def ack(self, msg: InboundMessage) -> None:
         native: Msg = msg.native
-        with _translated(f"ack of {msg.id}"):
+        try:
             if self._double_ack:
                 await native.ack_sync(timeout=self._broker.request_timeout)
             else:
                 await native.ack()
+        except _NATIVE_ERRORS as exc:
+            raise _failure(exc, f"ack of {msg.id}") from exc
 
     async def requeue(self, msg: InboundMessage) -> None:
         native: Msg = msg.native
-        with _translated(f"nak of {msg.id}"):
+        try:
             await native.nak()
+        except _NATIVE_ERRORS as exc:
+            raise _failure(exc, f"nak of {msg.id}") from exc
 
     async def retry(self, msg: InboundMessage, after: float) -> None:
         native: Msg = msg.native
-        with _translated(f"delayed nak of {msg.id}"):
+        try:
             await native.nak(delay=after if after > 0 else None)
+        except _NATIVE_ERRORS as exc:
+            raise _failure(exc, f"delayed nak of {msg.id}") from exc
 
     async def dead_letter(
         self, msg: InboundMessage, headers: Mapping[str, str]
@@ -546,8 +564,9 @@ class NatsSubscription:
                 "dead_letter or let the runtime drop the message"
             )
         hdrs = dict(headers)
-        # The same delivery dead-lettered twice (its +TERM lost) is stored once.
-        hdrs.setdefault("Nats-Msg-Id", f"svcgen-dlq:{msg.id}")
+        # The same delivery dead-lettered twice (its +TERM lost) is stored once:
+        # stream, sequence and store time name one stored message.
+        hdrs["Nats-Msg-Id"] = f"svcgen-dlq:{msg.id}:{msg.timestamp!r}"
         await self._broker._publish(target, msg.body, hdrs)
         native: Msg = msg.native
         with _translated(f"term of {msg.id}"):
@@ -555,13 +574,17 @@ class NatsSubscription:
 
     async def release(self, msg: InboundMessage) -> None:
         native: Msg = msg.native
-        with _translated(f"nak of {msg.id}"):
+        try:
             await native.nak()
+        except _NATIVE_ERRORS as exc:
+            raise _failure(exc, f"nak of {msg.id}") from exc
 
     async def in_progress(self, msg: InboundMessage) -> None:
         native: Msg = msg.native
-        with _translated(f"in-progress ack of {msg.id}"):
+        try:
             await native.in_progress()
+        except _NATIVE_ERRORS as exc:
+            raise _failure(exc, f"in-progress ack of {msg.id}") from exc
 
     async def close(self) -> None:
         """Stop pulling, give buffered deliveries back, flush acks."""
