@@ -84,6 +84,10 @@ def test_new_project_installs_in_a_fresh_venv_and_its_tests_pass(
 ) -> None:
     name = f"demo_{secrets.token_hex(4)}"
     root = commands.new(name, directory=tmp_path / name)
+    # The workflow of DESIGN §10: new, add a consumer, regenerate, install, test.
+    commands.add_consumer(root, name="audit", broker="local", source=f"{name}.audit")
+    assert (root / f"src/{name}/handlers/audit.py").exists()
+    assert commands.check(root) == []
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True, system_site_packages=False)
     python = str(env_dir / "bin" / "python")
