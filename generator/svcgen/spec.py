@@ -48,6 +48,7 @@ RESERVED_CONTEXT_NAMES: Final = frozenset({"tasks", "cache", "database", "storag
 
 PROBE_PATHS: Final = frozenset({"/healthz", "/readyz"})
 
+DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h)$"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -127,7 +128,7 @@ Duration = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^\d+(\.\d+)?(ms|s|m|h)$",
+            "pattern": DURATION_PATTERN,
             "description": "A duration such as 250ms, 30s, 5m or 1h.",
         }
     ),
@@ -234,7 +235,23 @@ class ServiceSpec(_Model):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of service.yaml, for editors."""
     schema = ServiceSpec.model_json_schema()
+    _duration_defaults(schema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _duration_defaults(node: object) -> None:
+    """Durations are strings in YAML: show their defaults as such (30.0 → "30s")."""
+    if isinstance(node, dict):
+        default = node.get("default")
+        if node.get("pattern") == DURATION_PATTERN and isinstance(default, float):
+            node["default"] = (
+                f"{default:g}s" if default >= 1 else f"{default * 1000:g}ms"
+            )
+        for value in node.values():
+            _duration_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _duration_defaults(value)
 
 
 # -- loading -------------------------------------------------------------------------

@@ -163,7 +163,11 @@ def test_json_schema_describes_the_keys() -> None:
     }
     assert schema["required"] == ["name"]
     consumer = schema["$defs"]["ConsumerSpec"]
-    assert consumer["properties"]["timeout"]["type"] == "string"
+    timeout = consumer["properties"]["timeout"]
+    assert (timeout["type"], timeout["default"]) == ("string", "30s")
+    assert schema["$defs"]["ShutdownSpec"]["properties"]["drain_timeout"][
+        "default"
+    ] == ("25s")
 
 
 def test_yaml_1_2_booleans_only() -> None:
