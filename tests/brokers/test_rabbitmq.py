@@ -23,7 +23,7 @@ from svcgen_runtime.errors import BrokerError, ConfigurationError
 from svcgen_runtime.message import ATTEMPT_HEADER, InboundMessage
 from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
-from tests.contract.harness_rabbitmq import URL, Harness
+from tests.contract.harness_rabbitmq import URL, Harness, rabbitmqctl
 
 pytestmark = pytest.mark.broker
 
@@ -222,8 +222,6 @@ async def test_quorum_source_is_a_quorum_queue_and_counts_redeliveries(
     assert app.exit_code == 1  # type: ignore[attr-defined]
     assert c1.stats.released == 1 and c1.stats.acked == 0
 
-    from tests.contract.harness_rabbitmq import rabbitmqctl
-
     listing.append(
         await rabbitmqctl("list_queues", "--no-table-headers", "name", "type")
     )
@@ -402,6 +400,40 @@ async def test_prefetch_bounds_unacked_deliveries_by_concurrency(
         gate.set()
         await wait_for(lambda: c.stats.acked == 10)
     assert c.stats.peak_in_flight == 2
+
+
+async def test_coalesced_acks_never_cover_a_message_still_in_flight(
+    harness: Harness, amqp: aio_pika.abc.AbstractChannel
+) -> None:
+    """``basic.ack(multiple)`` stops below the oldest unsettled delivery, and the acks
+    above it still go out at once (held back, they would use up the prefetch)."""
+    broker = harness.broker()
+    source = harness.source("coalesce")
+    gate = asyncio.Event()
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        if body == b"slow":
+            await gate.wait()
+        return Ack()
+
+    # Queued up front, so deliveries arrive together and acks batch up.
+    await amqp.declare_queue(source, durable=True)
+    await broker.connect()
+    await broker.publish(source, b"slow")
+    await asyncio.gather(*(broker.publish(source, f"f{i}".encode()) for i in range(40)))
+    c = consumer(harness, broker, source, handle, concurrency=4)
+    async with running(broker, c, drain=0.3) as app:
+        await wait_for(lambda: c.stats.acked == 40)
+        await asyncio.sleep(0.2)
+        listing = await rabbitmqctl(
+            "list_queues", "--no-table-headers", "name", "messages_unacknowledged"
+        )
+        unacked = dict(line.split("\t") for line in listing.splitlines())
+        assert unacked[source] == "1"
+    assert app.exit_code == 1  # type: ignore[attr-defined]
+    assert c.stats.released == 1
+    [again] = await get_all(amqp, source, 1)
+    assert again.body == b"slow" and again.redelivered
 
 
 # -- topology and errors -------------------------------------------------------------

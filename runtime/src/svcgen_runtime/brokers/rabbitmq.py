@@ -408,6 +408,12 @@ class RabbitMQSubscription:
         self._cancel_lock = asyncio.Lock()
         self._closing = False
         self._timeout = broker.publish_timeout
+        # Ack coalescing: tags delivered and not yet settled, tags acked since the
+        # acker's last pass.
+        self._unsettled: set[int] = set()
+        self._ack_pending: list[int] = []
+        self._ack_wake = asyncio.Event()
+        self._acker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         raw = self._raw = await self._channel.get_underlay_channel()
@@ -424,9 +430,15 @@ class RabbitMQSubscription:
                 f"{self._spec.source!r} ({type(exc).__name__}: {exc}); it retries"
             ) from exc
         self._consumer_tag = ok.consumer_tag
+        self._acker = asyncio.create_task(
+            self._ack_loop(), name=f"{self._spec.consumer}-rabbitmq-acks"
+        )
 
     async def _on_deliver(self, message: DeliveredMessage) -> None:
         # aiormq runs this once per delivery; keep it to an append and a wake-up.
+        delivery = message.delivery
+        assert isinstance(delivery, Basic.Deliver)
+        self._unsettled.add(delivery.delivery_tag or 0)
         self._buffer.append(message)
         self._wake.set()
 
@@ -502,15 +514,57 @@ class RabbitMQSubscription:
         return raw, native.tag
 
     async def ack(self, msg: InboundMessage) -> None:
-        raw, tag = self._owned(msg)
-        try:
-            # wait=False queues the frame behind earlier ones; channel close flushes it.
-            await raw.basic_ack(tag, wait=False)
-        except _CONNECTION_ERRORS as exc:
-            raise BrokerConnectionError(
-                f"rabbitmq could not ack message {msg.id} ({type(exc).__name__}); "
-                "the broker redelivers it"
-            ) from exc
+        """``basic.ack``, coalesced: the acks of one loop iteration go out together.
+
+        Like ``basic.ack`` itself (the broker never answers it), this returns once
+        the ack is queued: the acker task writes it within this loop iteration, and
+        ``close`` writes what is left before the channel closes. Should the channel
+        die first, the broker redelivers the message (at least once, never lost).
+        """
+        _, tag = self._owned(msg)
+        self._unsettled.discard(tag)
+        self._ack_pending.append(tag)
+        self._ack_wake.set()
+
+    async def _ack_loop(self) -> None:
+        """Write the acks gathered since the last pass; end once closing and idle."""
+        while True:
+            await self._ack_wake.wait()
+            self._ack_wake.clear()
+            tags, self._ack_pending = self._ack_pending, []
+            if tags:
+                try:
+                    await self._send_acks(tags)
+                except _CONNECTION_ERRORS as exc:
+                    log.warning(
+                        "rabbitmq %s: %d ack(s) on %r were lost with the channel "
+                        "(%s); the broker redelivers those messages",
+                        self._broker.name,
+                        len(tags),
+                        self._spec.source,
+                        type(exc).__name__,
+                    )
+            if self._closing and not self._ack_pending:
+                return
+
+    async def _send_acks(self, tags: list[int]) -> None:
+        """One ``multiple`` ack for the tags below every unsettled one, the rest singly.
+
+        ``basic.ack(multiple=True)`` acknowledges every outstanding tag up to its own,
+        so it may only cover tags at or below which nothing is left unsettled: the
+        meaning stays one ack per handled message.
+        """
+        raw = self._raw
+        if raw is None:
+            raise RuntimeError("the channel is not open")
+        floor = min(self._unsettled, default=None)
+        below = [t for t in tags if floor is None or t < floor]
+        if below:
+            await raw.basic_ack(max(below), multiple=len(below) > 1, wait=False)
+        if len(below) < len(tags):
+            for t in tags:
+                if floor is not None and t > floor:
+                    await raw.basic_ack(t, wait=False)
 
     async def _republish_then_ack(
         self, msg: InboundMessage, queue: str, headers: Mapping[str, str]
@@ -535,6 +589,8 @@ class RabbitMQSubscription:
                     f"rabbitmq could not requeue message {msg.id} "
                     f"({type(exc).__name__}); the broker redelivers it"
                 ) from exc
+            # Only now: until its nack is queued, no multiple ack may cover the tag.
+            self._unsettled.discard(tag)
             return
         headers = next_attempt_headers(msg.headers, msg.delivery_count)
         await self._republish_then_ack(msg, self._spec.source, headers)
@@ -576,6 +632,8 @@ class RabbitMQSubscription:
             log.debug(
                 "rabbitmq: release of %s failed; channel close requeues it", msg.id
             )
+        else:
+            self._unsettled.discard(native.tag)
 
     async def in_progress(self, msg: InboundMessage) -> None:
         return None
@@ -599,6 +657,14 @@ class RabbitMQSubscription:
             return
         self._closing = True
         await self._stop_consuming()
+        acker = self._acker
+        if acker is not None:
+            # The acker flushes what is pending, sees the subscription closing, ends.
+            self._ack_wake.set()
+            done, _ = await asyncio.wait({acker}, timeout=CLOSE_TIMEOUT)
+            if not done:
+                acker.cancel()
+                await asyncio.gather(acker, return_exceptions=True)
         # Acks were queued before Channel.Close on the same connection: they go first.
         await _close_quietly(self._channel)
         self._buffer.clear()

@@ -1,0 +1,202 @@
+"""RabbitMQ throughput: Consumer+Application over RabbitMQBroker vs a raw aio-pika loop.
+
+Each side pre-loads ``n`` ~100-byte persistent JSON messages into its own fresh durable
+queue, then consumes them with ``basic.qos(prefetch_count=concurrency)``, ``json.loads``
+each body and ``basic.ack`` each delivery (one ack per message, no ``multiple``: what
+the adapter does). Only the consume phase is timed: from starting to consume until
+the last message is handled. The raw loop is the one aio-pika's own consumer
+callbacks give (``queue.consume``); ``raw_aiormq`` is the same loop on aio-pika's
+underlying aiormq channel, one task per delivery fewer, which the adapter also uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from typing import Any, Final
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from aiormq.abc import DeliveredMessage
+from pamqp.commands import Basic
+
+from svcgen_runtime.application import Application
+from svcgen_runtime.brokers.rabbitmq import RabbitMQBroker
+from svcgen_runtime.consumer import Consumer
+from svcgen_runtime.message import InboundMessage
+
+URL: Final = "amqp://guest:guest@127.0.0.1:5672/"
+PRELOAD_WINDOW: Final = 1000
+
+
+def _body(i: int) -> bytes:
+    doc: dict[str, Any] = {"id": i, "kind": "order.created", "sku": f"SKU-{i:06d}"}
+    raw = json.dumps(doc).encode()
+    doc["pad"] = "x" * max(0, 100 - len(raw) - 10)
+    return json.dumps(doc).encode()
+
+
+async def _fresh_queue(channel: AbstractChannel, prefix: str, n: int) -> str:
+    """Declare a durable queue and fill it with ``n`` confirmed persistent messages."""
+    name = f"svcgen-bench.{prefix}-{secrets.token_hex(6)}"
+    await channel.declare_queue(name, durable=True)
+    exchange = channel.default_exchange
+    for start in range(0, n, PRELOAD_WINDOW):
+        await asyncio.gather(
+            *(
+                exchange.publish(
+                    aio_pika.Message(
+                        _body(i), delivery_mode=aio_pika.DeliveryMode.PERSISTENT
+                    ),
+                    name,
+                )
+                for i in range(start, min(n, start + PRELOAD_WINDOW))
+            )
+        )
+    return name
+
+
+async def consume_runtime(source: str, n: int, concurrency: int) -> float:
+    """Consume ``n`` messages from ``source`` through Consumer + Application."""
+    broker = RabbitMQBroker("bench", URL)
+    handled = 0
+    done = asyncio.Event()
+
+    async def handle(payload: Any, msg: InboundMessage) -> None:
+        nonlocal handled
+        handled += 1
+        if handled == n:
+            done.set()
+
+    consumer: Consumer[Any] = Consumer(
+        name="bench",
+        broker=broker,
+        source=source,
+        handler=handle,
+        decode=json.loads,
+        concurrency=concurrency,
+        dead_letter=None,
+    )
+    app = Application(
+        name="bench", brokers=[broker], consumers=[consumer], handle_signals=False
+    )
+    started = time.perf_counter()
+    task = asyncio.create_task(app.serve())
+    await done.wait()
+    elapsed = time.perf_counter() - started
+    app.shutdown()
+    await task
+    if consumer.stats.acked != n:
+        raise RuntimeError(f"runtime acked {consumer.stats.acked} of {n}")
+    return n / elapsed
+
+
+async def consume_raw(
+    connection: aio_pika.abc.AbstractConnection, source: str, n: int, concurrency: int
+) -> float:
+    """aio-pika's consumer callback: decode, then ack each message."""
+    consume = await connection.channel()
+    await consume.set_qos(prefetch_count=concurrency)
+    queue = await consume.get_queue(source, ensure=False)
+    handled = 0
+    done = asyncio.Event()
+
+    async def on_message(message: AbstractIncomingMessage) -> None:
+        nonlocal handled
+        json.loads(message.body)
+        await message.ack()
+        handled += 1
+        if handled == n:
+            done.set()
+
+    started = time.perf_counter()
+    tag = await queue.consume(on_message)
+    await done.wait()
+    elapsed = time.perf_counter() - started
+    await queue.cancel(tag)
+    await consume.close()
+    return n / elapsed
+
+
+async def consume_raw_aiormq(
+    connection: aio_pika.abc.AbstractConnection, source: str, n: int, concurrency: int
+) -> float:
+    """The same loop on the aiormq channel under aio-pika, acks coalesced as the
+    adapter does: the tags handled in one loop iteration go out as one
+    ``basic.ack(multiple=True)`` (here every delivery is handled at once and in
+    order, so the tags are always contiguous)."""
+    consume = await connection.channel()
+    await consume.set_qos(prefetch_count=concurrency)
+    raw = await consume.get_underlay_channel()
+    handled = 0
+    done = asyncio.Event()
+    pending: list[int] = []
+
+    async def flush() -> None:
+        tags = pending.copy()
+        pending.clear()
+        await raw.basic_ack(max(tags), multiple=len(tags) > 1, wait=False)
+
+    flushes: set[asyncio.Task[None]] = set()
+
+    async def on_message(message: DeliveredMessage) -> None:
+        nonlocal handled
+        json.loads(message.body)
+        delivery = message.delivery
+        assert isinstance(delivery, Basic.Deliver)
+        if not pending:
+            task = asyncio.create_task(flush())
+            flushes.add(task)
+            task.add_done_callback(flushes.discard)
+        pending.append(delivery.delivery_tag or 0)
+        handled += 1
+        if handled == n:
+            done.set()
+
+    started = time.perf_counter()
+    ok = await raw.basic_consume(source, on_message)
+    await done.wait()
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*flushes)
+    await raw.basic_cancel(ok.consumer_tag or "")
+    await consume.close()
+    return n / elapsed
+
+
+async def run(n: int, concurrency: int) -> dict[str, float]:
+    """Messages per second through the runtime and through raw aio-pika loops."""
+    connection = await aio_pika.connect(URL)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        result: dict[str, float] = {}
+        for side in ("raw", "raw_aiormq", "runtime"):
+            source = await _fresh_queue(channel, side, n)
+            try:
+                if side == "runtime":
+                    result[side] = await consume_runtime(source, n, concurrency)
+                elif side == "raw":
+                    result[side] = await consume_raw(connection, source, n, concurrency)
+                else:
+                    result[side] = await consume_raw_aiormq(
+                        connection, source, n, concurrency
+                    )
+            finally:
+                await channel.queue_delete(source)
+    return result
+
+
+def main() -> None:
+    result = asyncio.run(run(50_000, 64))
+    print(
+        f"rabbitmq n=50000 concurrency=64: runtime {result['runtime']:.0f} msg/s, "
+        f"raw aio-pika {result['raw']:.0f} msg/s "
+        f"(ratio {result['runtime'] / result['raw']:.2f}), "
+        f"raw aiormq {result['raw_aiormq']:.0f} msg/s "
+        f"(ratio {result['runtime'] / result['raw_aiormq']:.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
