@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -632,3 +634,95 @@ async def test_consumer_deleted_behind_its_back_is_declared_again(
         await wait_for(lambda: b"after" in seen, what="the message after")
     info = await js.consumer_info(name_for(source), "workers")
     assert info.num_ack_pending == 0
+
+
+# -- a private server, restarted ---------------------------------------------------------
+
+NATS_SERVER = "/usr/sbin/nats-server"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class PrivateServer:
+    """A nats-server of this test alone (own port, own store), so restarting it
+    disturbs no other test of the shared server on 4222."""
+
+    def __init__(self, store: Path) -> None:
+        self.port = free_port()
+        self.store = store
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        args = ["-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
+        self.proc = await asyncio.create_subprocess_exec(
+            NATS_SERVER,
+            *args,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.close()
+                await writer.wait_closed()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            async with asyncio.timeout(10):
+                await self.proc.wait()
+        self.proc = None
+
+
+@pytest.fixture
+async def private_server(tmp_path: Path) -> AsyncIterator[PrivateServer]:
+    server = PrivateServer(tmp_path / "jetstream")
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_server_restart_resumes_and_loses_nothing(
+    private_server: PrivateServer,
+) -> None:
+    source = "orders.created"
+    b = NatsBroker("restart", private_server.url, reconnect_wait=0.2)
+    done: set[bytes] = set()
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        await asyncio.sleep(0.2)
+        done.add(body)
+
+    c = consumer(b, source, handle, concurrency=4, ack_wait=2.0)
+    ids = [f"m-{i}".encode() for i in range(40)]
+    async with running(b, c) as app:
+        for body in ids[:20]:
+            await b.publish(source, body)
+        await wait_for(lambda: len(done) >= 4, what="handlers running")
+        await private_server.stop()  # with handlers in flight and messages waiting
+        assert len(done) < 16, "the restart must hit unfinished work"
+        await wait_for(lambda: not app.ready, 5, "readiness to drop")
+        await private_server.start()  # same store: streams and the durable survive
+        await wait_for(lambda: b.connected, 10, "the client to reconnect")
+        for body in ids[20:]:
+            await b.publish(source, body)
+        await wait_for(lambda: done >= set(ids), 20, "every message after the restart")
+        await wait_for(lambda: app.ready, 10, "ready again")
+    assert done == set(ids)
