@@ -591,3 +591,26 @@ async def test_entries_pending_at_the_server_never_exceed_concurrency(
             await asyncio.sleep(0.005)
     assert max(samples) == 3, samples  # reached, never exceeded: COUNT <= free permits
     assert len(done) == 60
+
+
+async def test_a_lost_group_is_created_again(harness: Harness, admin: Redis) -> None:
+    # What a restart of a Redis without persistence looks like to a consumer.
+    source = harness.source("nogroup")
+    broker = RedisBroker("b", URL, client_name=harness.client_name)
+    done: set[bytes] = set()
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        done.add(body)
+
+    consumer = make_consumer(harness, broker, source, handle)
+    async with serving([broker], [consumer]) as app:
+        for i in range(5):
+            await broker.publish(source, f"a-{i}".encode())
+        await until(lambda: len(done) == 5)
+        await asyncio.sleep(0.1)
+        await admin.delete(source)
+        for i in range(5):
+            await broker.publish(source, f"b-{i}".encode())
+        await until(lambda: len(done) == 10)
+        await until(lambda: app.ready)
+    assert done == {f"{p}-{i}".encode() for p in "ab" for i in range(5)}

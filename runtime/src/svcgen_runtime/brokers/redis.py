@@ -485,32 +485,33 @@ class RedisSubscription:
                 f"redis subscription of {self._source!r} is closed; subscribe again"
             )
         n = max(1, min(max_messages, self._spec.concurrency))
-        try:
-            return await self._fetch(n, timeout)
-        except _CONNECTION_ERRORS as exc:
-            # A cut connection: the pool reconnects on the next command; one retry
-            # tells a cut from a server that is down.
-            log.info(
-                "redis %s/%s: read cut (%s); reconnecting",
-                self._source,
-                self._group,
-                exc,
-            )
-            self._recover = True
+        # A cut connection: the pool reconnects on the next command, so a second
+        # attempt tells a cut from a server that is down.
+        for attempt in (1, 2):
             try:
                 return await self._fetch(n, timeout)
             except _CONNECTION_ERRORS as exc:
-                raise BrokerConnectionError(
-                    f"redis broker {self._broker.name!r} lost its connection reading "
-                    f"{self._source!r}: {exc}"
-                ) from exc
-        except rexc.ResponseError as exc:
-            if "NOGROUP" in str(exc):
-                raise BrokerConnectionError(
-                    f"group {self._group!r} of {self._source!r} is gone; it is "
-                    "created again on the next subscribe"
-                ) from exc
-            raise BrokerError(f"reading {self._source!r} failed: {exc}") from exc
+                self._recover = True
+                if attempt == 2:
+                    raise BrokerConnectionError(
+                        f"redis broker {self._broker.name!r} lost its connection "
+                        f"reading {self._source!r}: {exc}"
+                    ) from exc
+                log.info(
+                    "redis %s/%s: read cut (%s); reconnecting",
+                    self._source,
+                    self._group,
+                    exc,
+                )
+            except rexc.ResponseError as exc:
+                if "NOGROUP" in str(exc) or "UNBLOCKED" in str(exc):
+                    raise BrokerConnectionError(
+                        f"group {self._group!r} of {self._source!r} is gone (the "
+                        "stream was deleted or the server restarted empty); it is "
+                        "created again on the next subscribe"
+                    ) from exc
+                raise BrokerError(f"reading {self._source!r} failed: {exc}") from exc
+        raise AssertionError("unreachable")
 
     async def _fetch(self, n: int, timeout: float) -> list[InboundMessage]:
         out: list[InboundMessage] = []
