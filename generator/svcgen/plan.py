@@ -315,8 +315,8 @@ def _settings(spec: ServiceSpec) -> tuple[Setting, ...]:
 def _model_stubs(spec: ServiceSpec) -> tuple[ModelStub, ...]:
     package = spec.package
     found: dict[str, dict[str, str]] = {}
-    uses = [(c.message, f"a {c.source} message") for c in spec.consumers] + [
-        (p.message, f"a {p.target} message") for p in spec.publishers
+    uses = [(c.message, f"a message on {c.source}") for c in spec.consumers] + [
+        (p.message, f"a message sent to {p.target}") for p in spec.publishers
     ]
     for ref, what in uses:
         if ref is None:

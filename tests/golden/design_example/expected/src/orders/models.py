@@ -6,8 +6,8 @@ from pydantic import BaseModel
 
 
 class OrderCreated(BaseModel):
-    """A orders.created message."""
+    """A message on orders.created."""
 
 
 class OrderShipped(BaseModel):
-    """A orders.shipped message."""
+    """A message sent to orders.shipped."""

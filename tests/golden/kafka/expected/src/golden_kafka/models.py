@@ -6,4 +6,4 @@ from pydantic import BaseModel
 
 
 class OrderCreated(BaseModel):
-    """A orders.created message."""
+    """A message on orders.created."""

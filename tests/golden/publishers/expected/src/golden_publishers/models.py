@@ -6,8 +6,8 @@ from pydantic import BaseModel
 
 
 class OrderPaid(BaseModel):
-    """A orders.paid message."""
+    """A message on orders.paid."""
 
 
 class OrderShipped(BaseModel):
-    """A orders.shipped message."""
+    """A message sent to orders.shipped."""

@@ -21,5 +21,8 @@ async def handle(
     Return ``None`` or ``Ack()`` when done, ``Nack(requeue=...)`` to refuse it, or
     ``Retry(after=seconds)`` to see it again later. An exception or a timeout
     retries it with backoff; after the last attempt it is dead-lettered.
+
+    Publishers on ``ctx``:
+    - ``await ctx.order_shipped.publish(...)`` sends OrderShipped to orders.shipped.
     """
     return Ack()

@@ -14,5 +14,9 @@ from orders._generated.context import Context
 
 
 async def handle(ctx: Context, request: Request) -> Response:
-    """Answer one request."""
+    """Answer one request.
+
+    Publishers on ``ctx``:
+    - ``await ctx.order_shipped.publish(...)`` sends OrderShipped to orders.shipped.
+    """
     return JSONResponse({"route": "get_order", "params": request.path_params})

@@ -14,5 +14,11 @@ from golden_publishers._generated.context import Context
 
 
 async def handle(ctx: Context, request: Request) -> Response:
-    """Answer one request."""
+    """Answer one request.
+
+    Publishers on ``ctx``:
+    - ``await ctx.audit_log.publish(...)`` sends bytes to audit.
+    - ``await ctx.order_shipped.publish(...)`` sends OrderShipped to orders.shipped.
+    - ``await ctx.raw_export.publish(...)`` sends bytes to exports.raw.
+    """
     return JSONResponse({"route": "ship_order", "params": request.path_params})

@@ -18,5 +18,8 @@ async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome |
     Return ``None`` or ``Ack()`` when done, ``Nack(requeue=...)`` to refuse it, or
     ``Retry(after=seconds)`` to see it again later. An exception or a timeout
     retries it with backoff; after the last attempt it is dead-lettered.
+
+    Publishers on ``ctx``:
+    - ``await ctx.invalidated.publish(...)`` sends bytes to cache.invalidated.
     """
     return Ack()
