@@ -166,6 +166,38 @@ async def test_retry_after_waits_then_redelivers(harness: Harness) -> None:
     assert 1.0 <= t2 - t1 <= 2.0, t2 - t1
 
 
+async def test_graceful_stop_parks_a_waiting_retry_with_its_due_time(
+    harness: Harness,
+) -> None:
+    source = harness.source("park")
+    broker = harness.broker()
+    first: list[float] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        first.append(time.time())
+        return Retry(after=2.0)
+
+    c = make_consumer(harness, broker, source, handle)
+    async with running(broker, c):
+        await broker.publish(source, b"x")
+        await until(lambda: c.stats.retried == 1)
+    # Stopped 0.x s into the 2 s delay: the copy waits in the session with its due
+    # time; the next consumer defers it instead of handling it early.
+    later: list[tuple[float, InboundMessage]] = []
+
+    async def record(body: bytes, msg: InboundMessage) -> None:
+        later.append((time.time(), msg))
+
+    c2 = make_consumer(harness, broker, source, record, group=c.spec.group)
+    async with running(broker, c2):
+        await until(lambda: len(later) == 1, timeout=5)
+    handled_at, msg = later[0]
+    assert handled_at - first[0] >= 2.0
+    assert float(msg.headers[m.DUE_HEADER]) == pytest.approx(first[0] + 2.0, abs=0.1)
+    assert msg.headers[m.DEFERRED_HEADER] == "1"
+    assert msg.delivery_count == 3  # parked copy (2), then the deferral's copy (3)
+
+
 async def test_dead_letter_keeps_headers_and_is_kept_for_the_group(
     harness: Harness,
 ) -> None:

@@ -7,7 +7,8 @@
 |                  | wait for the server's PUBACK of the copy, then PUBACK the original         |
 | Nack no requeue  | publish to ``dead_letter``, wait for its PUBACK, then PUBACK the original  |
 | Retry(after)     | in-process timer; when due, republish as for requeue, then PUBACK. Not     |
-|                  | durable: a crash of the consumer redelivers the original early            |
+|                  | durable: a crash of the consumer redelivers the original early; a         |
+|                  | graceful close republishes it at once with its due time (``x-svcgen-due``) |
 | delivery_count   | ``x-svcgen-attempt`` user property (1 when absent); DUP gives no count     |
 | release          | no PUBACK: the persistent session redelivers it on the next connection     |
 | crash mid-handler| nothing PUBACKed: redelivered when the same client id reconnects           |
@@ -47,7 +48,9 @@ What MQTT cannot do durably:
 
 * No durable delay: ``Retry(after)`` waits in this process while the original stays
   un-PUBACKed; a crash redelivers the original before ``after`` elapsed (with its old
-  attempt count) when the session reconnects.
+  attempt count) when the session reconnects. (A graceful close parks waiting
+  retries as copies carrying their due time, which the next consumer defers.) A
+  waiting retry also holds one Receive Maximum slot until it is republished.
 * A dead-letter "queue" is just a topic: a dead letter is kept only by sessions
   subscribed to it (the adapter declares one, see ``declare_dead_letter``) or as the
   topic's one retained message. Messages published to a topic nobody subscribes to
@@ -95,7 +98,7 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from ..errors import BrokerConnectionError, BrokerError, ConfigurationError, require
-from ..message import InboundMessage, attempt_from_headers
+from ..message import DUE_HEADER, InboundMessage, attempt_from_headers
 from ..retry import next_attempt_headers
 from .base import SubscriptionSpec
 
@@ -117,6 +120,7 @@ ID_PROPERTY: Final = "x-svcgen-id"
 SESSION_EXPIRY: Final = 7 * 24 * 3600
 KEEPALIVE: Final = 30
 READ_BATCH: Final = 256
+PARK_TIMEOUT: Final = 5.0
 PUBACK_COMMAND: Final = 0x40
 SESSION_TAKEN_OVER: Final = 142
 NO_MATCHING_SUBSCRIBERS: Final = 16
@@ -732,7 +736,7 @@ class MqttSubscription:
         self._buffer: collections.deque[InboundMessage] = collections.deque()
         self._arrived = asyncio.Event()
         self._held: set[int] = set()
-        self._timers: set[asyncio.Task[None]] = set()
+        self._timers: dict[asyncio.Task[None], tuple[InboundMessage, float]] = {}
         self._link: _Link | None = None
         self._closed = False
 
@@ -774,7 +778,7 @@ class MqttSubscription:
         # Unsettled deliveries of this connection come back on the next one.
         self._buffer.clear()
         self._held.clear()
-        for task in self._timers:
+        for task in list(self._timers):
             task.cancel()
         self._arrived.set()
 
@@ -845,8 +849,11 @@ class MqttSubscription:
             await self._republish(msg)
             return
         task = asyncio.get_running_loop().create_task(self._retry_later(msg, after))
-        self._timers.add(task)
-        task.add_done_callback(self._timers.discard)
+        self._timers[task] = (msg, time.time() + after)
+        task.add_done_callback(self._forget_timer)
+
+    def _forget_timer(self, task: asyncio.Task[None]) -> None:
+        self._timers.pop(task, None)
 
     async def _retry_later(self, msg: InboundMessage, after: float) -> None:
         await asyncio.sleep(after)
@@ -886,13 +893,29 @@ class MqttSubscription:
         return None
 
     async def close(self) -> None:
-        """Send queued PUBACKs and disconnect; the session keeps what is unsettled."""
+        """Park pending retries, send queued PUBACKs and disconnect.
+
+        The session keeps what is unsettled. A ``Retry(after)`` still waiting is
+        republished now carrying its due time (``x-svcgen-due``) and attempt + 1,
+        then PUBACKed: a graceful stop keeps both the delay and the count.
+        """
         if self._closed:
             return
-        self._closed = True
+        delayed = list(self._timers.values())
         for task in list(self._timers):
             task.cancel()
         link = self._link
+        if delayed and link is not None and link.alive:
+            try:
+                async with asyncio.timeout(PARK_TIMEOUT):
+                    await self._park(link, delayed)
+            except TimeoutError:
+                log.warning(
+                    "consumer %s: parking delayed retries timed out; the session "
+                    "redelivers them early",
+                    self._spec.consumer,
+                )
+        self._closed = True
         if link is not None:
             _in_use.discard(link.client_id)
             if link.taken_over:
@@ -901,6 +924,29 @@ class MqttSubscription:
             await link.close()
         self._buffer.clear()
         self._held.clear()
+
+    async def _park(
+        self, link: _Link, delayed: list[tuple[InboundMessage, float]]
+    ) -> None:
+        async def one(msg: InboundMessage, due: float) -> None:
+            headers = next_attempt_headers(msg.headers, msg.delivery_count)
+            headers[DUE_HEADER] = f"{due:.3f}"
+            props = _user_props(headers, msg.key)
+            await link.publish(self._retry_topic, msg.body, props)
+            self._puback(link, msg)
+
+        results = await asyncio.gather(
+            *(one(msg, due) for msg, due in delayed), return_exceptions=True
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            log.warning(
+                "consumer %s: %d delayed retr(ies) could not be parked (%s); the "
+                "session redelivers them early",
+                self._spec.consumer,
+                len(failed),
+                failed[0],
+            )
 
 
 async def clear_session(url: str, client_id: str, timeout: float = 5.0) -> None:
