@@ -1,0 +1,1 @@
+"""The golden_http_no_routes service."""
