@@ -522,3 +522,55 @@ async def test_server_side_cut_resumes_and_loses_nothing(harness: Harness) -> No
     expected = {b"a%d" % i for i in range(20)} | {b"b%d" % i for i in range(20)}
     assert set(seen) == expected
     assert await committed("kc", source) == 40
+
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "..", "scripts")
+OUTAGE_PORT = 19092
+
+
+async def kafka_script(name: str, port: int) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        os.path.join(SCRIPTS, name),
+        env={**os.environ, "KAFKA_PORT": str(port)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0, out.decode()
+    return out.decode()
+
+
+async def test_an_outage_marks_the_consumer_not_ready_until_the_broker_is_back() -> (
+    None
+):
+    """A second broker of our own on another port, stopped and started with the
+    project's scripts (a restart of this broker forgets everything: memory storage)."""
+    await kafka_script("kafka-up.sh", OUTAGE_PORT)
+    assert "already running" in await kafka_script("kafka-up.sh", OUTAGE_PORT)
+    broker = KafkaBroker("outage", f"127.0.0.1:{OUTAGE_PORT}", session_timeout_ms=6000)
+    seen: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        seen.append(body)
+
+    c: Consumer[bytes] = Consumer(
+        name="outage",
+        broker=broker,
+        source="outage-src",
+        handler=handle,
+        options={"session_timeout_ms": 6000, "commit_interval": 0.2},
+    )
+    try:
+        async with running(c, broker):
+            await broker.publish("outage-src", b"before")
+            await until(lambda: seen == [b"before"], 20, "the first delivery")
+            assert c.ready
+            await kafka_script("kafka-down.sh", OUTAGE_PORT)
+            await until(lambda: not c.ready, 20, "not ready during the outage")
+            await kafka_script("kafka-up.sh", OUTAGE_PORT)
+            await until(lambda: c.ready, 30, "ready again")
+            await broker.publish("outage-src", b"after")
+            await until(lambda: b"after" in seen, 20, "a delivery after the outage")
+    finally:
+        await kafka_script("kafka-down.sh", OUTAGE_PORT)

@@ -65,7 +65,7 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition  # noqa: E402
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS: Final = 36
-CLOSE_COMMIT_TIMEOUT: Final = 10.0
+CLOSE_COMMIT_TIMEOUT: Final = 5.0
 """Seconds ``close`` waits for its last commit before giving up (the group re-reads)."""
 
 _CONSUMER_OPTIONS: Final = frozenset(
@@ -322,7 +322,12 @@ class KafkaBroker:
             request_timeout_ms=self.request_timeout_ms,
         )
         sub = KafkaSubscription(
-            self, spec, consumer, retry_topic, float(options["commit_interval"])
+            self,
+            spec,
+            consumer,
+            retry_topic,
+            commit_interval=float(options["commit_interval"]),
+            lost_after=session_ms / 1000.0,
         )
         consumer.subscribe(topics, listener=sub.listener)
         try:
@@ -402,7 +407,9 @@ class KafkaSubscription:
         spec: SubscriptionSpec,
         consumer: AIOKafkaConsumer,
         retry_topic: str,
+        *,
         commit_interval: float,
+        lost_after: float,
     ) -> None:
         self._broker = broker
         self._spec = spec
@@ -414,6 +421,8 @@ class KafkaSubscription:
         self._dirty = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._closed = False
+        self._lost_after = lost_after
+        self._lost_since: float | None = None
         self.listener = _Listener(self)
 
     def start(self) -> None:
@@ -442,9 +451,33 @@ class KafkaSubscription:
                     f"kafka consumer {self._spec.consumer!r} failed "
                     f"({type(exc).__name__}: {exc}); it is re-created"
                 ) from exc
+            if batches:
+                self._lost_since = None
+            else:
+                self._check_coordinator()
             out = self._accept(batches)
             if out or left <= 0:
                 return out
+
+    def _check_coordinator(self) -> None:
+        """Raise once the group coordinator has been unreachable for a session.
+
+        aiokafka retries forever on its own; after a session timeout the group has
+        dropped this member anyway, so the consume loop should report not-consuming
+        and subscribe again (which also re-declares the topics).
+        """
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        if getattr(coordinator, "coordinator_id", 0) is not None:
+            self._lost_since = None
+            return
+        now = time.monotonic()
+        if self._lost_since is None:
+            self._lost_since = now
+        elif now - self._lost_since > self._lost_after:
+            raise BrokerConnectionError(
+                f"kafka consumer {self._spec.consumer!r} has not reached its group "
+                f"coordinator for {now - self._lost_since:.0f}s; it is re-created"
+            )
 
     def _accept(
         self, batches: Mapping[TopicPartition, Sequence[Any]]
@@ -642,7 +675,25 @@ class KafkaSubscription:
         for part in self._parts.values():
             part.live = False
         self._parts.clear()
-        await self._consumer.stop()
+        try:
+            await self._consumer.stop()
+        except asyncio.CancelledError:
+            # aiokafka can leak a CancelledError of its own tasks when the broker is
+            # unreachable; only a cancellation of this task may propagate.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            log.warning(
+                "kafka consumer %s: stopped uncleanly (broker unreachable)",
+                self._spec.consumer,
+            )
+        except KafkaError as exc:
+            log.warning(
+                "kafka consumer %s: stopping failed (%s: %s)",
+                self._spec.consumer,
+                type(exc).__name__,
+                exc,
+            )
 
 
 def _gone(msg: InboundMessage) -> BrokerConnectionError:
