@@ -75,7 +75,7 @@ class Harness:
         return {"session_expiry": SESSION_EXPIRY}
 
     def ack_wait(self) -> float:
-        return 5.0  # MQTT has no ack timer: redelivery happens on reconnect
+        return 1.0  # MQTT has no ack timer: the session redelivers on reconnect
 
     async def cut_connections(self) -> None:
         await kill_server_side_sockets()
