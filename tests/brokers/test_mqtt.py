@@ -22,6 +22,7 @@ from svcgen_runtime.application import Application
 from svcgen_runtime.brokers.base import SubscriptionSpec
 from svcgen_runtime.brokers.mqtt import MqttBroker
 from svcgen_runtime.consumer import Consumer
+from svcgen_runtime.errors import BrokerConnectionError, ConfigurationError
 from svcgen_runtime.message import InboundMessage
 from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
@@ -378,6 +379,7 @@ CHILD = """
 import asyncio, sys
 from svcgen_runtime.application import Application
 from svcgen_runtime.consumer import Consumer
+from svcgen_runtime.errors import BrokerConnectionError, ConfigurationError
 {imports}
 
 async def handle(body, msg):
@@ -546,3 +548,20 @@ async def test_broker_restart_keeps_sessions_and_in_flight_messages(
         assert seen.count(b"a0") == 2
         if not shared:
             assert resumed_after_publish  # the b's waited in the offline session
+
+
+async def test_unreachable_server_and_unknown_option_fail_in_one_sentence(
+    harness: Harness,
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    down = MqttBroker("down", f"mqtt://127.0.0.1:{port}", connect_timeout=2.0)
+    with pytest.raises(BrokerConnectionError, match=f"127.0.0.1:{port}"):
+        await down.connect()
+    broker = harness.broker()
+    spec = SubscriptionSpec(
+        consumer="c", source=harness.source("opts"), group="g", options={"qos": 2}
+    )
+    with pytest.raises(ConfigurationError, match="unknown mqtt option"):
+        await broker.subscribe(spec)

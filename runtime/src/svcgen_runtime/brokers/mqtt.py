@@ -183,7 +183,6 @@ class _Link:
         manual_ack: bool = False,
         keepalive: int = KEEPALIVE,
         on_message: Callable[[paho.MQTTMessage], None] | None = None,
-        buffer: int = 0,
     ) -> None:
         self.server = server
         self.client_id = client_id
