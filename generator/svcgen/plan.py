@@ -302,12 +302,20 @@ def _settings(spec: ServiceSpec) -> tuple[Setting, ...]:
     if spec.http is not None:
         out.append(
             _setting(
-                "http_port", "int", f"${{HTTP_PORT:-{spec.http.port}}}", "http.port"
+                "http_port",
+                "int",
+                f"${{HTTP_PORT:-{spec.http.port}}}",
+                "the HTTP server's port",
             )
         )
     else:
         out.append(
-            _setting("health_port", "int", f"${{HEALTH_PORT:-{HEALTH_PORT}}}", "health")
+            _setting(
+                "health_port",
+                "int",
+                f"${{HEALTH_PORT:-{HEALTH_PORT}}}",
+                "the health listener's port",
+            )
         )
     return tuple(sorted(out, key=lambda s: s.attr))
 

@@ -16,7 +16,7 @@ class Settings:
 
     Attributes:
         events_url: brokers.events.url, from $KAFKA_URL (default localhost:9092).
-        http_port: http.port, from $HTTP_PORT (default 8000).
+        http_port: the HTTP server's port, from $HTTP_PORT (default 8000).
     """
 
     events_url: str
@@ -31,8 +31,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env, "KAFKA_URL", default="localhost:9092", needed_by="brokers.events.url"
         ),
         http_port=_port(
-            _env(env, "HTTP_PORT", default="8000", needed_by="http.port"),
-            needed_by="http.port",
+            _env(env, "HTTP_PORT", default="8000", needed_by="the HTTP server's port"),
+            needed_by="the HTTP server's port",
         ),
     )
 

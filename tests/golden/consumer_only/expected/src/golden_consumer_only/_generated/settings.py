@@ -16,7 +16,7 @@ class Settings:
 
     Attributes:
         bus_url: brokers.bus.url, from $NATS_URL.
-        health_port: health, from $HEALTH_PORT (default 8080).
+        health_port: the health listener's port, from $HEALTH_PORT (default 8080).
     """
 
     bus_url: str
@@ -29,8 +29,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         bus_url=_env(env, "NATS_URL", default=None, needed_by="brokers.bus.url"),
         health_port=_port(
-            _env(env, "HEALTH_PORT", default="8080", needed_by="health"),
-            needed_by="health",
+            _env(
+                env,
+                "HEALTH_PORT",
+                default="8080",
+                needed_by="the health listener's port",
+            ),
+            needed_by="the health listener's port",
         ),
     )
 

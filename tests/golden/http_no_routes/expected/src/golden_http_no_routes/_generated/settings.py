@@ -15,7 +15,7 @@ class Settings:
     """Connection URLs and ports; ``load_settings`` fills them from the environment.
 
     Attributes:
-        http_port: http.port, from $HTTP_PORT (default 9000).
+        http_port: the HTTP server's port, from $HTTP_PORT (default 9000).
     """
 
     http_port: int
@@ -26,8 +26,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     return Settings(
         http_port=_port(
-            _env(env, "HTTP_PORT", default="9000", needed_by="http.port"),
-            needed_by="http.port",
+            _env(env, "HTTP_PORT", default="9000", needed_by="the HTTP server's port"),
+            needed_by="the HTTP server's port",
         ),
     )
 

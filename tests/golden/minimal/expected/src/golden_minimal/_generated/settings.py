@@ -15,7 +15,7 @@ class Settings:
     """Connection URLs and ports; ``load_settings`` fills them from the environment.
 
     Attributes:
-        health_port: health, from $HEALTH_PORT (default 8080).
+        health_port: the health listener's port, from $HEALTH_PORT (default 8080).
     """
 
     health_port: int
@@ -26,8 +26,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     return Settings(
         health_port=_port(
-            _env(env, "HEALTH_PORT", default="8080", needed_by="health"),
-            needed_by="health",
+            _env(
+                env,
+                "HEALTH_PORT",
+                default="8080",
+                needed_by="the health listener's port",
+            ),
+            needed_by="the health listener's port",
         ),
     )
 

@@ -16,7 +16,7 @@ class Settings:
 
     Attributes:
         devices_url: brokers.devices.url, from $MQTT_HOST (default localhost) $MQTT_PORT (default 1883).
-        health_port: health, from $HEALTH_PORT (default 8080).
+        health_port: the health listener's port, from $HEALTH_PORT (default 8080).
     """
 
     devices_url: str
@@ -32,8 +32,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         + ":"
         + _env(env, "MQTT_PORT", default="1883", needed_by="brokers.devices.url"),
         health_port=_port(
-            _env(env, "HEALTH_PORT", default="8080", needed_by="health"),
-            needed_by="health",
+            _env(
+                env,
+                "HEALTH_PORT",
+                default="8080",
+                needed_by="the health listener's port",
+            ),
+            needed_by="the health listener's port",
         ),
     )
 

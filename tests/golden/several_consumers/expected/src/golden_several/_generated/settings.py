@@ -16,7 +16,7 @@ class Settings:
 
     Attributes:
         events_url: brokers.events.url, from $REDIS_URL (default redis://localhost:6379/0).
-        health_port: health, from $HEALTH_PORT (default 8080).
+        health_port: the health listener's port, from $HEALTH_PORT (default 8080).
     """
 
     events_url: str
@@ -34,8 +34,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             needed_by="brokers.events.url",
         ),
         health_port=_port(
-            _env(env, "HEALTH_PORT", default="8080", needed_by="health"),
-            needed_by="health",
+            _env(
+                env,
+                "HEALTH_PORT",
+                default="8080",
+                needed_by="the health listener's port",
+            ),
+            needed_by="the health listener's port",
         ),
     )
 
