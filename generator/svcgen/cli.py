@@ -135,6 +135,14 @@ def generate(root: Path) -> None:
     _report(commands.generate(root))
 
 
+_DRIFT_LABELS = {
+    "stale": "stale or hand-edited",
+    "missing": "missing",
+    "extra": "extra (no longer generated)",
+    "not-generated": "hand-written in place of generated code",
+}
+
+
 @main.command()
 @_dir
 @_wrapped
@@ -154,7 +162,7 @@ def check(root: Path) -> None:
     for drift in drifts:
         click.echo(drift.diff, nl=False)
     for drift in drifts:
-        click.echo(f"{drift.kind}: {drift.path}", err=True)
+        click.echo(f"{_DRIFT_LABELS[drift.kind]}: {drift.path}", err=True)
     click.echo(
         f"{len(drifts)} file(s) out of date: run svcgen generate and commit the result",
         err=True,

@@ -100,7 +100,7 @@ def test_check_exits_0_when_current_and_1_with_a_diff_when_stale(project: Path) 
     result = run("check", "--dir", str(project))
     assert result.exit_code == 1
     assert '+        source="carts.changed",' in result.stdout
-    assert "stale: src/shop/_generated/app.py" in result.stderr
+    assert "stale or hand-edited: src/shop/_generated/app.py" in result.stderr
     assert "run svcgen generate" in result.stderr
 
 
