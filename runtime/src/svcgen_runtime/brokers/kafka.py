@@ -10,8 +10,9 @@
 |                  | a not-yet-due record pauses its retry partition until due             |
 | delivery_count   | the ``x-svcgen-attempt`` header, else 1 (Kafka does not count reads)  |
 | crash mid-handler| nothing past an unfinished offset is committed: the group re-reads it |
-| reconnect        | aiokafka reconnects by itself; a dead consumer is re-created by the   |
-|                  | consume loop, and uncommitted offsets are read again                  |
+| reconnect        | aiokafka reconnects by itself (a cut connection costs a retry); after |
+|                  | a session without the group coordinator ``fetch`` raises, the loop    |
+|                  | re-subscribes, and uncommitted offsets are read again                 |
 
 One subscription is one ``AIOKafkaConsumer`` in group ``spec.group`` reading both the
 source and its retry topic, with ``enable_auto_commit=False``. Handlers finish out of
@@ -19,6 +20,8 @@ order, so each partition keeps the offsets it handed out in order and commits on
 to the first one not yet done: a crash never skips an unfinished message, at the price
 of redelivering finished ones behind it (at-least-once). ``release`` leaves a delivery
 undone; it is read again after the next rebalance or restart of the group member.
+``fetch(n)`` takes at most ``n`` records (``getmany(max_records=n)``); what aiokafka
+prefetches beyond them is bounded in bytes by ``max_partition_fetch_bytes``.
 
 Retry records wait in the retry topic: a record not yet due is not handed out; its
 partition is paused and rewound to it, and resumed by a timer at the due time. The
