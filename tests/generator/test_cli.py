@@ -224,3 +224,33 @@ def test_new_refuses_a_bad_name(tmp_path: Path) -> None:
     result = run("new", "Bad Name", "--dir", str(tmp_path / "x"))
     assert result.exit_code == 2
     assert "is not a valid service name" in result.output
+
+
+def test_an_internal_error_exits_3_without_a_traceback(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from svcgen import commands
+
+    def broken(root: Path) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(commands, "validate", broken)
+    result = run("validate", "--dir", str(project))
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "internal error: RuntimeError: boom (this is a bug in svcgen; run again with "
+        "--debug for the traceback and report it)\n"
+    )
+
+
+def test_black_failure_names_the_template_and_shows_the_raw_text() -> None:
+    from svcgen.render import RenderError, format_python
+
+    with pytest.raises(RenderError) as info:
+        format_python("generated/app.py.jinja", "x = 1\ndef broken(:\n")
+    message = str(info.value)
+    assert message.startswith(
+        "template generated/app.py.jinja produced code black cannot format ("
+    )
+    assert "   1 | x = 1\n   2 | def broken(:" in message
+    assert info.value.exit_code == 3
