@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import keyword
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import NoneType, UnionType
@@ -51,6 +52,9 @@ PROBE_PATHS: Final = frozenset({"/healthz", "/readyz"})
 DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h)$"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_TAKEN_PACKAGES: Final = frozenset(
+    {"svcgen", "svcgen_runtime", "starlette", "uvicorn", "pydantic", "httpx", "pytest"}
+)
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _MESSAGE_REF = re.compile(
@@ -89,10 +93,17 @@ def _check_name(value: str) -> str:
 
 
 def _check_service_name(value: str) -> str:
-    if not _SERVICE_NAME.match(value) or keyword.iskeyword(value.replace("-", "_")):
+    package = value.replace("-", "_")
+    if not _SERVICE_NAME.match(value) or keyword.iskeyword(package):
         raise ValueError(
             f"{value!r} is not a valid service name: use lowercase letters, digits, "
             "'-' and '_', starting with a letter, such as orders"
+        )
+    if package in sys.stdlib_module_names or package in _TAKEN_PACKAGES:
+        raise ValueError(
+            f"{value!r} would make a package that hides the module {package} the "
+            "service needs; choose another name, such as "
+            f"{package}_service"
         )
     return value
 

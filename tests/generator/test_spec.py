@@ -182,3 +182,11 @@ def test_yaml_1_2_booleans_only() -> None:
         "no",
         False,
     )
+
+
+def test_a_service_name_may_not_hide_a_module_it_needs() -> None:
+    assert errors("name: json\n") == [
+        "service.yaml:1:7: name: 'json' would make a package that hides the module "
+        "json the service needs; choose another name, such as json_service",
+        "1 error in service.yaml",
+    ]
