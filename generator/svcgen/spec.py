@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     ValidationError,
     WithJsonSchema,
+    model_validator,
 )
 
 from .errors import SpecError, SpecIssue
@@ -190,6 +191,15 @@ class RetrySpec(_Model):
     initial: Duration = 1.0
     max: Duration = 60.0
     jitter: bool = True
+
+    @model_validator(mode="after")
+    def _initial_within_max(self) -> RetrySpec:
+        if self.initial > self.max:
+            raise ValueError(
+                f"initial ({self.initial:g}s) exceeds max ({self.max:g}s): raise max "
+                "or lower initial"
+            )
+        return self
 
 
 class ConsumerSpec(_Model):

@@ -190,3 +190,16 @@ def test_a_service_name_may_not_hide_a_module_it_needs() -> None:
         "json the service needs; choose another name, such as json_service",
         "1 error in service.yaml",
     ]
+
+
+def test_retry_initial_may_not_exceed_max() -> None:
+    text = (
+        "name: a\nbrokers: {m: {kind: memory}}\n"
+        "consumers:\n  - name: c\n    broker: m\n    source: s\n"
+        "    retry: {initial: 5s, max: 500ms}\n"
+    )
+    assert errors(text) == [
+        "service.yaml:7:12: consumers[0].retry: initial (5s) exceeds max (0.5s): raise "
+        "max or lower initial",
+        "1 error in service.yaml",
+    ]
