@@ -719,9 +719,14 @@ async def test_server_restart_resumes_and_loses_nothing(
         await private_server.stop()  # with handlers in flight and messages waiting
         assert len(done) < 16, "the restart must hit unfinished work"
         await wait_for(lambda: not app.ready, 5, "readiness to drop")
+        # a publish during the outage waits for the reconnect instead of failing
+        held = asyncio.create_task(b.publish(source, ids[20]))
+        await asyncio.sleep(0.3)
+        assert not held.done()
         await private_server.start()  # same store: streams and the durable survive
-        await wait_for(lambda: b.connected, 10, "the client to reconnect")
-        for body in ids[20:]:
+        await asyncio.wait_for(held, 10)
+        assert b.connected
+        for body in ids[21:]:
             await b.publish(source, body)
         await wait_for(lambda: done >= set(ids), 20, "every message after the restart")
         await wait_for(lambda: app.ready, 10, "ready again")

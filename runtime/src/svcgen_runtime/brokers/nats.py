@@ -236,12 +236,19 @@ class NatsBroker:
         for sub in list(self._subs):
             sub._broken("the nats connection is closed")
 
-    async def _ready(self) -> tuple[Client, JetStreamContext]:
-        """The live client, connecting first if needed; raise while it reconnects."""
+    async def _ready(
+        self, *, reconnecting_ok: bool = False
+    ) -> tuple[Client, JetStreamContext]:
+        """The client, connecting first if needed; while it reconnects, raise unless
+        ``reconnecting_ok`` (nats-py then buffers the request until it is back)."""
         if self._nc is None or self._nc.is_closed:
             await self.connect()
         nc, js = self._nc, self._js
-        if nc is None or js is None or not nc.is_connected:
+        if nc is None or js is None:
+            raise BrokerConnectionError(
+                f"nats broker {self.name!r} is closed; connect it again"
+            )
+        if not nc.is_connected and not (reconnecting_ok and nc.is_reconnecting):
             raise BrokerConnectionError(
                 f"nats broker {self.name!r} is not connected to {self.url}; it is "
                 "retried once the client reconnects"
@@ -265,7 +272,9 @@ class NatsBroker:
         await self._publish(target, body, hdrs)
 
     async def _publish(self, target: str, body: bytes, headers: dict[str, str]) -> None:
-        _, js = await self._ready()
+        # During a reconnect nats-py holds the publish and its PubAck wait (up to
+        # request_timeout), so a short outage delays a publish instead of failing it.
+        _, js = await self._ready(reconnecting_ok=True)
         try:
             with _translated(f"publish to {target!r}"):
                 await js.publish(target, body, headers=headers or None)
