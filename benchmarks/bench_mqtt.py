@@ -263,7 +263,7 @@ async def _runtime(host: str, port: int, n: int, concurrency: int) -> float:
         assert code == 0, code
         assert consumer.stats.acked == n, consumer.stats
     finally:
-        for c in (cid, broker.client_id(GROUP, f"{topic}.dlq")):
+        for c in (cid, broker.dead_letter_client_id(GROUP, f"{topic}.dlq")):
             await mqtt.clear_session(url, c)
     return n / took
 

@@ -19,6 +19,7 @@ import pytest
 
 from svcgen_runtime import message as m
 from svcgen_runtime.application import Application
+from svcgen_runtime.brokers import mqtt
 from svcgen_runtime.brokers.base import SubscriptionSpec
 from svcgen_runtime.brokers.mqtt import MqttBroker
 from svcgen_runtime.consumer import Consumer
@@ -28,7 +29,7 @@ from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 
 from ..contract.harness import unique
-from ..contract.harness_mqtt import Harness, wait_for_port
+from ..contract.harness_mqtt import URL, Harness, wait_for_port
 
 pytestmark = pytest.mark.broker
 
@@ -39,7 +40,15 @@ Handler = Callable[[bytes, InboundMessage], Awaitable[Outcome | None]]
 async def harness() -> AsyncIterator[Harness]:
     h = Harness()
     yield h
+    made = [c for c in mqtt.sessions if any(f"/{t}" in c for t in h.sources)]
     await h.cleanup()
+    # The cleanup really deleted them: a resume finds no session (and, with no
+    # Session Expiry Interval, leaves none behind).
+    for cid in made:
+        link = mqtt._Link(mqtt._Server.parse(URL), cid)
+        present = await link.open(clean_start=False)
+        await link.close()
+        assert not present, f"session {cid} survived the cleanup"
 
 
 def make_consumer(
@@ -199,7 +208,7 @@ async def test_graceful_stop_parks_a_waiting_retry_with_its_due_time(
     assert msg.delivery_count == 3  # parked copy (2), then the deferral's copy (3)
 
 
-async def test_dead_letter_keeps_headers_and_is_kept_for_the_group(
+async def test_dead_letter_keeps_headers_and_is_kept_in_a_declared_session(
     harness: Harness,
 ) -> None:
     source = harness.source("dlq")
@@ -224,14 +233,23 @@ async def test_dead_letter_keeps_headers_and_is_kept_for_the_group(
         await until(lambda: c.stats.dead_lettered == 2)
 
     # The dead letters were published while nobody read the DLQ topic: the session
-    # the adapter declared for (group, dlq) kept them.
+    # the adapter declared for (group, dlq) kept them, for any reader that resumes it.
     letters: list[InboundMessage] = []
 
     async def read(body: bytes, msg: InboundMessage) -> None:
         letters.append(msg)
 
     reader = make_consumer(
-        harness, broker, dlq, read, name="r", group=c.spec.group, dead_letter=None
+        harness,
+        broker,
+        dlq,
+        read,
+        name="r",
+        dead_letter=None,
+        options={
+            "client_id": broker.dead_letter_client_id(c.spec.group, dlq),
+            "shared": False,
+        },
     )
     async with running(broker, reader):
         await until(lambda: len(letters) == 2)

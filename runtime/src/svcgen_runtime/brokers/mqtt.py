@@ -30,8 +30,11 @@ Options (``Consumer(options=...)``): ``shared`` (bool, default true), ``client_i
 ``receive_maximum`` (default ``concurrency``), ``buffer`` (messages held in process
 before reading pauses, default ``max(2 * receive_maximum, 16)``), ``retry_topic``
 (default ``svcgen/retry/<group>/<source>``), ``declare_dead_letter`` (bool, default
-true: keep dead letters in the session a consumer of ``dead_letter`` in the same group
-on this host resumes).
+true: keep every dead letter in the persistent session
+``svcgen-dlq/<group>/<dead_letter>``, a plain subscription, the same for every replica;
+read them with ``options={"client_id": broker.dead_letter_client_id(group, topic),
+"shared": False}``. A reader connected with that id is disconnected for a moment
+whenever a process of the group starts and declares it again).
 
 Flow control. The Receive Maximum sent in CONNECT is ``receive_maximum``; Mosquitto
 honours it for the first window but (seen with 2.0.11) sends its whole queue after the
@@ -650,9 +653,7 @@ class MqttBroker:
                 "this process; give each consumer its own client_id"
             )
         if spec.dead_letter is not None and opts.get("declare_dead_letter", True):
-            await self._declare_dead_letter(
-                spec.group, spec.dead_letter, shared, expiry
-            )
+            await self._declare_dead_letter(spec.group, spec.dead_letter, expiry)
         sub = MqttSubscription(spec, retry_topic=retry_topic, bound=bound)
         link = _Link(
             self._server,
@@ -692,14 +693,18 @@ class MqttBroker:
         sub._attach(link)
         return sub
 
-    async def _declare_dead_letter(
-        self, group: str, topic: str, shared: bool, expiry: int
-    ) -> None:
-        """Create the session a consumer of ``topic`` in ``group`` on this host resumes.
+    def dead_letter_client_id(self, group: str, topic: str) -> str:
+        """The session that keeps the dead letters ``group`` publishes to ``topic``."""
+        return f"svcgen-dlq/{group}/{topic}"
 
-        Without a subscribed session, MQTT keeps nothing published to a topic.
+    async def _declare_dead_letter(self, group: str, topic: str, expiry: int) -> None:
+        """Create (idempotently) the persistent session subscribed to ``topic``.
+
+        Without a subscribed session, MQTT keeps nothing published to a topic. The
+        subscription is a plain one: every replica declares the same session, and
+        each dead letter is stored once in it.
         """
-        cid = self.client_id(group, topic)
+        cid = self.dead_letter_client_id(group, topic)
         if (group, topic) in self._declared or cid in _in_use:
             return
         link = _Link(self._server, cid, manual_ack=True, keepalive=self.keepalive)
@@ -711,7 +716,7 @@ class MqttBroker:
                 receive_maximum=1,
                 timeout=self.connect_timeout,
             )
-            await link.subscribe([_filter(group, topic, shared)])
+            await link.subscribe([topic])
         finally:
             # Nothing read is PUBACKed: it stays in the session for the real reader.
             link.abort()
