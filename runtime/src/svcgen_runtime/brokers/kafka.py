@@ -62,7 +62,11 @@ require("aiokafka", "kafka")
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # noqa: E402
 from aiokafka.abc import ConsumerRebalanceListener  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
-from aiokafka.errors import ConsumerStoppedError, KafkaError  # noqa: E402
+from aiokafka.errors import (  # noqa: E402
+    ConsumerStoppedError,
+    KafkaError,
+    KafkaTimeoutError,
+)
 from aiokafka.structs import OffsetAndMetadata, TopicPartition  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -216,9 +220,13 @@ class KafkaBroker:
                 headers=[(k, v.encode()) for k, v in headers.items()],
             )
         except KafkaError as exc:
-            raise BrokerConnectionError(
+            # Retriable errors (timeouts, lost connections) mean "try again later";
+            # the others (record too large, not authorized) will not go away.
+            down = exc.retriable or isinstance(exc, KafkaTimeoutError)
+            error = BrokerConnectionError if down else BrokerError
+            raise error(
                 f"kafka broker {self.name!r} did not confirm a record to {target!r} "
-                f"({type(exc).__name__}: {exc}); it is retried by the caller"
+                f"({type(exc).__name__}: {exc}); check the broker and the record"
             ) from exc
 
     async def publish(
