@@ -457,6 +457,49 @@ async def test_crash_redelivers_the_unfinished_offset_and_never_commits_past_it(
     await broker.close()
 
 
+async def test_forced_shutdown_releases_and_close_commits_only_up_to_it(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-force")
+    group = f"{source}-g"
+    finished: list[bytes] = []
+
+    async def stuck(body: bytes, msg: InboundMessage) -> None:
+        if body == b"2":
+            await asyncio.Event().wait()
+        finished.append(body)
+
+    c = make_consumer(harness, broker, source, stuck, group=group, concurrency=4)
+    app = Application(
+        name="force",
+        brokers=[broker],
+        consumers=[c],
+        handle_signals=False,
+        drain_timeout=0.5,
+    )
+    task = asyncio.create_task(app.serve())
+    await app.wait_started()
+    for i in range(6):
+        await broker.publish(source, b"%d" % i)
+    await until(lambda: len(finished) == 5, 20, "every message but the stuck one")
+    app.shutdown()
+    assert await task == 1  # the drain was forced
+    assert c.stats.released == 1
+    assert await committed(group, source) == 2  # close flushed up to the released one
+
+    again: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        again.append(body)
+
+    other = harness.broker("again")
+    c2 = make_consumer(harness, other, source, handle, group=group)
+    async with running(c2, other):
+        await until(lambda: len(again) == 4, 20, "redelivery from the released one")
+    assert again == [b"2", b"3", b"4", b"5"]
+
+
 async def test_revoked_partitions_commit_what_is_done_before_the_rebalance(
     harness: Harness,
 ) -> None:
