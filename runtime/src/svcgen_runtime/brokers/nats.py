@@ -8,7 +8,7 @@
 | Retry(after)      | `-NAK {"delay": after}`: the server holds it back for `after` seconds         |
 | delivery_count    | `num_delivered` from the delivery's ack subject                               |
 | crash mid-handler | redelivered after `ack_wait`; a running handler sends `+WPI` every `ack_wait / 2` |
-| reconnect         | nats-py reconnects and re-subscribes; `fetch` raises `BrokerConnectionError` once the link drops, the loop subscribes again and pulls anew; unacked deliveries come back after `ack_wait` |
+| reconnect         | nats-py reconnects by itself; `fetch` raises `BrokerConnectionError` once the link drops and the loop subscribes again (pull requests die with a connection); a publish during the outage waits for the reconnect (up to `request_timeout`); deliveries whose acks were lost come back after `ack_wait` |
 
 Topology. ``source`` is a subject. ``subscribe`` uses the stream that already stores
 the subject, or creates one named after it (characters NATS forbids in names become
@@ -170,6 +170,7 @@ class NatsBroker:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._subs: weakref.WeakSet[NatsSubscription] = weakref.WeakSet()
+        self._connecting = asyncio.Lock()
 
     @property
     def connected(self) -> bool:
@@ -179,8 +180,11 @@ class NatsBroker:
 
     async def connect(self) -> None:
         """Open the connection; nats-py then reconnects by itself for as long as it runs."""
-        if self._nc is not None and not self._nc.is_closed:
-            return
+        async with self._connecting:  # one client, however many callers race here
+            if self._nc is None or self._nc.is_closed:
+                await self._open()
+
+    async def _open(self) -> None:
         nc = Client()
         servers = [s.strip() for s in self.url.split(",") if s.strip()]
         try:
