@@ -152,6 +152,11 @@ EnvString = Annotated[str, AfterValidator(_check_env_syntax)]
 NonBlank = Annotated[str, AfterValidator(_check_not_blank)]
 
 
+_EMPTY_LIST = BeforeValidator(lambda v: [] if v is None else v)
+_EMPTY_DICT = BeforeValidator(lambda v: {} if v is None else v)
+"""A key left empty (``consumers:``) means none, as a YAML reader expects."""
+
+
 # -- models ------------------------------------------------------------------------
 
 
@@ -180,7 +185,7 @@ class HttpSpec(_Model):
     """The HTTP server: its port and routes (``/healthz`` and ``/readyz`` are built in)."""
 
     port: int = Field(default=8000, ge=1, le=65535)
-    routes: list[RouteSpec] = Field(default_factory=list)
+    routes: Annotated[list[RouteSpec], _EMPTY_LIST] = Field(default_factory=list)
 
 
 class RetrySpec(_Model):
@@ -241,10 +246,14 @@ class ServiceSpec(_Model):
 
     name: ServiceName
     description: str = ""
-    brokers: dict[Name, BrokerSpec] = Field(default_factory=dict)
+    brokers: Annotated[dict[Name, BrokerSpec], _EMPTY_DICT] = Field(
+        default_factory=dict
+    )
     http: HttpSpec | None = None
-    consumers: list[ConsumerSpec] = Field(default_factory=list)
-    publishers: list[PublisherSpec] = Field(default_factory=list)
+    consumers: Annotated[list[ConsumerSpec], _EMPTY_LIST] = Field(default_factory=list)
+    publishers: Annotated[list[PublisherSpec], _EMPTY_LIST] = Field(
+        default_factory=list
+    )
     shutdown: ShutdownSpec = Field(default_factory=ShutdownSpec)
 
     @property

@@ -203,3 +203,9 @@ def test_retry_initial_may_not_exceed_max() -> None:
         "max or lower initial",
         "1 error in service.yaml",
     ]
+
+
+def test_empty_keys_mean_none() -> None:
+    spec = parse_spec("name: a\nbrokers:\nconsumers:\npublishers:\nhttp:\n  routes:\n")
+    assert (spec.brokers, spec.consumers, spec.publishers) == ({}, [], [])
+    assert spec.http is not None and spec.http.routes == []
