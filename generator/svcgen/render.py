@@ -162,6 +162,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["py"] = _py
     env.filters["setting_expr"] = _setting_expr
+    env.filters["comment"] = _comment
     return env
 
 
@@ -170,6 +171,15 @@ def _py(value: object) -> str:
     if isinstance(value, str | int | float | bool) or value is None:
         return repr(value)
     raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def _comment(text: str, indent: int = 4) -> str:
+    """``text`` as ``#`` comment lines at ``indent``, wrapped to black's width."""
+    import textwrap
+
+    pad = " " * indent
+    lines = textwrap.wrap(" ".join(text.split()), width=88 - indent - 2)
+    return "\n".join(f"{pad}# {line}" for line in lines)
 
 
 def _setting_expr(setting: Setting) -> str:

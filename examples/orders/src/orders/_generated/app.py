@@ -76,6 +76,7 @@ def build_app(
         order_placed=order_placed_publisher,
         order_shipped=order_shipped_publisher,
     )
+    # Ships each new order and announces it on orders.shipped.
     order_created_consumer: Consumer[OrderCreated] = Consumer(
         name="order_created",
         broker=events_broker,

@@ -51,6 +51,7 @@ def build_app(
         name="stream", url=settings.stream_url
     )
     ctx = Context()
+    # Validates one reading and records it as its sensor's latest.
     reading_consumer: Consumer[Reading] = Consumer(
         name="reading",
         broker=stream_broker,

@@ -55,6 +55,7 @@ def build_app(
                 methods=["GET"],
                 name="list_items",
             ),
+            # Stores a new item.
             Route(
                 "/items",
                 partial(create_item_route.handle, ctx),

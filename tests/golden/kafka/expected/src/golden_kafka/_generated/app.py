@@ -51,6 +51,7 @@ def build_app(
         name="events", url=settings.events_url
     )
     ctx = Context()
+    # Records each new order.
     order_created_consumer: Consumer[OrderCreated] = Consumer(
         name="order_created",
         broker=events_broker,

@@ -67,6 +67,7 @@ def build_app(
         broker=local_broker,
         target="audit",
     )
+    # Tells the world an order left.
     order_shipped_publisher: Publisher[OrderShipped] = Publisher(
         name="order_shipped",
         broker=events_broker,
