@@ -505,6 +505,54 @@ async def test_republished_copies_keep_id_key_and_headers(
     assert not any(name.startswith("x-death") for name in second.headers)
 
 
+async def test_deleted_source_queue_is_declared_again_and_consumed(
+    harness: Harness, amqp: aio_pika.abc.AbstractChannel
+) -> None:
+    """The broker cancels a consumer whose queue is deleted; it subscribes again."""
+    broker = harness.broker()
+    source = harness.source("deleted")
+    bodies: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        bodies.append(body)
+        return Ack()
+
+    c = consumer(harness, broker, source, handle)
+    async with running(broker, c):
+        await broker.publish(source, b"before")
+        await wait_for(lambda: c.stats.acked == 1)
+        await amqp.queue_delete(source)
+        await wait_for(lambda: not c.consuming, timeout=5.0)
+        await wait_for(lambda: c.consuming, timeout=10.0)
+        await broker.publish(source, b"after")
+        await wait_for(lambda: c.stats.acked == 2)
+    assert bodies == [b"before", b"after"]
+
+
+async def test_deleted_delay_and_dead_letter_queues_are_declared_again(
+    harness: Harness, amqp: aio_pika.abc.AbstractChannel
+) -> None:
+    broker = harness.broker()
+    source = harness.source("redeclare")
+    bucket = f"{source}.delay.{delay_bucket_ms(0.3)}"
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        return Retry(after=0.3) if msg.delivery_count == 1 else Nack(requeue=False)
+
+    c = consumer(harness, broker, source, handle)
+    async with running(broker, c):
+        await broker.publish(source, b"one")
+        await wait_for(lambda: c.stats.dead_lettered == 1)
+        await amqp.queue_delete(bucket)
+        await amqp.queue_delete(f"{source}.dlq")
+        await broker.publish(source, b"two")
+        await wait_for(lambda: c.stats.dead_lettered == 2)
+    assert c.stats.settle_failures == 0
+    [dead] = await get_all(amqp, f"{source}.dlq", 1)
+    assert dead.body == b"two"
+    assert dead.headers["x-svcgen-attempts"] == "2"
+
+
 # -- reconnect --------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import Mapping
 from typing import Any, Final
@@ -40,7 +41,9 @@ class Harness:
     kind = "rabbitmq"
     supports_crash = True
 
-    def __init__(self, *, quorum: bool = False) -> None:
+    def __init__(self, *, quorum: bool | None = None) -> None:
+        if quorum is None:  # SVCGEN_RABBITMQ_QUORUM=1 runs the suite on quorum queues
+            quorum = os.environ.get("SVCGEN_RABBITMQ_QUORUM", "") == "1"
         self.quorum = quorum
         self.token = f"svcgen-test-{secrets.token_hex(4)}"
         self.sources: list[str] = []

@@ -2,13 +2,14 @@
 
 | outcome            | rabbitmq                                                                 |
 |--------------------|--------------------------------------------------------------------------|
-| Ack                | `basic.ack` of the delivery tag                                          |
+| Ack                | `basic.ack`, coalesced per loop iteration: one `basic.ack(multiple=True)` for the acked tags below the oldest unsettled delivery, single acks above it |
 | Nack requeue       | classic: republish a copy to the source with attempt+1 (confirmed), then `basic.ack`; quorum: `basic.nack(requeue=True)` (the queue counts it in `x-delivery-count`) |
 | Nack no requeue    | publish to the `spec.dead_letter` queue (confirmed), then `basic.ack`    |
 | Retry(after)       | publish with attempt+1 to `<source>.delay.<ms>` (confirmed), then `basic.ack`; that queue's `x-message-ttl` dead-letters it back to the source through the default exchange |
 | delivery_count     | `x-svcgen-attempt` header (1 when absent), plus `x-delivery-count` on quorum queues |
 | crash mid-handler  | the channel closes, the broker requeues every unacked delivery (`redelivered` is set; a classic queue does not count it, a quorum queue does) |
-| reconnect          | plain connection: `fetch` raises `BrokerConnectionError`, the consume loop subscribes again on a new connection and channel; deliveries of the dead channel are never settled on the new one (their settle fails, the broker redelivers them) |
+| reconnect          | plain connection: `fetch` raises `BrokerConnectionError`, the consume loop subscribes again on a new connection and channel; deliveries of the dead channel are never settled on the new one (their settle fails, the broker redelivers them); a consumer the broker cancels (queue deleted) subscribes again the same way |
+| release            | `basic.cancel` of the consumer (no more pushes), then `basic.nack(requeue=True)` |
 
 Topology. ``subscribe`` declares, idempotently, the durable queue ``spec.source``
 (``spec.group`` is informational: replicas compete on that one queue) and the durable
@@ -81,6 +82,10 @@ _CONNECTION_ERRORS: Final = (
     OSError,
     TimeoutError,
 )
+
+
+class UnroutableError(BrokerError):
+    """A mandatory publish found no queue of that name."""
 
 
 def delay_bucket_ms(after: float) -> int:
@@ -162,7 +167,7 @@ async def _publish(
             message, routing_key, mandatory=True, timeout=timeout
         )
     except aio_pika.exceptions.PublishError as exc:
-        raise BrokerError(
+        raise UnroutableError(
             f"rabbitmq broker {broker!r} could not route a message to queue "
             f"{routing_key!r} (it does not exist): start its consumer, which "
             "declares it, before publishing"
@@ -212,6 +217,7 @@ class RabbitMQBroker:
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._lock = asyncio.Lock()
+        self._channel_lock = asyncio.Lock()
         self._closed = False
         self._delay_declared: dict[tuple[str, int], float] = {}
 
@@ -276,9 +282,13 @@ class RabbitMQBroker:
 
     async def _publish_channel(self) -> AbstractChannel:
         channel = self._channel
-        if channel is None or channel.is_closed or not self.connected:
-            channel = self._channel = await self.open_channel()
-        return channel
+        if channel is not None and not channel.is_closed and self.connected:
+            return channel
+        async with self._channel_lock:  # concurrent publishers open one channel
+            channel = self._channel
+            if channel is None or channel.is_closed or not self.connected:
+                channel = self._channel = await self.open_channel()
+            return channel
 
     async def publish(
         self,
@@ -302,9 +312,9 @@ class RabbitMQBroker:
         quorum = bool(spec.options.get("quorum", False))
         channel = await self.open_channel(prefetch=spec.concurrency)
         try:
-            await self._declare(channel, spec.source, quorum)
+            await self.declare(channel, spec.source, quorum)
             if spec.dead_letter is not None:
-                await self._declare(channel, spec.dead_letter, quorum)
+                await self.declare(channel, spec.dead_letter, quorum)
             sub = RabbitMQSubscription(self, spec, channel, quorum=quorum)
             await sub.start()
         except BaseException:
@@ -312,9 +322,7 @@ class RabbitMQBroker:
             raise
         return sub
 
-    async def _declare(
-        self, channel: AbstractChannel, queue: str, quorum: bool
-    ) -> None:
+    async def declare(self, channel: AbstractChannel, queue: str, quorum: bool) -> None:
         try:
             await channel.declare_queue(
                 queue, durable=True, arguments=_queue_arguments(quorum)
@@ -333,14 +341,20 @@ class RabbitMQBroker:
             ) from exc
 
     async def delay_queue(
-        self, channel: AbstractChannel, source: str, after: float
+        self,
+        channel: AbstractChannel,
+        source: str,
+        after: float,
+        *,
+        force: bool = False,
     ) -> str:
-        """Declare (at most every 30 s) the delay bucket for ``after``; return its name."""
+        """Declare (at most every 30 s, or now with ``force``) the delay bucket for
+        ``after``; return its name."""
         ms = delay_bucket_ms(after)
         name = f"{source}.delay.{ms}"
         now = time.monotonic()
         last = self._delay_declared.get((source, ms))
-        if last is None or now - last > DELAY_REDECLARE:
+        if force or last is None or now - last > DELAY_REDECLARE:
             args: dict[str, Any] = {
                 "x-message-ttl": ms,
                 "x-dead-letter-exchange": "",
@@ -418,6 +432,7 @@ class RabbitMQSubscription:
     async def start(self) -> None:
         raw = self._raw = await self._channel.get_underlay_channel()
         self._channel.close_callbacks.add(self._on_close)
+        raw.on_consumer_cancel_callbacks.add(self._on_cancelled)
         try:
             ok = await raw.basic_consume(
                 self._spec.source,
@@ -444,6 +459,19 @@ class RabbitMQSubscription:
 
     def _on_close(self, *_: Any) -> None:
         self._wake.set()
+
+    def _on_cancelled(self, frame: Basic.Cancel) -> None:
+        """The broker cancelled the consumer (its queue was deleted): fetch raises,
+        and the consume loop subscribes again, declaring the queue anew."""
+        if frame.consumer_tag == self._consumer_tag:
+            log.warning(
+                "rabbitmq %s: the broker cancelled the consumer of %r (queue "
+                "deleted?); subscribing again",
+                self._broker.name,
+                self._spec.source,
+            )
+            self._consumer_tag = None
+            self._wake.set()
 
     def _check_open(self) -> aiormq.abc.AbstractChannel:
         raw = self._raw
@@ -567,16 +595,31 @@ class RabbitMQSubscription:
                     await raw.basic_ack(t, wait=False)
 
     async def _republish_then_ack(
-        self, msg: InboundMessage, queue: str, headers: Mapping[str, str]
+        self,
+        msg: InboundMessage,
+        queue: str,
+        headers: Mapping[str, str],
+        after: float | None = None,
     ) -> None:
+        """Publish a copy (confirmed), then ack; ``after`` names a delay bucket."""
         self._owned(msg)
-        await _publish(
-            self._channel,
-            self._broker.name,
-            queue,
-            _message(msg.body, key=msg.key, headers=headers, message_id=msg.id),
-            self._timeout,
-        )
+        copy = _message(msg.body, key=msg.key, headers=headers, message_id=msg.id)
+        try:
+            await _publish(self._channel, self._broker.name, queue, copy, self._timeout)
+        except UnroutableError:
+            # Someone deleted the queue since it was declared: declare it again.
+            log.warning(
+                "rabbitmq %s: queue %r is gone; declaring it again",
+                self._broker.name,
+                queue,
+            )
+            if after is not None:
+                await self._broker.delay_queue(
+                    self._channel, self._spec.source, after, force=True
+                )
+            else:
+                await self._broker.declare(self._channel, queue, self._quorum)
+            await _publish(self._channel, self._broker.name, queue, copy, self._timeout)
         await self.ack(msg)
 
     async def requeue(self, msg: InboundMessage) -> None:
@@ -598,11 +641,12 @@ class RabbitMQSubscription:
     async def retry(self, msg: InboundMessage, after: float) -> None:
         headers = next_attempt_headers(msg.headers, msg.delivery_count)
         headers[DUE_HEADER] = f"{time.time() + after:.3f}"
-        target = self._spec.source
-        if after > 0:
-            self._owned(msg)
-            target = await self._broker.delay_queue(self._channel, target, after)
-        await self._republish_then_ack(msg, target, headers)
+        if after <= 0:
+            await self._republish_then_ack(msg, self._spec.source, headers)
+            return
+        self._owned(msg)
+        target = await self._broker.delay_queue(self._channel, self._spec.source, after)
+        await self._republish_then_ack(msg, target, headers, after)
 
     async def dead_letter(
         self, msg: InboundMessage, headers: Mapping[str, str]
