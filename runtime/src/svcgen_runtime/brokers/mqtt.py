@@ -23,7 +23,11 @@ already uses that id), so a restarted process resumes the session of its predece
 With ``shared`` (the default) it subscribes ``$share/<group>/<source>``: replicas, which
 must have distinct client ids (different hosts, or an explicit ``client_id``), compete
 for messages. A client whose session is taken over by another connection with the same
-id moves to the next ``n`` when it subscribes again.
+id (DISCONNECT reason 0x8E) moves to the next ``n`` when it subscribes again. Where host
+names change on every start (a Kubernetes Deployment), set ``client_id`` from something
+stable (a StatefulSet ordinal): a new name means a new session, and the old one keeps
+its messages until it expires. MQTT 5 is required (user properties, Session Expiry,
+shared subscriptions).
 
 Options (``Consumer(options=...)``): ``shared`` (bool, default true), ``client_id``
 (exact id of the session), ``session_expiry`` (seconds, default 7 days),
@@ -74,8 +78,13 @@ What MQTT cannot do durably:
   user properties, and the DUP flag only says "maybe seen before", without a count.
 
 Client library and event loop. paho-mqtt 2 is used because it can withhold PUBACK
-until the application calls ``client.ack`` (``manual_ack=True``); aiomqtt acknowledges
-QoS 1 on receipt. paho runs inside the asyncio loop through its socket callbacks
+until the application calls ``client.ack`` (``manual_ack=True``, see paho's
+``_handle_publish``: no PUBACK is sent for QoS 1 when it is set); aiomqtt acknowledges
+QoS 1 on receipt. Two things paho does not do are added here: reading more than one
+packet per readable event, and joining the queued PUBACKs of one loop turn into one
+``send`` (through paho's private output queue, skipped if its shape ever changes).
+paho keeps at most 20 own publishes in flight and ignores the server's Receive
+Maximum (Mosquitto's is 20). paho runs inside the asyncio loop through its socket callbacks
 (``on_socket_open``/``on_socket_register_write`` → ``loop.add_reader``/``add_writer``,
 ``loop_misc`` once a second for keepalive), not in its own thread: one thread means no
 locks, no hop per message, and no GIL contention with the handlers, and a lost
@@ -282,6 +291,10 @@ class _Link:
                 return
             if self._received == before or not self._reading:
                 return
+        # Batch cap reached: TLS may hold decrypted bytes the fd no longer signals.
+        pending = getattr(self._sock, "pending", None)
+        if pending is not None and pending() > 0:
+            self._loop.call_soon(self._readable)
 
     def _writable(self) -> None:
         _coalesce_pubacks(self.client)
