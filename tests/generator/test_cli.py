@@ -254,3 +254,30 @@ def test_black_failure_names_the_template_and_shows_the_raw_text() -> None:
     )
     assert "   1 | x = 1\n   2 | def broken(:" in message
     assert info.value.exit_code == 3
+
+
+def test_add_consumer_follows_the_file_s_own_list_indentation(tmp_path: Path) -> None:
+    text = (
+        "name: shop\n"
+        "brokers:\n"
+        "  local: {kind: memory}\n"
+        "consumers:\n"
+        "- name: a   # unindented list, as some editors write it\n"
+        "  broker: local\n"
+        "  source: x\n"
+    )
+    (tmp_path / "service.yaml").write_text(text)
+    result = run(
+        "add-consumer",
+        "b",
+        "--broker",
+        "local",
+        "--source",
+        "y",
+        "--dir",
+        str(tmp_path),
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "service.yaml").read_text() == text + (
+        "- name: b\n  broker: local\n  source: y\n"
+    )
