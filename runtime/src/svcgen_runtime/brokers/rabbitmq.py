@@ -32,6 +32,13 @@ source and its dead-letter queue with ``x-queue-type=quorum``. The channel of ea
 subscription uses publisher confirms and ``basic.qos(prefetch_count=spec.concurrency)``;
 deliveries are pushed into a buffer that ``fetch`` drains, so the prefetch bounds it.
 The ordering key travels in the ``x-svcgen-key`` header.
+
+Not used: ``spec.ack_wait`` (RabbitMQ redelivers when the channel closes, not on a
+timer) and ``spec.max_attempts`` (no ``x-delivery-limit``: the runtime's policy decides,
+and a queue argument would turn every change of ``max_attempts`` into a
+PRECONDITION_FAILED). The server's ``consumer_timeout`` (30 min by default) closes a
+channel whose delivery stays unacknowledged longer; AMQP cannot extend it, so
+``heartbeat_interval`` is None and handler timeouts must stay below it.
 """
 
 from __future__ import annotations
@@ -59,7 +66,7 @@ from aiormq.abc import DeliveredMessage  # noqa: E402
 from pamqp.commands import Basic  # noqa: E402
 from pamqp.common import FieldTable  # noqa: E402
 
-from ..message import ATTEMPT_HEADER, DUE_HEADER, InboundMessage  # noqa: E402
+from ..message import DUE_HEADER, InboundMessage, attempt_from_headers  # noqa: E402
 from ..retry import next_attempt_headers  # noqa: E402
 from .base import SubscriptionSpec  # noqa: E402
 
@@ -509,13 +516,7 @@ class RabbitMQSubscription:
         delivery = message.delivery
         assert isinstance(delivery, Basic.Deliver)
         tag = delivery.delivery_tag or 0
-        attempt = 1
-        raw_attempt = headers.get(ATTEMPT_HEADER)
-        if raw_attempt is not None:
-            try:
-                attempt = max(int(raw_attempt), 1)
-            except ValueError:
-                attempt = 1
+        attempt = attempt_from_headers(headers)
         if self._quorum:
             attempt += max(redeliveries, 0)
         stamp = props.timestamp
