@@ -583,3 +583,46 @@ async def test_unreachable_server_and_unknown_option_fail_in_one_sentence(
     )
     with pytest.raises(ConfigurationError, match="unknown mqtt option"):
         await broker.subscribe(spec)
+
+
+async def test_live_processes_on_one_host_never_share_a_client_id(
+    harness: Harness,
+) -> None:
+    """Another live process holding ``/0`` makes us take ``/1``; once it dies
+    (SIGKILL), ``/0`` is free again, so a restart resumes its session."""
+    source = harness.source("ids")
+    broker = harness.broker()
+    await broker.connect()
+    spec = SubscriptionSpec(
+        consumer="t",
+        source=source,
+        group=unique("g"),
+        options=dict(harness.consumer_options()),
+    )
+    zero = broker.client_id(spec.group, source)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sys, time\n"
+        "from svcgen_runtime.brokers import mqtt\n"
+        "assert mqtt._claim(sys.argv[1])\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n",
+        zero,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 10) == b"held\n"
+        sub = await broker.subscribe(spec)
+        assert sub.client_id == zero[:-1] + "1"
+        await sub.close()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        await holder.wait()
+    sub = await broker.subscribe(spec)
+    try:
+        assert sub.client_id == zero
+    finally:
+        await sub.close()
+        await broker.close()

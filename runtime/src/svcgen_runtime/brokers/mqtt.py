@@ -18,8 +18,10 @@
 Sessions and replicas. Each subscription is one MQTT 5 connection with
 ``clean_start=False`` and a Session Expiry Interval, so the server keeps its
 subscriptions and unacknowledged/queued QoS 1 messages while it is away. The client id
-is stable: ``svcgen/<group>/<source>/<host>/<n>`` (``n`` is 0 unless this process
-already uses that id), so a restarted process resumes the session of its predecessor.
+is stable: ``svcgen/<group>/<source>/<host>/<n>``, ``n`` the lowest number no live
+process on this host holds (a ``flock`` in the temp dir, dropped by the kernel when
+the process dies), so a restarted process resumes the session of its predecessor and
+two live processes never share an id.
 With ``shared`` (the default) it subscribes ``$share/<group>/<source>``: replicas, which
 must have distinct client ids (different hosts, or an explicit ``client_id``), compete
 for messages. A client whose session is taken over by another connection with the same
@@ -99,8 +101,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import hashlib
 import logging
+import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -113,6 +118,11 @@ from ..errors import BrokerConnectionError, BrokerError, ConfigurationError, req
 from ..message import DUE_HEADER, InboundMessage, attempt_from_headers
 from ..retry import next_attempt_headers
 from .base import SubscriptionSpec
+
+try:
+    import fcntl
+except ImportError:  # Windows: client ids are then unique per process only
+    fcntl = None  # type: ignore[assignment]
 
 require("paho", "mqtt")
 
@@ -148,8 +158,8 @@ _OPTIONS: Final = frozenset(
     }
 )
 
-_in_use: set[str] = set()
-"""Client ids of live subscriptions in this process."""
+_in_use: dict[str, int | None] = {}
+"""Client ids of live subscriptions in this process, with their host-wide lock."""
 _taken: set[str] = set()
 """Client ids another connection took over; the next subscribe picks another."""
 sessions: set[str] = set()
@@ -635,10 +645,11 @@ class MqttBroker:
         return f"svcgen/{group}/{source}/{self.host_id}/{index}"
 
     def _pick_client_id(self, group: str, source: str) -> str:
+        """The lowest-numbered id no live process on this host holds, and claim it."""
         index = 0
         while True:
             cid = self.client_id(group, source, index)
-            if cid not in _in_use and cid not in _taken:
+            if cid not in _in_use and cid not in _taken and _claim(cid):
                 return cid
             index += 1
 
@@ -657,16 +668,20 @@ class MqttBroker:
         retry_topic = str(
             opts.get("retry_topic", f"svcgen/retry/{spec.group}/{spec.source}")
         )
-        cid = str(
-            opts.get("client_id") or self._pick_client_id(spec.group, spec.source)
-        )
-        if cid in _in_use:
-            raise ConfigurationError(
-                f"consumer {spec.consumer!r}: mqtt client id {cid!r} is already used in "
-                "this process; give each consumer its own client_id"
-            )
-        if spec.dead_letter is not None and opts.get("declare_dead_letter", True):
-            await self._declare_dead_letter(spec.group, spec.dead_letter, expiry)
+        explicit = opts.get("client_id")
+        if explicit:
+            cid = str(explicit)
+            if cid in _in_use:
+                raise ConfigurationError(
+                    f"consumer {spec.consumer!r}: mqtt client id {cid!r} is already used "
+                    "in this process; give each consumer its own client_id"
+                )
+            if not _claim(cid):
+                _in_use[cid] = (
+                    None  # held by another process here: the server arbitrates
+                )
+        else:
+            cid = self._pick_client_id(spec.group, spec.source)
         sub = MqttSubscription(spec, retry_topic=retry_topic, bound=bound)
         link = _Link(
             self._server,
@@ -677,9 +692,10 @@ class MqttBroker:
         )
         where = (self._server.host, self._server.port, cid)
         known = where in _resumed
-        _in_use.add(cid)
         sessions.add(cid)
         try:
+            if spec.dead_letter is not None and opts.get("declare_dead_letter", True):
+                await self._declare_dead_letter(spec.group, spec.dead_letter, expiry)
             present = await link.open(
                 clean_start=False,
                 session_expiry=expiry,
@@ -700,7 +716,7 @@ class MqttBroker:
                 [_filter(spec.group, t, shared) for t in (spec.source, retry_topic)]
             )
         except BaseException:
-            _in_use.discard(cid)
+            _release(cid)
             link.abort()
             raise
         sub._attach(link)
@@ -734,6 +750,40 @@ class MqttBroker:
             # Nothing read is PUBACKed: it stays in the session for the real reader.
             link.abort()
         self._declared.add((group, topic))
+
+
+def _claim(cid: str) -> bool:
+    """Take the host-wide lock of ``cid``; False when another live process holds it.
+
+    The lock is a ``flock`` on a file named after the id, so the kernel drops it when
+    its process dies, SIGKILL included: a restarted process gets the lowest free id
+    again and resumes its predecessor's session, while two live processes on one host
+    never share an id (Mosquitto would disconnect one for the other, back and forth).
+    """
+    if fcntl is None:
+        _in_use[cid] = None
+        return True
+    name = hashlib.sha256(cid.encode()).hexdigest()[:32]
+    try:
+        directory = os.path.join(tempfile.gettempdir(), "svcgen-mqtt")
+        os.makedirs(directory, exist_ok=True)
+        fd = os.open(os.path.join(directory, name), os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        _in_use[cid] = None  # cannot coordinate through the disk: per process only
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _in_use[cid] = fd
+    return True
+
+
+def _release(cid: str) -> None:
+    fd = _in_use.pop(cid, None)
+    if fd is not None:
+        os.close(fd)
 
 
 def _filter(group: str, topic: str, shared: bool) -> str:
@@ -934,7 +984,7 @@ class MqttSubscription:
                 )
         self._closed = True
         if link is not None:
-            _in_use.discard(link.client_id)
+            _release(link.client_id)
             if link.taken_over:
                 _taken.add(link.client_id)
             link.on_lost = None
