@@ -25,7 +25,8 @@ two live processes never share an id.
 With ``shared`` (the default) it subscribes ``$share/<group>/<source>``: replicas, which
 must have distinct client ids (different hosts, or an explicit ``client_id``), compete
 for messages. A client whose session is taken over by another connection with the same
-id (DISCONNECT reason 0x8E) moves to the next ``n`` when it subscribes again. Where host
+id (DISCONNECT reason 0x8E; Mosquitto 2.0.11 closes the connection without saying
+why) moves to the next ``n`` when it subscribes again. Where host
 names change on every start (a Kubernetes Deployment), set ``client_id`` from something
 stable (a StatefulSet ordinal): a new name means a new session, and the old one keeps
 its messages until it expires. MQTT 5 is required (user properties, Session Expiry,
