@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -163,7 +164,13 @@ class Consumer(Generic[T]):
         self._fetching: asyncio.Task[None] | None = None
         self._lost_attempts = 0
         self._workers: list[asyncio.Task[None]] = []
-        self._handling: set[asyncio.Task[None]] = set()
+        # Workers inside a handler, with their deadlines (loop time); a watchdog
+        # cancels the overdue ones. One dict entry per message is far cheaper than an
+        # asyncio.timeout (a timer handle on the loop's heap) per message.
+        self._handling: dict[asyncio.Task[None], float] = {}
+        self._timed_out: set[asyncio.Task[None]] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+        self._now = time.monotonic  # the event loop's clock too
         self._settling = 0
         self._busy_keys: dict[
             Any, collections.deque[tuple[Subscription, InboundMessage]]
@@ -192,6 +199,10 @@ class Consumer(Generic[T]):
         self._sub = await self.broker.subscribe(self.spec)
         self.consuming = True
         self._queue.put_nowait(None)
+        if self.timeout is not None:
+            self._watchdog = asyncio.create_task(
+                self._watch(self.timeout), name=f"{self.name}-watchdog"
+            )
         self._workers = [
             asyncio.create_task(self._worker(), name=f"{self.name}-worker-{i}")
             for i in range(self.concurrency)
@@ -251,9 +262,10 @@ class Consumer(Generic[T]):
     async def close(self) -> None:
         """Stop workers and flush the subscription's pending acks/commits."""
         self.stop_intake()
-        for task in self._workers:
+        watchdog = [self._watchdog] if self._watchdog is not None else []
+        for task in [*self._workers, *watchdog]:
             task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        await asyncio.gather(*self._workers, *watchdog, return_exceptions=True)
         self.consuming = False
         if self._sub is not None:
             try:
@@ -392,32 +404,23 @@ class Consumer(Generic[T]):
             )
             return Decision(Action.DEAD_LETTER, reason="poison", error=exc)
         task: Any = asyncio.current_task()
-        self._handling.add(task)
+        handling = self._handling
+        timeout = self.timeout
+        handling[task] = math.inf if timeout is None else self._now() + timeout
         beat = self._start_heartbeat(sub, msg)
         try:
-            if self.timeout is None:
-                outcome = await self.handler(payload, msg)
-            else:
-                async with asyncio.timeout(self.timeout):
-                    outcome = await self.handler(payload, msg)
+            outcome = await self.handler(payload, msg)
         except asyncio.CancelledError:
-            self._handling.discard(task)
+            handling.pop(task, None)
             if beat is not None:
                 beat.cancel()
+            if task in self._timed_out:
+                return self._timeout_decision(task, msg, attempt)
             if not self._forced:
                 raise
             await self._release(sub, msg)
             # The worker ends here: a forced shutdown stops the pool.
             raise
-        except TimeoutError as exc:
-            self.stats.timeouts += 1
-            log.warning(
-                "consumer %s: handler timed out after %ss on message %s",
-                self.name,
-                self.timeout,
-                msg.id,
-            )
-            return decide(self.retry, attempt, error=exc)
         except Exception as exc:
             self.stats.errors += 1
             log.warning(
@@ -429,15 +432,46 @@ class Consumer(Generic[T]):
             )
             return decide(self.retry, attempt, error=exc)
         finally:
-            self._handling.discard(task)
+            handling.pop(task, None)
             if beat is not None:
                 beat.cancel()
+        if task in self._timed_out:  # the handler swallowed its cancellation
+            return self._timeout_decision(task, msg, attempt)
         try:
             return decide(self.retry, attempt, outcome)
         except TypeError as exc:
             self.stats.errors += 1
             log.error("consumer %s: %s", self.name, exc)
             return decide(self.retry, attempt, error=exc)
+
+    def _timeout_decision(
+        self, task: asyncio.Task[None], msg: InboundMessage, attempt: int
+    ) -> Decision:
+        self._timed_out.discard(task)
+        task.uncancel()
+        self.stats.timeouts += 1
+        log.warning(
+            "consumer %s: handler timed out after %ss on message %s",
+            self.name,
+            self.timeout,
+            msg.id,
+        )
+        return decide(
+            self.retry,
+            attempt,
+            error=TimeoutError(f"handler timed out after {self.timeout}s"),
+        )
+
+    async def _watch(self, timeout: float) -> None:
+        """Cancel handlers past their deadline (checked every 1/20 of the timeout)."""
+        interval = min(max(timeout / 20, 0.002), 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            now = self._now()
+            for task, deadline in list(self._handling.items()):
+                if deadline <= now and task not in self._timed_out:
+                    self._timed_out.add(task)
+                    task.cancel()
 
     def _start_heartbeat(
         self, sub: Subscription, msg: InboundMessage
