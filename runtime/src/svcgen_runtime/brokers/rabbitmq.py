@@ -51,8 +51,7 @@ import math
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 from urllib.parse import urlsplit
 
 from ..errors import BrokerConnectionError, BrokerError, ConfigurationError, require
@@ -398,11 +397,8 @@ async def _close_quietly(channel: AbstractChannel) -> None:
         log.debug("rabbitmq: closing a channel failed", exc_info=True)
 
 
-@dataclass(slots=True, frozen=True)
-class _Native:
-    channel: aiormq.abc.AbstractChannel
-    tag: int
-    redelivered: bool
+_Native: TypeAlias = tuple[aiormq.abc.AbstractChannel, int]
+"""``InboundMessage.native``: the channel a delivery came on, and its delivery tag."""
 
 
 class RabbitMQSubscription:
@@ -529,18 +525,18 @@ class RabbitMQSubscription:
             delivery_count=attempt,
             timestamp=stamp.timestamp() if stamp is not None else None,
             position={"delivery_tag": tag, "redelivered": bool(delivery.redelivered)},
-            native=_Native(message.channel, tag, bool(delivery.redelivered)),
+            native=(message.channel, tag),
         )
 
     def _owned(self, msg: InboundMessage) -> tuple[aiormq.abc.AbstractChannel, int]:
-        native: _Native = msg.native
+        channel, tag = msg.native
         raw = self._raw
-        if native.channel is not raw or raw is None or raw.is_closed:
+        if channel is not raw or raw is None or raw.is_closed:
             raise BrokerConnectionError(
                 f"message {msg.id} came on a rabbitmq channel that is closed; the "
                 "broker redelivers it"
             )
-        return raw, native.tag
+        return raw, tag
 
     async def ack(self, msg: InboundMessage) -> None:
         """``basic.ack``, coalesced: the acks of one loop iteration go out together.
@@ -667,18 +663,19 @@ class RabbitMQSubscription:
         this channel (on a quorum queue that would count a delivery nobody handled).
         """
         native: _Native = msg.native
+        channel, tag = native
         raw = self._raw
-        if native.channel is not raw or raw is None or raw.is_closed:
+        if channel is not raw or raw is None or raw.is_closed:
             return  # the broker requeued it when the channel closed
         await self._stop_consuming()
         try:
-            await raw.basic_nack(native.tag, requeue=True, wait=False)
+            await raw.basic_nack(tag, requeue=True, wait=False)
         except _CONNECTION_ERRORS:
             log.debug(
                 "rabbitmq: release of %s failed; channel close requeues it", msg.id
             )
         else:
-            self._unsettled.discard(native.tag)
+            self._unsettled.discard(tag)
 
     async def in_progress(self, msg: InboundMessage) -> None:
         return None
