@@ -280,14 +280,14 @@ async def _raw(host: str, port: int, n: int, concurrency: int) -> float:
     await _preload(host, port, topic, n)
 
     bound = 2 * concurrency
-    buffer: asyncio.Queue[paho.MQTTMessage] = asyncio.Queue()
+    buffer: asyncio.Queue[tuple[int, bytes | bytearray]] = asyncio.Queue()
     handled = 0
     done = asyncio.Event()
     raw = _Raw(cid, manual_ack=True)
 
     def on_message(_c: Any, _u: Any, m: paho.MQTTMessage) -> None:
         raw.received += 1
-        buffer.put_nowait(m)
+        buffer.put_nowait((m.mid, m.payload))  # keep what the handler needs, not m
         if buffer.qsize() >= bound:
             raw.pause()
 
@@ -299,12 +299,12 @@ async def _raw(host: str, port: int, n: int, concurrency: int) -> float:
     async def worker() -> None:
         nonlocal handled
         while True:
-            m = await buffer.get()
+            mid, payload = await buffer.get()
             if buffer.qsize() <= bound // 2:
                 raw.resume()
             async with asyncio.timeout(30.0):
-                await handle(json.loads(m.payload))
-            raw.client.ack(m.mid, 1)
+                await handle(json.loads(payload))
+            raw.client.ack(mid, 1)
             handled += 1
             if handled == n:
                 done.set()
