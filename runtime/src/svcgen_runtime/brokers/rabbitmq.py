@@ -3,7 +3,7 @@
 | outcome            | rabbitmq                                                                 |
 |--------------------|--------------------------------------------------------------------------|
 | Ack                | `basic.ack`, coalesced per loop iteration: one `basic.ack(multiple=True)` for the acked tags below the oldest unsettled delivery, single acks above it |
-| Nack requeue       | classic: republish a copy to the source with attempt+1 (confirmed), then `basic.ack`; quorum: `basic.nack(requeue=True)` (the queue counts it in `x-delivery-count`) |
+| Nack requeue       | classic: republish a copy to the source with attempt+1 (confirmed), then `basic.ack`; quorum: `basic.reject(requeue=True)` (the queue counts it in `x-delivery-count`) |
 | Nack no requeue    | publish to the `spec.dead_letter` queue (confirmed), then `basic.ack`    |
 | Retry(after)       | publish with attempt+1 to `<source>.delay.<ms>` (confirmed), then `basic.ack`; that queue's `x-message-ttl` dead-letters it back to the source through the default exchange |
 | delivery_count     | `x-svcgen-attempt` header (1 when absent), plus `x-delivery-count` on quorum queues |
@@ -30,9 +30,10 @@ count as use.
 Options (``Consumer(options=...)``): ``quorum: bool`` (default false) declares the
 source and its dead-letter queue with ``x-queue-type=quorum``; delivery_count then adds
 the queue's ``x-delivery-count``. Measured on RabbitMQ 3.10.8: it is 0 on the first
-delivery and counts both ``basic.nack(requeue=True)`` and deliveries returned by a
-closing channel (a crash); RabbitMQ 4 counts only failed returns (nack/reject), so
-there a crash is not counted. The channel of each
+delivery and counts every return (reject, nack, a closing channel). Since RabbitMQ 4.3
+(rabbitmq-server#15387) only failure returns count: ``basic.reject(requeue=True)``
+does, ``basic.nack(requeue=True)`` does not. So requeue uses ``basic.reject`` (a
+failure) and release uses ``basic.nack`` (the consumer is stopping; not a failure). The channel of each
 subscription uses publisher confirms and ``basic.qos(prefetch_count=spec.concurrency)``;
 deliveries are pushed into a buffer that ``fetch`` drains, so the prefetch bounds it.
 The ordering key travels in the ``x-svcgen-key`` header.
@@ -627,13 +628,14 @@ class RabbitMQSubscription:
         if self._quorum:
             raw, tag = self._owned(msg)
             try:
-                await raw.basic_nack(tag, requeue=True, wait=False)
+                # reject, not nack: RabbitMQ >= 4.3 counts only a reject as a failure.
+                await raw.basic_reject(tag, requeue=True, wait=False)
             except _CONNECTION_ERRORS as exc:
                 raise BrokerConnectionError(
                     f"rabbitmq could not requeue message {msg.id} "
                     f"({type(exc).__name__}); the broker redelivers it"
                 ) from exc
-            # Only now: until its nack is queued, no multiple ack may cover the tag.
+            # Only now: until its reject is queued, no multiple ack may cover the tag.
             self._unsettled.discard(tag)
             return
         headers = next_attempt_headers(msg.headers, msg.delivery_count)
