@@ -1,11 +1,12 @@
 """NATS JetStream throughput: Consumer+Application over NatsBroker vs a raw nats-py loop.
 
 Both sides pre-load ``n`` ~100-byte JSON messages into a fresh stream, then read them
-through a durable pull consumer with explicit acks and ``max_ack_pending =
-concurrency``, ``json.loads`` each body and ack each message with a fire-and-forget
-``+ACK`` (flushed at the end), as the adapter does. Pull requests are pipelined the
-way the adapter does it: credit for the free permits stays outstanding, topped up
-when half a batch is missing. Only the consume phase is timed (for the runtime:
+through a durable pull consumer with explicit acks (``max_ack_pending`` unlimited,
+as the adapter sets it), ``json.loads`` each body and ack each message with a
+fire-and-forget ``+ACK`` (flushed at the end), as the adapter does. Pull requests are
+pipelined the way the adapter does it: credit for the free permits (at most
+``concurrency``: the prefetch bound) stays outstanding, topped up when half a batch
+is missing. Only the consume phase is timed (for the runtime:
 start-up with its subscribe, the consume, and the drain that flushes the acks).
 
 Sides reported by ``run``: ``runtime``; ``raw`` — the hand-written loop in the
@@ -111,7 +112,7 @@ async def _raw(nc: Client, n: int, concurrency: int, *, pool: bool) -> float:
         durable_name=GROUP,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=30,
-        max_ack_pending=concurrency,
+        max_ack_pending=-1,
         max_deliver=-1,
         filter_subject=subject,
     )
@@ -195,7 +196,7 @@ async def _raw_fetch(nc: Client, n: int, concurrency: int) -> float:
     config = ConsumerConfig(
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=30,
-        max_ack_pending=concurrency,
+        max_ack_pending=-1,
         max_deliver=-1,
     )
     try:

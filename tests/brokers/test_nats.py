@@ -166,7 +166,7 @@ async def test_ack_consumes_everything_and_leaves_nothing_pending(
     info = await js.consumer_info(name_for(source), "workers")
     assert (info.num_ack_pending, info.num_pending, info.num_redelivered) == (0, 0, 0)
     assert info.config.ack_policy == "explicit"
-    assert info.config.max_ack_pending == 8
+    assert info.config.max_ack_pending == -1  # the pull credit bounds prefetch
     assert info.config.max_deliver == -1
 
 
@@ -226,6 +226,32 @@ async def test_retry_after_is_not_early_and_not_late(harness: Harness) -> None:
     assert [n for _, n in times] == [1, 2, 3]
     for (t1, _), (t2, _) in itertools.pairwise(times):
         assert 1.2 <= t2 - t1 <= 2.2, t2 - t1
+
+
+async def test_a_delayed_retry_does_not_hold_back_other_messages(
+    harness: Harness,
+) -> None:
+    """A nak'ed-with-delay delivery stays ack-pending on the server until it is due;
+    with one permit, the next message must still flow at once."""
+    source = harness.source("hol")
+    b = harness.broker()
+    handled: dict[bytes, float] = {}
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome | None:
+        if body == b"later" and msg.delivery_count == 1:
+            return Retry(after=3.0)
+        handled[body] = time.monotonic()
+        return None
+
+    c = consumer(b, source, handle, concurrency=1)
+    async with running(b, c):
+        await b.publish(source, b"later")
+        await wait_for(lambda: c.stats.retried == 1, what="the delayed retry")
+        sent = time.monotonic()
+        await b.publish(source, b"now")
+        await wait_for(lambda: b"now" in handled, 10, "the next message")
+        assert handled[b"now"] - sent < 1.0
+        await wait_for(lambda: b"later" in handled, 10, "the retried message")
 
 
 async def test_dead_letter_lands_with_headers_and_original_is_terminated(
@@ -346,7 +372,7 @@ async def test_fetch_never_returns_more_than_asked_and_prefetch_is_bounded(
             taken.extend(batch)
         await asyncio.sleep(0.3)  # let anything over-requested arrive
         info = await js.consumer_info(name_for(source), "direct")
-        assert info.config.max_ack_pending == 4
+        assert info.config.max_ack_pending == -1  # no server cap: the credit bounds it
         assert info.num_ack_pending <= 4
         # buffered + handed out never exceeds the concurrency
         assert len(taken) + len(sub._buffer) <= 4
@@ -464,9 +490,13 @@ async def test_subscribe_declares_idempotently_and_reuses_covering_streams(
     harness: Harness, broker: NatsBroker, js: JetStreamContext
 ) -> None:
     source = harness.source("topo")
-    s1 = await broker.subscribe(spec(source, concurrency=3, ack_wait=4.0))
+    s1 = await broker.subscribe(
+        spec(source, ack_wait=4.0, options={"max_ack_pending": 3})
+    )
     await s1.close()
-    s2 = await broker.subscribe(spec(source, concurrency=6, ack_wait=8.0))
+    s2 = await broker.subscribe(
+        spec(source, ack_wait=8.0, options={"max_ack_pending": 6})
+    )
     await s2.close()
     assert s2.stream == name_for(source)
     info = await js.stream_info(name_for(source))

@@ -14,21 +14,25 @@ Topology. ``source`` is a subject. ``subscribe`` uses the stream that already st
 the subject, or creates one named after it (characters NATS forbids in names become
 ``_``: ``orders.created`` → ``orders_created``); the same for ``dead_letter``. The
 consumer is a durable pull consumer named after ``group`` (same character rule) with
-explicit acks, ``ack_wait = spec.ack_wait``, ``max_ack_pending = spec.concurrency``
-and no ``max_deliver`` (the runtime's retry policy decides). ``max_ack_pending`` is
-per durable, so it bounds all replicas of a group together; raise it with the
-``max_ack_pending`` option when several replicas share a group.
+explicit acks, ``ack_wait = spec.ack_wait`` and no ``max_deliver`` (the runtime's
+retry policy decides).
 
 Flow. The subscription keeps pull requests outstanding for as many messages as the
 loop has free permits (``fetch(n)`` tops the outstanding credit up to ``n``), so the
-next batch is already on its way while handlers run. Deliveries land in a local
+next batch is already on its way while handlers run, and deliveries land in a local
 buffer that never exceeds the free permits (in flight + buffered + requested <=
-``concurrency``, and the server's ``max_ack_pending`` backs that up).
+``concurrency``). That credit is the prefetch bound. ``max_ack_pending`` is left
+unlimited on purpose: a delivery nak'ed with a delay (``Retry(after)``, a task not due
+yet) stays ack-pending on the server until it is redelivered, so a cap of
+``concurrency`` would stall the whole consumer behind a single delayed retry (and the
+cap is shared by every replica of the group). Set the ``max_ack_pending`` option to
+have the server enforce a ceiling anyway.
 
 ``publish`` stores a key in the ``x-svcgen-key`` header (NATS has no message key).
 
 Consumer options (``Consumer(options=...)``): ``stream`` (stream for ``source``,
-created if missing), ``dead_letter_stream``, ``max_ack_pending``, ``deliver_policy``
+created if missing), ``dead_letter_stream``, ``max_ack_pending`` (a server-side
+ceiling on unacked deliveries of the group, delayed ones included), ``deliver_policy``
 (``all`` or ``new``, for a new durable), ``double_ack`` (wait for the server to
 confirm every ack: one round trip per message, fewer redeliveries after a crash).
 """
@@ -348,7 +352,7 @@ class NatsBroker:
                 f"use {', '.join(sorted(OPTIONS))}"
             )
         opts = spec.options
-        max_ack_pending = int(opts.get("max_ack_pending", spec.concurrency))
+        max_ack_pending = int(opts.get("max_ack_pending", -1))
         deliver = str(opts.get("deliver_policy", "all"))
         if deliver not in ("all", "new"):
             raise ConfigurationError(
@@ -389,7 +393,9 @@ class NatsBroker:
                 js,
                 stream=stream,
                 durable=durable,
-                max_batch=max(1, min(spec.concurrency, max_ack_pending)),
+                max_batch=spec.concurrency
+                if max_ack_pending <= 0
+                else max(1, min(spec.concurrency, max_ack_pending)),
                 double_ack=bool(opts.get("double_ack", False)),
             )
             await sub._start()
