@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Mapping
 from typing import Any
@@ -37,23 +38,36 @@ async def wait_for_port(
             return
 
 
-async def kill_server_side_sockets(port: int = PORT) -> None:
-    """Destroy the server's end of every TCP connection to ``port`` (``ss -K``).
-
-    Mosquitto sees "connection abort" on each client socket and drops the client
-    (sessions stay); the clients see a reset. The server itself keeps running.
-    """
+async def _run(*argv: str) -> str:
     proc = await asyncio.create_subprocess_exec(
-        "ss",
-        "-K",
-        "-tn",
-        f"( sport = :{port} )",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    _, err = await proc.communicate()
+    out, err = await proc.communicate()
     if proc.returncode != 0:
-        raise RuntimeError(f"ss -K failed ({err.decode().strip()}); it needs root")
+        raise RuntimeError(f"{argv[0]} failed ({err.decode().strip()}); it needs root")
+    return out.decode()
+
+
+async def kill_server_side_sockets(port: int = PORT) -> int:
+    """Destroy the server's end of this process's TCP connections to ``port``.
+
+    ``ss -K`` on the server-side sockets (source port ``port``) whose peer is one of
+    this process's client ports: Mosquitto sees "connection abort" and drops those
+    clients (their sessions stay), the clients see a reset, the server keeps running,
+    and other processes' connections (other test runs) are left alone. Returns how
+    many connections were cut.
+    """
+    listing = await _run("ss", "-tnpH", f"( dport = :{port} )")
+    mine = f"pid={os.getpid()},"
+    ports = [
+        line.split()[3].rsplit(":", 1)[1]
+        for line in listing.splitlines()
+        if mine in line and len(line.split()) > 3
+    ]
+    if ports:
+        peers = " or ".join(f"dport = :{p}" for p in ports)
+        await _run("ss", "-K", "-tn", f"( sport = :{port} ) and ( {peers} )")
+    return len(ports)
 
 
 class Harness:
@@ -78,7 +92,8 @@ class Harness:
         return 1.0  # MQTT has no ack timer: the session redelivers on reconnect
 
     async def cut_connections(self) -> None:
-        await kill_server_side_sockets()
+        if not await kill_server_side_sockets():
+            raise RuntimeError("no connection of this process to Mosquitto to cut")
         await wait_for_port()
 
     async def cleanup(self) -> None:
