@@ -36,6 +36,7 @@ from svcgen_runtime.message import (
 )
 from svcgen_runtime.outcome import Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
+from svcgen_runtime.tasks import Task, task_worker
 from tests.contract.harness_nats import URL, Harness
 
 pytestmark = pytest.mark.broker
@@ -761,3 +762,39 @@ async def test_server_restart_resumes_and_loses_nothing(
         await wait_for(lambda: done >= set(ids), 20, "every message after the restart")
         await wait_for(lambda: app.ready, 10, "ready again")
     assert done == set(ids)
+
+
+async def test_a_delayed_task_gets_every_attempt_after_its_wait(
+    harness: Harness, js: JetStreamContext
+) -> None:
+    """Deliveries spent waiting for the due time are not handler attempts, although
+    every nak counts in ``num_delivered``: the first deferral stores a copy carrying
+    the deferral count."""
+    queue = harness.source("task")
+    b = harness.broker()
+    runs: list[float] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        runs.append(time.monotonic())
+        raise RuntimeError("still failing")
+
+    worker = task_worker(
+        name="t",
+        broker=b,
+        handler=handle,
+        queue=queue,
+        retry=RetryPolicy(max_attempts=3, initial=0.05, jitter=False),
+        ack_wait=5.0,
+    )
+    task: Task[bytes] = Task(name="t", broker=b, encode=lambda a: a, queue=queue)
+    async with running(b, worker):
+        enqueued = time.monotonic()
+        assert await task.enqueue(b"args", delay=1.0)
+        await wait_for(lambda: worker.stats.dead_lettered == 1, 10, "the dead letter")
+    assert len(runs) == 3
+    assert runs[0] - enqueued >= 1.0
+    assert worker.stats.deferred == 2  # the original once, its copy once: no loop
+    info = await js.stream_info(name_for(queue))
+    assert info.state.messages == 2  # the original (terminated) and its copy
+    consumer_info = await js.consumer_info(name_for(queue), "tasks-t")
+    assert (consumer_info.num_ack_pending, consumer_info.num_pending) == (0, 0)

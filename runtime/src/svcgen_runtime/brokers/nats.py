@@ -5,7 +5,7 @@
 | Ack               | `+ACK` published without waiting for the server's reply (flushed on close); a lost ack is a redelivery |
 | Nack requeue      | `-NAK`: redelivered at once with `num_delivered + 1`                          |
 | Nack no requeue   | publish to `dead_letter` through JetStream (PubAck awaited), then `+TERM`     |
-| Retry(after)      | `-NAK {"delay": after}`: the server holds it back for `after` seconds         |
+| Retry(after)      | `-NAK {"delay": after}`: the server holds it back for `after` seconds; a task's first deferral (not due yet) stores a copy carrying the deferral count, then `+TERM`, so the wait costs no attempt |
 | delivery_count    | `num_delivered` from the delivery's ack subject                               |
 | crash mid-handler | redelivered after `ack_wait`; a running handler sends `+WPI` every `ack_wait / 2` |
 | reconnect         | nats-py reconnects by itself; `fetch` raises `BrokerConnectionError` once the link drops and the loop subscribes again (pull requests die with a connection); a publish during the outage waits for the reconnect (up to `request_timeout`); deliveries whose acks were lost come back after `ack_wait` |
@@ -56,7 +56,7 @@ from ..errors import (
     ConfigurationError,
     require,
 )
-from ..message import InboundMessage
+from ..message import DEFERRED_HEADER, InboundMessage
 from .base import SubscriptionSpec
 
 require("nats", "nats")
@@ -568,10 +568,33 @@ class NatsSubscription:
 
     async def retry(self, msg: InboundMessage, after: float) -> None:
         native: Msg = msg.native
+        original = native.headers or {}
+        if DEFERRED_HEADER in msg.headers and DEFERRED_HEADER not in original:
+            await self._first_deferral(msg, native)
+            return
         try:
             await native.nak(delay=after if after > 0 else None)
         except _NATIVE_ERRORS as exc:
             raise _failure(exc, f"delayed nak of {msg.id}") from exc
+
+    async def _first_deferral(self, msg: InboundMessage, native: Msg) -> None:
+        """A message not due yet is handed back with a deferral count in its headers.
+
+        A nak cannot change headers and every nak'ed delivery counts in
+        ``num_delivered``, so the count would be lost and the wait would cost the
+        handler an attempt. The first deferral therefore stores a copy that carries
+        the count (confirmed), then terminates the original. The copy comes back at
+        once, is deferred again with a plain delayed nak, and arrives when due with
+        ``num_delivered == 2`` and one counted deferral: attempt 1.
+        """
+        headers = {
+            k: v for k, v in msg.headers.items() if not k.lower().startswith("nats-")
+        }  # Nats-Msg-Id would make the stream drop the copy as a duplicate
+        await self._broker._publish(native.subject, msg.body, headers)
+        try:
+            await native.term()
+        except _NATIVE_ERRORS as exc:
+            raise _failure(exc, f"term of {msg.id}") from exc
 
     async def dead_letter(
         self, msg: InboundMessage, headers: Mapping[str, str]
