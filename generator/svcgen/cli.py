@@ -118,6 +118,8 @@ def _report(report: Any) -> None:
     for rel in report.created:
         click.echo(f"created {rel}")
     click.echo(report.summary())
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
 
 
 @main.command()
@@ -183,11 +185,15 @@ def validate(root: Path) -> None:
     from . import commands
 
     spec = commands.validate(root)
-    click.echo(
-        f"service.yaml is valid: {spec.name}, {len(spec.brokers)} broker(s), "
-        f"{len(spec.consumers)} consumer(s), {len(spec.publishers)} publisher(s), "
-        f"{len(spec.http.routes) if spec.http else 0} route(s)"
-    )
+    counts = [
+        f"{len(spec.brokers)} broker(s)",
+        f"{len(spec.consumers)} consumer(s)",
+        f"{len(spec.publishers)} publisher(s)",
+        f"{len(spec.http.routes) if spec.http else 0} route(s)",
+    ]
+    if spec.tasks or spec.schedules:
+        counts += [f"{len(spec.tasks)} task(s)", f"{len(spec.schedules)} schedule(s)"]
+    click.echo(f"service.yaml is valid: {spec.name}, {', '.join(counts)}")
 
 
 @main.command()
@@ -272,6 +278,59 @@ def add_publisher(root: Path, **options: Any) -> None:
     from . import commands
 
     _report(commands.add_publisher(root, **options))
+
+
+@main.command("add-task")
+@click.argument("name")
+@click.option(
+    "--broker",
+    required=True,
+    help="A broker named in service.yaml (redis, nats, rabbitmq, kafka or memory).",
+)
+@click.option("--args", default=None, help="The arguments' model, module:Class.")
+@click.option("--concurrency", type=int, default=None, help="Tasks run at once.")
+@click.option(
+    "--max-attempts", type=int, default=None, help="Runs before dead-lettering."
+)
+@_dir
+@_wrapped
+def add_task(root: Path, **options: Any) -> None:
+    """Add a task queue to service.yaml, regenerate, and create its handler stub.
+
+    Handlers enqueue it with ``await ctx.tasks.NAME.enqueue(args, delay=..., key=...)``.
+
+    \b
+    Example:
+      svcgen add-task send_receipt --broker jobs \\
+          --args orders.models:ReceiptArgs --concurrency 8 --max-attempts 5
+    """
+    from . import commands
+
+    _report(commands.add_task(root, **options))
+
+
+@main.command("add-schedule")
+@click.argument("name")
+@click.option("--task", required=True, help="The task (in service.yaml) it enqueues.")
+@click.option("--cron", default=None, help="Five-field cron, e.g. '0 3 * * *'.")
+@click.option(
+    "--timezone", default=None, help="IANA timezone of --cron (default: UTC)."
+)
+@click.option("--every", default=None, help="A period instead of --cron, e.g. 30s.")
+@_dir
+@_wrapped
+def add_schedule(root: Path, **options: Any) -> None:
+    """Add a schedule that enqueues TASK once per fire time, across replicas.
+
+    \b
+    Examples:
+      svcgen add-schedule nightly_report --task send_report \\
+          --cron '0 3 * * *' --timezone Europe/Berlin
+      svcgen add-schedule heartbeat --task ping --every 30s
+    """
+    from . import commands
+
+    _report(commands.add_schedule(root, **options))
 
 
 if __name__ == "__main__":

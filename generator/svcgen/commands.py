@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ProjectError
+from .errors import EditError, ProjectError
 from .spec import SPEC_FILENAME, ServiceSpec, load_spec
 
 
@@ -44,7 +45,37 @@ def generate(root: Path) -> Any:
     """Regenerate ``root``'s code from its spec; return the writer's report."""
     from .writer import write
 
-    return write(root, _render(validate(root)))
+    spec = validate(root)
+    report = write(root, _render(spec))
+    report.notes.extend(extras_notes(root, spec))
+    return report
+
+
+_RUNTIME_REQUIREMENT = re.compile(r"svcgen-runtime(?:\[(?P<extras>[^\]]*)\])?")
+
+
+def extras_notes(root: Path, spec: ServiceSpec) -> list[str]:
+    """A note when pyproject.toml (user-owned) lacks an extra the generated code needs."""
+    from .plan import required_extras
+
+    path = root / "pyproject.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    match = _RUNTIME_REQUIREMENT.search(text)
+    if match is None:
+        return []
+    have = {e.strip() for e in (match.group("extras") or "").split(",") if e.strip()}
+    missing = [e for e in required_extras(spec) if e not in have]
+    if not missing:
+        return []
+    wanted = ",".join(sorted(have | set(missing)))
+    return [
+        f"pyproject.toml: the generated code needs the svcgen-runtime extra(s) "
+        f"{', '.join(missing)}; change the dependency to "
+        f'"svcgen-runtime[{wanted}]>=0.1" and reinstall'
+    ]
 
 
 def check(root: Path) -> list[Any]:
@@ -90,7 +121,9 @@ def _edit(
 
     rendered = _render(spec)
     _replace(path, text)
-    return write(root, rendered)
+    report = write(root, rendered)
+    report.notes.extend(extras_notes(root, spec))
+    return report
 
 
 def _replace(path: Path, text: str) -> None:
@@ -146,6 +179,58 @@ def add_publisher(
     return _edit(
         root, section=("publishers",), what="publisher", entry=entry, flow=True
     )
+
+
+def add_task(
+    root: Path,
+    *,
+    name: str,
+    broker: str,
+    args: str | None = None,
+    concurrency: int | None = None,
+    max_attempts: int | None = None,
+) -> Any:
+    """Append a task to service.yaml and regenerate (handlers get ctx.tasks.NAME)."""
+    entry: dict[str, Any] = {"name": name, "broker": broker}
+    if args is not None:
+        entry["args"] = args
+    if concurrency is not None:
+        entry["concurrency"] = concurrency
+    if max_attempts is not None:
+        entry["retry"] = {"max_attempts": max_attempts}
+    return _edit(root, section=("tasks",), what="task", entry=entry, flow=True)
+
+
+def add_schedule(
+    root: Path,
+    *,
+    name: str,
+    task: str,
+    cron: str | None = None,
+    every: str | None = None,
+    timezone: str | None = None,
+) -> Any:
+    """Append a schedule to service.yaml and regenerate."""
+    if (cron is None) == (every is None):
+        raise EditError(
+            "a schedule needs exactly one of --cron and --every: pass --cron "
+            "'0 3 * * *' or --every 30s"
+        )
+    if timezone is not None and cron is None:
+        raise EditError(
+            "--timezone applies to --cron; remove it, or use --cron instead of --every"
+        )
+    entry: dict[str, Any] = {"name": name}
+    if cron is not None:
+        from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+        entry["cron"] = DoubleQuotedScalarString(cron)  # `*` reads as YAML otherwise
+        if timezone is not None:
+            entry["timezone"] = timezone
+    else:
+        entry["every"] = every
+    entry["task"] = task
+    return _edit(root, section=("schedules",), what="schedule", entry=entry, flow=True)
 
 
 # -- new -----------------------------------------------------------------------------

@@ -113,6 +113,72 @@ class RoutePlan:
 
 
 @dataclass(frozen=True)
+class IdempotencyPlan:
+    """Where task keys (and schedule fires) are claimed: one store per place."""
+
+    var: str
+    cls: str
+    """``RedisIdempotency`` or ``MemoryIdempotency``."""
+    url_setting: str | None
+    prefix: str | None
+    per_replica: tuple[str, ...]
+    """Tasks on a server broker whose keys this in-process store keeps per replica."""
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    name: str
+    var: str
+    worker_var: str
+    broker: str
+    broker_var: str
+    broker_kind: str
+    queue: str
+    group: str
+    args: str | None
+    """The args class as imported in app.py, or None for raw bytes."""
+    args_import: Import | None
+    handler_alias: str
+    concurrency: int
+    timeout: float
+    retry: RetryPlan
+    dead_letter: str | None
+    key_window: float
+    idempotency_var: str
+    guarded: bool
+    """A schedule enqueues it: at most one run of a schedule at a time."""
+    description: str
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    name: str
+    var: str
+    task: str
+    task_var: str
+    args: str | None
+    args_import: Import | None
+    args_alias: str
+    cron: str | None
+    every: float | None
+    timezone: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ResourcePlan:
+    """The cache, database or storage: its class and literal arguments."""
+
+    attr: str
+    """``cache``, ``database`` or ``storage``: the context attribute and variable."""
+    kind: str
+    cls: str
+    protocol: str
+    args: tuple[tuple[str, str], ...]
+    """(keyword, Python expression) in the order the constructor documents them."""
+
+
+@dataclass(frozen=True)
 class ModelStub:
     """A user-owned module of message models, created when it does not exist."""
 
@@ -137,6 +203,23 @@ class Plan:
     app_imports: tuple[tuple[str, ...], ...]
     context_imports: tuple[tuple[str, ...], ...]
     model_stubs: tuple[ModelStub, ...]
+    tasks: tuple[TaskPlan, ...] = ()
+    schedules: tuple[SchedulePlan, ...] = ()
+    idempotency: tuple[IdempotencyPlan, ...] = ()
+    resources: tuple[ResourcePlan, ...] = ()
+    extras: tuple[str, ...] = ()
+    """The svcgen-runtime extras the generated code needs, sorted."""
+
+    @property
+    def uses_context(self) -> bool:
+        """Some handler, route or task receives the context."""
+        return bool(self.consumers or self.routes or self.tasks)
+
+    @property
+    def has_context(self) -> bool:
+        return bool(
+            self.publishers or self.consumers or self.routes or self.tasks
+        ) or bool(self.resources)
 
     @property
     def src(self) -> str:
@@ -210,6 +293,9 @@ def make_plan(spec: ServiceSpec) -> Plan:
         )
         for r in (spec.http.routes if spec.http is not None else [])
     )
+    tasks, idempotency = _tasks(spec, names, kinds)
+    schedules = _schedules(spec, tasks)
+    resources = _resources(spec)
     settings = _settings(spec)
     return Plan(
         service=spec.name,
@@ -224,11 +310,191 @@ def make_plan(spec: ServiceSpec) -> Plan:
         drain_timeout=spec.shutdown.drain_timeout,
         settings=settings,
         app_imports=_app_imports(
-            package, brokers, consumers, publishers, routes, http=spec.http is not None
+            package,
+            brokers,
+            consumers,
+            publishers,
+            routes,
+            http=spec.http is not None,
+            toolbox=(tasks, schedules, idempotency, resources),
         ),
-        context_imports=_context_imports(package, publishers),
+        context_imports=_context_imports(package, publishers, tasks, resources),
         model_stubs=_model_stubs(spec),
+        tasks=tasks,
+        schedules=schedules,
+        idempotency=idempotency,
+        resources=resources,
+        extras=required_extras(spec),
     )
+
+
+def required_extras(spec: ServiceSpec) -> tuple[str, ...]:
+    """The ``svcgen-runtime`` extras a service needs: its broker kinds, http, and
+    ``redis``, ``postgres`` and ``schedules`` when its resources and schedules use them."""
+    extras: set[str] = {b.kind for b in spec.brokers.values() if b.kind != "memory"}
+    if spec.http is not None:
+        extras.add("http")
+    if spec.schedules:
+        extras.add("schedules")
+    resources = spec.resources
+    if resources.cache is not None and resources.cache.kind == "redis":
+        extras.add("redis")
+    if resources.database is not None and resources.database.kind == "postgres":
+        extras.add("postgres")
+    return tuple(sorted(extras))
+
+
+def _tasks(
+    spec: ServiceSpec, names: _MessageNames, kinds: dict[str, str]
+) -> tuple[tuple[TaskPlan, ...], tuple[IdempotencyPlan, ...]]:
+    """The task plans, and the idempotency stores their keys are claimed in.
+
+    A task on a redis broker keeps its keys on that server; otherwise a redis cache
+    is used when there is one; otherwise keys stay in the process (right for a
+    memory broker, per replica for the others: the spec refuses a schedule then).
+    """
+    cache = spec.resources.cache
+    redis_cache = cache is not None and cache.kind == "redis"
+    scheduled = {s.task for s in spec.schedules}
+    stores: dict[str, tuple[str | None, list[str]]] = {}
+    plans = []
+    for t in sorted(spec.tasks, key=lambda t: t.name):
+        kind = kinds[t.broker]
+        # Variables end in _keys, which no other generated name does.
+        if kind == "redis":
+            store, url = f"{t.broker}_broker_keys", f"{t.broker}_url"
+        elif kind != "memory" and redis_cache:
+            store, url = "cache_keys", "cache_url"
+        else:
+            store, url = "process_keys", None
+        per_replica = stores.setdefault(store, (url, []))[1]
+        if url is None and kind != "memory":
+            per_replica.append(t.name)
+        queue = f"tasks.{t.name}"
+        plans.append(
+            TaskPlan(
+                name=t.name,
+                var=f"{t.name}_task",
+                worker_var=f"{t.name}_worker",
+                broker=t.broker,
+                broker_var=f"{t.broker}_broker",
+                broker_kind=kind,
+                queue=queue,
+                group=f"tasks-{t.name}",
+                args=names.alias(t.args),
+                args_import=names.import_of(t.args),
+                handler_alias=f"{t.name}_task_module",
+                concurrency=t.concurrency,
+                timeout=t.timeout,
+                retry=RetryPlan(
+                    max_attempts=t.retry.max_attempts,
+                    backoff=t.retry.backoff,
+                    initial=t.retry.initial,
+                    max=t.retry.max,
+                    jitter=t.retry.jitter,
+                ),
+                dead_letter=_dead_letter(t.dead_letter, queue),
+                key_window=t.key_window,
+                idempotency_var=store,
+                guarded=t.name in scheduled,
+                description=t.description,
+            )
+        )
+    idempotency = tuple(
+        IdempotencyPlan(
+            var=var,
+            cls="RedisIdempotency" if url is not None else "MemoryIdempotency",
+            url_setting=url,
+            prefix=f"{spec.name}:idempotency:" if url is not None else None,
+            per_replica=tuple(per_replica),
+        )
+        for var, (url, per_replica) in sorted(stores.items())
+    )
+    return tuple(plans), idempotency
+
+
+def _schedules(
+    spec: ServiceSpec, tasks: tuple[TaskPlan, ...]
+) -> tuple[SchedulePlan, ...]:
+    by_name = {t.name: t for t in tasks}
+    return tuple(
+        SchedulePlan(
+            name=s.name,
+            var=f"{s.name}_schedule",
+            task=s.task,
+            task_var=by_name[s.task].var,
+            args=by_name[s.task].args,
+            args_import=by_name[s.task].args_import,
+            args_alias=f"{s.name}_schedule_args",
+            cron=s.cron,
+            every=s.every,
+            timezone=s.timezone,
+            description=s.description,
+        )
+        for s in sorted(spec.schedules, key=lambda s: s.name)
+    )
+
+
+RESOURCE_CLASSES: Final = {
+    ("cache", "memory"): "MemoryCache",
+    ("cache", "redis"): "RedisCache",
+    ("database", "sqlite"): "SqliteDatabase",
+    ("database", "postgres"): "PostgresDatabase",
+    ("storage", "memory"): "MemoryStorage",
+    ("storage", "fs"): "FsStorage",
+}
+"""The runtime class of each resource kind, in ``svcgen_runtime.resources``."""
+
+SQLITE_DEFAULT_TIMEOUT: Final = 5.0
+
+
+def _resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
+    r = spec.resources
+    out: list[ResourcePlan] = []
+
+    def add(attr: str, kind: str, protocol: str, *args: tuple[str, str]) -> None:
+        out.append(
+            ResourcePlan(
+                attr=attr,
+                kind=kind,
+                cls=RESOURCE_CLASSES[(attr, kind)],
+                protocol=protocol,
+                args=(("name", repr(attr)), *args),
+            )
+        )
+
+    if r.cache is not None:
+        prefix = ("prefix", repr(r.cache.prefix or f"{spec.name}:"))
+        if r.cache.kind == "redis":
+            add("cache", "redis", "Cache", ("url", "settings.cache_url"), prefix)
+        else:
+            add("cache", "memory", "Cache", prefix)
+    db = r.database
+    if db is not None and db.kind == "postgres":
+        pool = db.pool
+        add(
+            "database",
+            "postgres",
+            "Database",
+            ("url", "settings.database_url"),
+            ("min_size", repr(pool.min if pool else 1)),
+            ("max_size", repr(pool.max if pool else 10)),
+            ("command_timeout", repr(db.timeout if db.timeout is not None else 30.0)),
+        )
+    elif db is not None:
+        timeout = db.timeout if db.timeout is not None else SQLITE_DEFAULT_TIMEOUT
+        add(
+            "database",
+            "sqlite",
+            "Database",
+            ("path", "settings.database_path"),
+            ("busy_timeout", repr(timeout)),
+        )
+    if r.storage is not None and r.storage.kind == "fs":
+        add("storage", "fs", "Storage", ("path", "settings.storage_path"))
+    elif r.storage is not None:
+        add("storage", "memory", "Storage")
+    return tuple(out)
 
 
 def _dead_letter(value: str | None, source: str) -> str | None:
@@ -253,7 +519,18 @@ _RESERVED_NAMES: Final = frozenset(
         "RetryPolicy",
         "Route",
         "Settings",
+        "Task",
+        "Tasks",
+        "Schedule",
+        "InboundMessage",
+        "IdempotencyStore",
+        "MemoryIdempotency",
+        "RedisIdempotency",
+        "Cache",
+        "Database",
+        "Storage",
         *BROKER_CLASSES.values(),
+        *RESOURCE_CLASSES.values(),
     }
 )
 
@@ -299,6 +576,20 @@ def _settings(spec: ServiceSpec) -> tuple[Setting, ...]:
         for name, b in sorted(spec.brokers.items())
         if b.url is not None
     ]
+    r = spec.resources
+    if r.cache is not None and r.cache.url is not None:
+        out.append(_setting("cache_url", "str", r.cache.url, "resources.cache.url"))
+    if r.database is not None and r.database.kind == "postgres" and r.database.url:
+        out.append(
+            _setting("database_url", "str", r.database.url, "resources.database.url")
+        )
+    if r.database is not None and r.database.kind == "sqlite":
+        path = r.database.path or f"${{DATABASE_PATH:-data/{spec.package}.db}}"
+        out.append(_setting("database_path", "str", path, "resources.database.path"))
+    if r.storage is not None and r.storage.path is not None:
+        out.append(
+            _setting("storage_path", "str", r.storage.path, "resources.storage.path")
+        )
     if spec.http is not None:
         out.append(
             _setting(
@@ -323,9 +614,11 @@ def _settings(spec: ServiceSpec) -> tuple[Setting, ...]:
 def _model_stubs(spec: ServiceSpec) -> tuple[ModelStub, ...]:
     package = spec.package
     found: dict[str, dict[str, str]] = {}
-    uses = [(c.message, f"a message on {c.source}") for c in spec.consumers] + [
-        (p.message, f"a message sent to {p.target}") for p in spec.publishers
-    ]
+    uses = (
+        [(c.message, f"a message on {c.source}") for c in spec.consumers]
+        + [(p.message, f"a message sent to {p.target}") for p in spec.publishers]
+        + [(t.args, f"the arguments of the {t.name} task") for t in spec.tasks]
+    )
     for ref, what in uses:
         if ref is None:
             continue
@@ -405,6 +698,12 @@ def _app_imports(
     routes: tuple[RoutePlan, ...],
     *,
     http: bool,
+    toolbox: tuple[
+        tuple[TaskPlan, ...],
+        tuple[SchedulePlan, ...],
+        tuple[IdempotencyPlan, ...],
+        tuple[ResourcePlan, ...],
+    ],
 ) -> tuple[tuple[str, ...], ...]:
     imports: set[Import] = {
         ("__future__", "annotations", None),
@@ -415,17 +714,21 @@ def _app_imports(
         (f"{package}._generated.settings", "Settings", None),
         (f"{package}._generated.settings", "load_settings", None),
     }
-    if publishers or consumers or routes:
+    tasks, _, _, resources = toolbox
+    if publishers or consumers or routes or tasks or resources:
         imports.add((f"{package}._generated.context", "Context", None))
-    if consumers or routes:
+    if consumers or routes or tasks:
         imports.add(("functools", "partial", None))
-    if consumers:
+    if consumers or tasks:
         imports.add(("svcgen_runtime", "Consumer", None))
         imports.add(("svcgen_runtime", "RetryPolicy", None))
     if publishers:
         imports.add(("svcgen_runtime", "Publisher", None))
-    if any(p.message is not None for p in publishers):
+    if any(p.message is not None for p in publishers) or any(
+        t.args is not None for t in tasks
+    ):
         imports.add(("svcgen_runtime.publisher", "pydantic_encoder", None))
+    imports |= _toolbox_imports(package, *toolbox)
     for b in brokers:
         imports.add((f"svcgen_runtime.brokers.{b.kind}", b.cls, None))
     if routes:
@@ -443,8 +746,43 @@ def _app_imports(
     return import_sections(imports, first_party=package)
 
 
+def _toolbox_imports(
+    package: str,
+    tasks: tuple[TaskPlan, ...],
+    schedules: tuple[SchedulePlan, ...],
+    idempotency: tuple[IdempotencyPlan, ...],
+    resources: tuple[ResourcePlan, ...],
+) -> set[Import]:
+    """What app.py imports for tasks, schedules, their key stores and resources."""
+    imports: set[Import] = set()
+    if tasks:
+        imports.add((f"{package}._generated.context", "Tasks", None))
+        imports.add(("svcgen_runtime.tasks", "Task", None))
+        imports.add(("svcgen_runtime.tasks", "task_worker", None))
+        imports.add(("svcgen_runtime.idempotency", "IdempotencyStore", None))
+    for t in tasks:
+        imports.add((f"{package}.tasks", t.name, t.handler_alias))
+        if t.args_import is not None:
+            imports.add(t.args_import)
+    if any(t.guarded for t in tasks):
+        imports.add(("svcgen_runtime.schedules", "guard_runs", None))
+    if schedules:
+        imports.add(("svcgen_runtime.schedules", "Schedule", None))
+    for sc in schedules:
+        imports.add((f"{package}.schedules", sc.name, sc.args_alias))
+    for store in idempotency:
+        imports.add(("svcgen_runtime.idempotency", store.cls, None))
+    for res in resources:
+        imports.add(("svcgen_runtime.resources", res.cls, None))
+        imports.add(("svcgen_runtime.resources", res.protocol, None))
+    return imports
+
+
 def _context_imports(
-    package: str, publishers: tuple[PublisherPlan, ...]
+    package: str,
+    publishers: tuple[PublisherPlan, ...],
+    tasks: tuple[TaskPlan, ...],
+    resources: tuple[ResourcePlan, ...],
 ) -> tuple[tuple[str, ...], ...]:
     imports: set[Import] = {
         ("__future__", "annotations", None),
@@ -453,4 +791,9 @@ def _context_imports(
     if publishers:
         imports.add(("svcgen_runtime", "Publisher", None))
     imports |= _message_imports(publishers)
+    if tasks:
+        imports.add(("svcgen_runtime.tasks", "Task", None))
+    imports |= {t.args_import for t in tasks if t.args_import is not None}
+    for r in resources:
+        imports.add(("svcgen_runtime.resources", r.protocol, None))
     return import_sections(imports, first_party=package)

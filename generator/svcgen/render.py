@@ -7,7 +7,7 @@ package's ``__init__`` and ``__main__``) are created once, only when missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -111,6 +111,7 @@ def render(plan: Plan) -> Rendered:
             r=r,
             imports=import_sections(imports, first_party=plan.package),
         )
+    _toolbox_stubs(plan, stub)
     for model in plan.model_stubs:
         stub(model.path, "stubs/models.py.jinja", stub=model)
     return Rendered(
@@ -118,6 +119,54 @@ def render(plan: Plan) -> Rendered:
         stubs=stubs,
         generated_dir=gen,
     )
+
+
+def _toolbox_stubs(plan: Plan, stub: Callable[..., None]) -> None:
+    """User-owned modules of tasks (their handlers) and schedules (their args)."""
+    src = plan.src
+    per_replica = {name for store in plan.idempotency for name in store.per_replica}
+    if plan.tasks:
+        stub(
+            f"{src}/tasks/__init__.py",
+            "stubs/__init__.py.jinja",
+            doc="Task handlers, one module per task in service.yaml.",
+        )
+    for t in plan.tasks:
+        imports = {
+            ("__future__", "annotations", None),
+            ("svcgen_runtime", "Ack", None),
+            ("svcgen_runtime", "InboundMessage", None),
+            ("svcgen_runtime", "Outcome", None),
+            (f"{plan.package}._generated.context", "Context", None),
+        }
+        if t.args_import is not None:
+            imports.add((t.args_import[0], t.args_import[1], None))
+        stub(
+            f"{src}/tasks/{t.name}.py",
+            "stubs/task.py.jinja",
+            t=t,
+            per_replica=t.name in per_replica,
+            imports=import_sections(imports, first_party=plan.package),
+        )
+    if plan.schedules:
+        stub(
+            f"{src}/schedules/__init__.py",
+            "stubs/__init__.py.jinja",
+            doc="Schedule arguments, one module per schedule in service.yaml.",
+        )
+    for sc in plan.schedules:
+        imports = {
+            ("__future__", "annotations", None),
+            ("datetime", "datetime", None),
+        }
+        if sc.args_import is not None:
+            imports.add((sc.args_import[0], sc.args_import[1], None))
+        stub(
+            f"{src}/schedules/{sc.name}.py",
+            "stubs/schedule.py.jinja",
+            sc=sc,
+            imports=import_sections(imports, first_party=plan.package),
+        )
 
 
 class _Stubs(Mapping[str, str]):

@@ -36,11 +36,13 @@ BrokerKind = Literal["memory", "kafka", "rabbitmq", "nats", "redis", "mqtt"]
 BROKER_KINDS: Final[tuple[str, ...]] = get_args(BrokerKind)
 
 USES: Final[Mapping[str, frozenset[str]]] = {
-    "memory": frozenset({"consume", "publish", "ordering:key"}),
-    "kafka": frozenset({"consume", "publish", "ordering:key", "ordering:partition"}),
-    "rabbitmq": frozenset({"consume", "publish", "ordering:key"}),
-    "nats": frozenset({"consume", "publish", "ordering:key"}),
-    "redis": frozenset({"consume", "publish", "ordering:key"}),
+    "memory": frozenset({"consume", "publish", "task", "ordering:key"}),
+    "kafka": frozenset(
+        {"consume", "publish", "task", "ordering:key", "ordering:partition"}
+    ),
+    "rabbitmq": frozenset({"consume", "publish", "task", "ordering:key"}),
+    "nats": frozenset({"consume", "publish", "task", "ordering:key"}),
+    "redis": frozenset({"consume", "publish", "task", "ordering:key"}),
     "mqtt": frozenset({"consume", "publish"}),
 }
 """What each broker kind can be used for; the spec is checked against it."""
@@ -233,6 +235,75 @@ class PublisherSpec(_Model):
     description: str = ""
 
 
+class TaskSpec(_Model):
+    """A durable task queue on ``broker``; ``tasks/<name>.py`` runs each task.
+
+    Handlers enqueue it with ``await ctx.tasks.<name>.enqueue(args, delay=..., key=...)``.
+    """
+
+    name: Name
+    broker: str
+    args: MessageRef | None = None
+    concurrency: int = Field(default=1, ge=1, le=10000)
+    timeout: Duration = 300.0
+    retry: RetrySpec = Field(default_factory=RetrySpec)
+    dead_letter: NonBlank | None = None
+    key_window: Duration = 86400.0
+    description: str = ""
+
+
+class ScheduleSpec(_Model):
+    """Enqueues ``task`` at each fire time of ``cron`` (in ``timezone``) or ``every``;
+    ``schedules/<name>.py`` builds the task's arguments."""
+
+    name: Name
+    cron: str | None = None
+    every: Duration | None = None
+    timezone: str = "UTC"
+    task: str
+    description: str = ""
+
+
+class CacheSpec(_Model):
+    """The cache (``ctx.cache``): bytes with a TTL, every key under ``prefix``."""
+
+    kind: Literal["memory", "redis"]
+    url: EnvString | None = None
+    prefix: str | None = None
+
+
+class PoolSpec(_Model):
+    """Connections of a postgres pool."""
+
+    min: int = Field(default=1, ge=0, le=1000)
+    max: int = Field(default=10, ge=1, le=1000)
+
+
+class DatabaseSpec(_Model):
+    """The database (``ctx.database``): sqlite (a file) or postgres (a pool)."""
+
+    kind: Literal["sqlite", "postgres"]
+    url: EnvString | None = None
+    path: EnvString | None = None
+    pool: PoolSpec | None = None
+    timeout: Duration | None = None
+
+
+class StorageSpec(_Model):
+    """Object storage (``ctx.storage``): memory or files under ``path``."""
+
+    kind: Literal["memory", "fs"]
+    path: EnvString | None = None
+
+
+class ResourcesSpec(_Model):
+    """Resources the Application opens before consumers start and closes last."""
+
+    cache: CacheSpec | None = None
+    database: DatabaseSpec | None = None
+    storage: StorageSpec | None = None
+
+
 class ShutdownSpec(_Model):
     """How long in-flight work may take to finish after SIGTERM."""
 
@@ -253,6 +324,11 @@ class ServiceSpec(_Model):
     consumers: Annotated[list[ConsumerSpec], _EMPTY_LIST] = Field(default_factory=list)
     publishers: Annotated[list[PublisherSpec], _EMPTY_LIST] = Field(
         default_factory=list
+    )
+    tasks: Annotated[list[TaskSpec], _EMPTY_LIST] = Field(default_factory=list)
+    schedules: Annotated[list[ScheduleSpec], _EMPTY_LIST] = Field(default_factory=list)
+    resources: Annotated[ResourcesSpec, _EMPTY_DICT] = Field(
+        default_factory=ResourcesSpec
     )
     shutdown: ShutdownSpec = Field(default_factory=ShutdownSpec)
 
@@ -642,7 +718,11 @@ def _cross_references(data: Mapping[str, Any], pos: _Positions) -> Iterator[Spec
             if isinstance(broker, dict) and broker.get("kind") in BROKER_KINDS:
                 kinds[str(name)] = broker["kind"]
                 yield from _broker_url(str(name), broker, pos)
-    for key, use in (("consumers", "consume"), ("publishers", "publish")):
+    for key, use in (
+        ("consumers", "consume"),
+        ("publishers", "publish"),
+        ("tasks", "task"),
+    ):
         yield from _unique_names(data, key, pos)
         for i, item in _entries(data, key):
             yield from _broker_use(key, i, item, use, kinds, brokers, pos)
@@ -660,6 +740,9 @@ def _cross_references(data: Mapping[str, Any], pos: _Positions) -> Iterator[Spec
     if isinstance(http, dict):
         yield from _unique_names(http, "routes", _Scoped(pos, ("http",)))
         yield from _routes(http, pos)
+    from .spec_checks import toolbox_issues
+
+    yield from toolbox_issues(data, pos, kinds)
 
 
 class _Scoped(_Positions):
@@ -723,7 +806,16 @@ def _broker_use(
     kind = kinds.get(broker)
     if kind is None:
         return
-    if use not in USES[kind]:
+    if use == "task" and use not in USES[kind]:
+        able = sorted(k for k, uses in USES.items() if "task" in uses and k != "redis")
+        yield SpecIssue(
+            *pos.value(loc),
+            _path(loc),
+            f"broker {broker!r} is a {kind} broker, which cannot carry tasks; put "
+            f"the task on a redis broker (the usual choice) or on "
+            f"{', '.join(able[:-1])} or {able[-1]}",
+        )
+    elif use not in USES[kind]:
         yield SpecIssue(
             *pos.value(loc),
             _path(loc),

@@ -25,6 +25,8 @@ class WriteReport:
     unchanged: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Things the user should do by hand (files svcgen does not own)."""
 
     def summary(self) -> str:
         parts = [

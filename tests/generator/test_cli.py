@@ -31,6 +31,8 @@ VERBS = [
     "add-consumer",
     "add-route",
     "add-publisher",
+    "add-task",
+    "add-schedule",
 ]
 
 
@@ -72,7 +74,7 @@ def test_bad_input_exits_2_with_every_error_and_no_traceback(tmp_path: Path) -> 
         "service.yaml:2:21: brokers.b.kind: expected 'memory', 'kafka', 'rabbitmq', "
         "'nats', 'redis' or 'mqtt', got a string ('x')\n"
         "service.yaml:3:1: unknown key 'foo'; expected one of: brokers, consumers, "
-        "description, http, name, publishers, shutdown\n"
+        "description, http, name, publishers, resources, schedules, shutdown, tasks\n"
         "2 errors in service.yaml\n"
     )
     assert "Traceback" not in result.output
@@ -281,3 +283,100 @@ def test_add_consumer_follows_the_file_s_own_list_indentation(tmp_path: Path) ->
     assert (tmp_path / "service.yaml").read_text() == text + (
         "- name: b\n  broker: local\n  source: y\n"
     )
+
+
+def test_add_task_and_add_schedule_keep_comments_and_create_stubs(
+    project: Path,
+) -> None:
+    (project / "pyproject.toml").write_text('dependencies = ["svcgen-runtime>=0.1"]\n')
+    result = run(
+        "add-task", "send_receipt", "--broker", "local",
+        "--args", "shop.models:ReceiptArgs", "--concurrency", "4",
+        "--max-attempts", "5", "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "created src/shop/tasks/send_receipt.py" in result.stdout
+    result = run(
+        "add-schedule", "nightly", "--task", "send_receipt", "--cron", "0 3 * * *",
+        "--timezone", "Europe/Berlin", "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "created src/shop/schedules/nightly.py" in result.stdout
+    assert result.stderr == (
+        "note: pyproject.toml: the generated code needs the svcgen-runtime extra(s) "
+        'schedules; change the dependency to "svcgen-runtime[schedules]>=0.1" and '
+        "reinstall\n"
+    )
+    result = run(
+        "add-schedule", "beat", "--task", "send_receipt", "--every", "30s",
+        "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (project / "service.yaml").read_text() == SPEC + (
+        "tasks:\n"
+        "  - {name: send_receipt, broker: local, args: shop.models:ReceiptArgs, "
+        "concurrency: 4, retry: {max_attempts: 5}}\n"
+        "schedules:\n"
+        '  - {name: nightly, cron: "0 3 * * *", timezone: Europe/Berlin, '
+        "task: send_receipt}\n"
+        "  - {name: beat, every: 30s, task: send_receipt}\n"
+    )
+    assert (
+        "class ReceiptArgs(BaseModel)" in (project / "src/shop/models.py").read_text()
+    )
+    context = (project / "src/shop/_generated/context.py").read_text()
+    assert "    send_receipt: Task[ReceiptArgs]\n" in context
+    assert "    tasks: Tasks\n" in context
+    app = (project / "src/shop/_generated/app.py").read_text()
+    assert "handler=guard_runs(" in app
+    assert 'cron="0 3 * * *",\n        timezone="Europe/Berlin",' in app
+    assert "every=30.0," in app
+    assert run("check", "--dir", str(project)).exit_code == 0
+
+
+def test_add_schedule_refusals_change_nothing(project: Path) -> None:
+    assert (
+        run(
+            "add-task", "sweep_carts", "--broker", "local", "--dir", str(project)
+        ).exit_code
+        == 0
+    )
+    before = (project / "service.yaml").read_text()
+    both = run(
+        "add-schedule", "s", "--task", "sweep_carts", "--cron", "* * * * *",
+        "--every", "1m", "--dir", str(project),
+    )  # fmt: skip
+    assert both.exit_code == 2
+    assert both.stderr == (
+        "a schedule needs exactly one of --cron and --every: pass --cron "
+        "'0 3 * * *' or --every 30s\n"
+    )
+    unknown = run(
+        "add-schedule", "s", "--task", "sweep", "--every", "1m", "--dir", str(project)
+    )
+    assert unknown.exit_code == 2
+    assert "no task named 'sweep' in tasks; did you mean 'sweep_carts'?" in (
+        unknown.stderr
+    )
+    bad_cron = run(
+        "add-schedule", "s", "--task", "sweep_carts", "--cron", "0 25 * * *",
+        "--dir", str(project),
+    )  # fmt: skip
+    assert bad_cron.exit_code == 2
+    assert "'0 25 * * *' is not a valid cron expression" in bad_cron.stderr
+    duplicate = run(
+        "add-task", "sweep_carts", "--broker", "local", "--dir", str(project)
+    )
+    assert duplicate.exit_code == 2
+    assert "a task named 'sweep_carts' already exists" in duplicate.stderr
+    assert (project / "service.yaml").read_text() == before
+    assert not (project / "src/shop/schedules").exists()
+
+
+def test_add_task_keeps_an_existing_handler(project: Path) -> None:
+    stub = project / "src/shop/tasks/reindex.py"
+    stub.parent.mkdir(parents=True)
+    stub.write_text("# mine\n")
+    result = run("add-task", "reindex", "--broker", "local", "--dir", str(project))
+    assert result.exit_code == 0, result.output
+    assert stub.read_text() == "# mine\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-NAMES = ["orders", "sensors"]
+NAMES = ["billing", "orders", "sensors"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,0 +1,279 @@
+"""Cross-reference checks of tasks, schedules and resources (``spec`` checks the rest).
+
+What a model cannot say alone: a schedule names a task that exists, has exactly one
+of ``cron`` and ``every``, a cron expression croniter accepts and an IANA timezone;
+a schedule's task keeps its idempotency keys where every replica sees them; a
+resource has the keys its kind needs and none that it ignores.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+from .errors import SpecIssue
+from .spec import Loc, _entries, _path, _Positions, _unique_names
+
+SHARED_KEY_KINDS: Final = frozenset({"redis", "memory"})
+"""Task broker kinds whose idempotency keys every replica shares without a redis cache
+(redis keeps them on the broker; a memory broker lives in one process anyway)."""
+
+CRON_EXAMPLE: Final = '"0 3 * * *"'
+
+
+def toolbox_issues(
+    data: Mapping[str, Any], pos: _Positions, kinds: Mapping[str, str]
+) -> Iterator[SpecIssue]:
+    """Every problem of the tasks, schedules and resources sections."""
+    yield from _unique_names(data, "schedules", pos)
+    yield from _name_clashes(data, pos)
+    resources = data.get("resources")
+    resources = resources if isinstance(resources, dict) else {}
+    cache = resources.get("cache")
+    redis_cache = isinstance(cache, dict) and cache.get("kind") == "redis"
+    tasks = {
+        str(item["name"]): item
+        for _, item in _entries(data, "tasks")
+        if isinstance(item.get("name"), str)
+    }
+    for i, item in _entries(data, "schedules"):
+        yield from _schedule(i, item, pos)
+        yield from _schedule_task(i, item, pos, tasks, kinds, redis_cache=redis_cache)
+    yield from _resources(resources, pos)
+
+
+def _issue(pos: _Positions, loc: Loc, message: str, *, key: bool = False) -> SpecIssue:
+    line, col = pos.key(loc) if key else pos.value(loc)
+    return SpecIssue(line, col, _path(loc), message)
+
+
+def _name_clashes(data: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
+    """Consumers, task workers and schedules run side by side under their names."""
+    taken: dict[str, str] = {}
+    for key in ("consumers", "tasks", "schedules"):
+        for i, item in _entries(data, key):
+            name = item.get("name")
+            if not isinstance(name, str):
+                continue
+            other = taken.get(name)
+            if other is not None and other != key:
+                yield _issue(
+                    pos,
+                    (key, i, "name"),
+                    f"{name!r} is already the name of one of the {other}; consumers, "
+                    "tasks and schedules run side by side, so rename one of them",
+                )
+            taken.setdefault(name, key)
+
+
+def _schedule(i: int, item: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
+    loc: Loc = ("schedules", i)
+    cron, every = item.get("cron"), item.get("every")
+    if cron is not None and every is not None:
+        yield _issue(
+            pos,
+            (*loc, "every"),
+            "a schedule has either cron or every, not both; keep one of them",
+            key=True,
+        )
+    elif cron is None and every is None and "cron" not in item and "every" not in item:
+        yield _issue(
+            pos,
+            loc,
+            f"a schedule needs cron (such as cron: {CRON_EXAMPLE}) or every (such "
+            "as every: 30s)",
+        )
+    if isinstance(cron, str):
+        problem = _cron_problem(cron)
+        if problem is not None:
+            yield _issue(pos, (*loc, "cron"), problem)
+    if isinstance(every, str) and _zero_duration(every):
+        yield _issue(pos, (*loc, "every"), "must be longer than 0, such as 30s")
+    timezone = item.get("timezone")
+    if isinstance(timezone, str):
+        problem = _timezone_problem(timezone)
+        if problem is not None:
+            yield _issue(pos, (*loc, "timezone"), problem)
+
+
+def _zero_duration(text: str) -> bool:
+    from .spec import parse_duration
+
+    try:
+        return parse_duration(text) <= 0
+    except ValueError:
+        return False  # the model reports it
+
+
+def _cron_problem(expression: str) -> str | None:
+    """Why croniter refuses ``expression``, or None when it is a valid 5-field cron."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return (
+            f"{expression!r} has {len(fields)} field(s); a cron expression has five "
+            f"(minute hour day-of-month month day-of-week), such as {CRON_EXAMPLE}"
+        )
+    try:
+        from croniter import croniter
+    except ImportError:  # pragma: no cover - croniter is a dependency of svcgen
+        return "cannot check the cron expression: pip install croniter"
+    if not croniter.is_valid(expression):
+        return (
+            f"{expression!r} is not a valid cron expression: check each field's "
+            f"range (minute 0-59, hour 0-23, ...), such as {CRON_EXAMPLE}"
+        )
+    return None
+
+
+def _timezone_problem(name: str) -> str | None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return (
+            f"{name!r} is not an IANA timezone: write one such as UTC or Europe/Berlin"
+        )
+    return None
+
+
+def _schedule_task(
+    i: int,
+    item: Mapping[str, Any],
+    pos: _Positions,
+    tasks: Mapping[str, Mapping[str, Any]],
+    kinds: Mapping[str, str],
+    *,
+    redis_cache: bool,
+) -> Iterator[SpecIssue]:
+    name = item.get("task")
+    if not isinstance(name, str):
+        return
+    loc: Loc = ("schedules", i, "task")
+    task = tasks.get(name)
+    if task is None:
+        known = sorted(tasks)
+        hint = difflib.get_close_matches(name, known, n=1)
+        message = f"no task named {name!r} in tasks"
+        if hint:
+            message += f"; did you mean {hint[0]!r}?"
+        elif known:
+            message += f"; defined: {', '.join(known)}"
+        else:
+            message += "; add it under tasks: (svcgen add-task)"
+        yield _issue(pos, loc, message)
+        return
+    broker = task.get("broker")
+    kind = kinds.get(broker) if isinstance(broker, str) else None
+    if kind is None or kind in SHARED_KEY_KINDS or kind == "mqtt" or redis_cache:
+        return
+    yield _issue(
+        pos,
+        loc,
+        f"task {name!r} is on the {kind} broker {broker!r}, whose idempotency keys "
+        "would be kept per replica, so every replica would fire this schedule; add "
+        "a redis cache (resources: cache: {kind: redis, url: ...}) or put the task "
+        "on a redis broker",
+    )
+
+
+_URL_EXAMPLES: Final = {
+    "redis": '"${REDIS_URL:-redis://localhost:6379/0}"',
+    "postgres": '"${DATABASE_URL:-postgresql://localhost:5432/app}"',
+}
+
+
+def _resources(resources: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
+    cache = resources.get("cache")
+    if isinstance(cache, dict):
+        yield from _needs(pos, "cache", cache, needs={"redis": "url"}, key="url")
+        prefix = cache.get("prefix")
+        if isinstance(prefix, str) and not prefix:
+            yield _issue(
+                pos,
+                ("resources", "cache", "prefix"),
+                "must not be empty, since clear() deletes every key under it; "
+                "omit it for '<service name>:'",
+            )
+    database = resources.get("database")
+    if isinstance(database, dict):
+        yield from _database(database, pos)
+    storage = resources.get("storage")
+    if isinstance(storage, dict):
+        yield from _needs(pos, "storage", storage, needs={"fs": "path"}, key="path")
+
+
+def _needs(
+    pos: _Positions,
+    resource: str,
+    spec: Mapping[str, Any],
+    *,
+    needs: Mapping[str, str],
+    key: str,
+) -> Iterator[SpecIssue]:
+    """``key`` is required by the kinds in ``needs`` and refused by the others."""
+    kind = spec.get("kind")
+    if not isinstance(kind, str):
+        return
+    loc: Loc = ("resources", resource)
+    if needs.get(kind) == key and spec.get(key) is None:
+        example = _URL_EXAMPLES.get(kind, "./data") if key == "url" else "./data"
+        yield _issue(
+            pos, loc, f"a {kind} {resource} needs a {key}, such as {key}: {example}"
+        )
+    elif needs.get(kind) != key and key in spec:
+        yield _issue(
+            pos,
+            (*loc, key),
+            f"a {kind} {resource} has no {key}; remove the key",
+            key=True,
+        )
+
+
+def _database(database: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
+    kind = database.get("kind")
+    loc: Loc = ("resources", "database")
+    if kind == "sqlite":
+        if "url" in database:
+            yield _issue(
+                pos,
+                (*loc, "url"),
+                "a sqlite database is a file: write path: (such as path: "
+                "./data/app.db) instead of url:",
+                key=True,
+            )
+        if "pool" in database:
+            yield _issue(
+                pos,
+                (*loc, "pool"),
+                "a sqlite database has one connection, not a pool; remove the key",
+                key=True,
+            )
+    elif kind == "postgres":
+        if "path" in database:
+            yield _issue(
+                pos,
+                (*loc, "path"),
+                "a postgres database has a url, not a path; remove the key",
+                key=True,
+            )
+        if database.get("url") is None:
+            yield _issue(
+                pos,
+                loc,
+                f"a postgres database needs a url, such as url: "
+                f"{_URL_EXAMPLES['postgres']}",
+            )
+    pool = database.get("pool")
+    if isinstance(pool, dict):
+        low, high = pool.get("min", 1), pool.get("max", 10)
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            yield _issue(
+                pos,
+                (*loc, "pool", "min"),
+                f"min ({low}) exceeds max ({high}): raise max or lower min",
+            )
+    timeout = database.get("timeout")
+    if isinstance(timeout, str) and _zero_duration(timeout):
+        yield _issue(pos, (*loc, "timeout"), "must be longer than 0, such as 30s")

@@ -1,0 +1,25 @@
+"""The warm_up task (user-owned).
+
+It runs each task enqueued on tasks.warm_up on the local broker (arguments: WarmUp);
+enqueue with ``await ctx.tasks.warm_up.enqueue(args, delay=..., key=...)``.
+
+svcgen created this file once; it never overwrites it.
+"""
+
+from __future__ import annotations
+
+from svcgen_runtime import Ack, InboundMessage, Outcome
+
+from golden_tasks._generated.context import Context
+from golden_tasks.models import WarmUp
+
+
+async def handle(ctx: Context, args: WarmUp, raw: InboundMessage) -> Outcome | None:
+    """Run the task once.
+
+    Return ``None`` or ``Ack()`` when done, or ``Retry(after=seconds)`` to run it
+    again later. An exception, or a run longer than 300.0 seconds, retries
+    it with backoff; after the last attempt it is dead-lettered.
+    ``raw.delivery_count`` is 1 on the first run.
+    """
+    return Ack()
