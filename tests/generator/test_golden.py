@@ -48,7 +48,7 @@ def _shuffled(text: str, seed: int) -> str:
     rng = random.Random(seed)
     yaml = YAML(typ="rt")
     data = yaml.load(text)
-    for key in ("consumers", "publishers"):
+    for key in ("consumers", "publishers", "tasks", "schedules"):
         if data.get(key):
             items = list(data[key])
             rng.shuffle(items)
@@ -64,7 +64,12 @@ def _shuffled(text: str, seed: int) -> str:
 
 @pytest.mark.parametrize(
     "case",
-    [c for c in GOOD if c.name in {"all_brokers", "publishers", "several_consumers"}],
+    [
+        c
+        for c in GOOD
+        if c.name
+        in {"all_brokers", "publishers", "several_consumers", "tasks", "schedules"}
+    ],
     ids=lambda c: c.name,
 )
 def test_output_ignores_the_order_of_unordered_lists(case: Path) -> None:

@@ -58,3 +58,51 @@ async def test_generated_service_consumes_from_real_redis(
                 await client.delete(*keys)
         finally:
             await client.aclose()
+
+
+@pytest.mark.broker
+async def test_generated_schedule_fires_once_across_two_replicas_on_real_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """add-task + add-schedule on a redis broker: two replicas of the generated app
+    share the schedule's keys in Redis, so each fire time runs the task once."""
+    suffix = secrets.token_hex(4)
+    name, task = f"sched_{suffix}", f"tick_{suffix}"
+    root = commands.new(name, brokers=["redis"], http=False, directory=tmp_path / name)
+    commands.add_task(root, name=task, broker="redis")
+    commands.add_schedule(root, name="every_second", task=task, every="1s")
+    monkeypatch.syspath_prepend(str(root / "src"))
+    app_module = importlib.import_module(f"{name}._generated.app")
+    settings_module = importlib.import_module(f"{name}._generated.settings")
+    settings = settings_module.load_settings(
+        {"REDIS_URL": REDIS_URL, "HEALTH_PORT": "0"}
+    )
+    replicas = [
+        app_module.build_app(settings=settings, handle_signals=False) for _ in range(2)
+    ]
+    serving = [asyncio.create_task(app.serve()) for app in replicas]
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        for app in replicas:
+            await asyncio.wait_for(app.wait_started(), 10)
+        await asyncio.sleep(3.6)
+        for app in replicas:
+            app.shutdown()
+        assert [await asyncio.wait_for(s, 30) for s in serving] == [0, 0]
+        fired = sum(app.components[0].fired for app in replicas)
+        ran = sum(app.consumer(task).stats.acked for app in replicas)
+        keys = [k async for k in client.scan_iter(f"{name}:idempotency:{task}:*")]
+        assert 3 <= fired <= 4
+        assert ran == fired == len(keys)
+    finally:
+        for app, s in zip(replicas, serving, strict=True):
+            if not s.done():
+                app.shutdown(force=True)
+                await asyncio.gather(s, return_exceptions=True)
+        try:
+            keys = [k async for k in client.scan_iter(f"{name}*")]
+            keys += [k async for k in client.scan_iter(f"tasks.{task}*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()

@@ -209,3 +209,61 @@ def test_empty_keys_mean_none() -> None:
     spec = parse_spec("name: a\nbrokers:\nconsumers:\npublishers:\nhttp:\n  routes:\n")
     assert (spec.brokers, spec.consumers, spec.publishers) == ({}, [], [])
     assert spec.http is not None and spec.http.routes == []
+
+
+TOOLBOX = """\
+name: shop
+brokers:
+  jobs: {kind: redis, url: "${REDIS_URL}"}
+tasks:
+  - {name: send_receipt, broker: jobs}
+schedules:
+  - {name: beat, every: 30s, task: send_receipt}
+resources:
+  database: {kind: postgres, url: "${DATABASE_URL}"}
+"""
+
+
+def test_tasks_schedules_and_resources_defaults() -> None:
+    spec = parse_spec(TOOLBOX)
+    (task,) = spec.tasks
+    assert (task.args, task.concurrency, task.timeout, task.key_window) == (
+        None,
+        1,
+        300.0,
+        86400.0,
+    )
+    assert task.retry.max_attempts == 3
+    (schedule,) = spec.schedules
+    assert (schedule.cron, schedule.every, schedule.timezone) == (None, 30.0, "UTC")
+    assert spec.resources.cache is None and spec.resources.storage is None
+    assert spec.resources.database is not None
+    assert spec.resources.database.pool is None
+    assert parse_spec(MINIMAL).resources.database is None
+
+
+def test_an_empty_resources_key_means_none() -> None:
+    spec = parse_spec("name: shop\ntasks:\nschedules:\nresources:\n")
+    assert spec.tasks == [] and spec.schedules == []
+    assert spec.resources.cache is None
+
+
+def test_schema_describes_tasks_schedules_and_resources() -> None:
+    schema = json_schema()
+    assert {"tasks", "schedules", "resources"} <= set(schema["properties"])
+    every = schema["$defs"]["ScheduleSpec"]["properties"]["every"]
+    assert {"type": "null"} in every["anyOf"]
+    timeout = schema["$defs"]["TaskSpec"]["properties"]["timeout"]
+    assert timeout["default"] == "300s"
+
+
+def test_a_schedule_may_use_a_nats_task_when_a_redis_cache_holds_the_keys() -> None:
+    text = (
+        "name: shop\n"
+        "brokers: {bus: {kind: nats, url: x}}\n"
+        "tasks: [{name: t, broker: bus}]\n"
+        "schedules: [{name: s, every: 1m, task: t}]\n"
+    )
+    assert any("would be kept per replica" in e for e in errors(text))
+    spec = parse_spec(text + "resources: {cache: {kind: redis, url: 'redis://x'}}\n")
+    assert spec.schedules[0].task == "t"

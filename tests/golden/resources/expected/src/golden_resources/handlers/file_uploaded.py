@@ -18,5 +18,7 @@ async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome |
     Return ``None`` or ``Ack()`` when done, ``Nack(requeue=...)`` to refuse it, or
     ``Retry(after=seconds)`` to see it again later. An exception or a timeout
     retries it with backoff; after the last attempt it is dead-lettered.
+
+    Resources: ``ctx.cache`` (redis), ``ctx.database`` (postgres), ``ctx.storage`` (fs).
     """
     return Ack()

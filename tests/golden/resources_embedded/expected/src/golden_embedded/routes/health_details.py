@@ -14,5 +14,8 @@ from golden_embedded._generated.context import Context
 
 
 async def handle(ctx: Context, request: Request) -> Response:
-    """Answer one request."""
+    """Answer one request.
+
+    Resources: ``ctx.cache`` (memory), ``ctx.database`` (sqlite), ``ctx.storage`` (memory).
+    """
     return JSONResponse({"route": "health_details", "params": request.path_params})

@@ -22,5 +22,11 @@ async def handle(ctx: Context, args: bytes, raw: InboundMessage) -> Outcome | No
     again later. An exception, or a run longer than 300.0 seconds, retries
     it with backoff; after the last attempt it is dead-lettered.
     ``raw.delivery_count`` is 1 on the first run.
+
+    Tasks on ``ctx.tasks`` (``delay=`` seconds, ``key=`` runs a key once):
+    - ``await ctx.tasks.ping.enqueue(b'...')``
+    - ``await ctx.tasks.send_report.enqueue(ReportArgs(...))``
+
+    Resources: ``ctx.cache`` (redis).
     """
     return Ack()

@@ -24,5 +24,11 @@ async def handle(ctx: Context, args: ReportArgs, raw: InboundMessage) -> Outcome
     again later. An exception, or a run longer than 600.0 seconds, retries
     it with backoff; after the last attempt it is dead-lettered.
     ``raw.delivery_count`` is 1 on the first run.
+
+    Tasks on ``ctx.tasks`` (``delay=`` seconds, ``key=`` runs a key once):
+    - ``await ctx.tasks.ping.enqueue(b'...')``
+    - ``await ctx.tasks.send_report.enqueue(ReportArgs(...))``
+
+    Resources: ``ctx.cache`` (redis).
     """
     return Ack()

@@ -14,5 +14,11 @@ from golden_tasks._generated.context import Context
 
 
 async def handle(ctx: Context, request: Request) -> Response:
-    """Answer one request."""
+    """Answer one request.
+
+    Tasks on ``ctx.tasks`` (``delay=`` seconds, ``key=`` runs a key once):
+    - ``await ctx.tasks.reindex.enqueue(b'...')``
+    - ``await ctx.tasks.send_receipt.enqueue(ReceiptArgs(...))``
+    - ``await ctx.tasks.warm_up.enqueue(WarmUp(...))``
+    """
     return JSONResponse({"route": "place_order", "params": request.path_params})

@@ -21,5 +21,10 @@ async def handle(ctx: Context, args: WarmUp, raw: InboundMessage) -> Outcome | N
     again later. An exception, or a run longer than 300.0 seconds, retries
     it with backoff; after the last attempt it is dead-lettered.
     ``raw.delivery_count`` is 1 on the first run.
+
+    Tasks on ``ctx.tasks`` (``delay=`` seconds, ``key=`` runs a key once):
+    - ``await ctx.tasks.reindex.enqueue(b'...')``
+    - ``await ctx.tasks.send_receipt.enqueue(ReceiptArgs(...))``
+    - ``await ctx.tasks.warm_up.enqueue(WarmUp(...))``
     """
     return Ack()
