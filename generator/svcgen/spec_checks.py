@@ -37,6 +37,13 @@ def toolbox_issues(
         for _, item in _entries(data, "tasks")
         if isinstance(item.get("name"), str)
     }
+    for i, item in _entries(data, "tasks"):
+        for key in ("timeout", "key_window"):
+            value = item.get(key)
+            if isinstance(value, str) and _zero_duration(value):
+                yield _issue(
+                    pos, ("tasks", i, key), "must be longer than 0, such as 30s"
+                )
     for i, item in _entries(data, "schedules"):
         yield from _schedule(i, item, pos)
         yield from _schedule_task(i, item, pos, tasks, kinds, redis_cache=redis_cache)

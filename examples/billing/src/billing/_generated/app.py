@@ -94,6 +94,7 @@ def build_app(
             name="storage",
             path=settings.storage_path,
         )
+    # Task idempotency keys (and schedule fires), shared by every replica in Redis.
     jobs_broker_keys: IdempotencyStore = (
         idempotency
         if idempotency is not None

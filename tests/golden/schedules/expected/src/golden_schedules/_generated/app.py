@@ -69,6 +69,7 @@ def build_app(
             url=settings.cache_url,
             prefix="reports:",
         )
+    # Task idempotency keys (and schedule fires), shared by every replica in Redis.
     cache_keys: IdempotencyStore = (
         idempotency
         if idempotency is not None

@@ -78,6 +78,7 @@ def build_app(
             url=settings.cache_url,
             prefix="stores:",
         )
+    # Task idempotency keys (and schedule fires), shared by every replica in Redis.
     cache_keys: IdempotencyStore = (
         idempotency
         if idempotency is not None
@@ -87,6 +88,7 @@ def build_app(
             prefix="golden-stores:idempotency:",
         )
     )
+    # Task idempotency keys (and schedule fires), shared by every replica in Redis.
     fast_broker_keys: IdempotencyStore = (
         idempotency
         if idempotency is not None
@@ -96,6 +98,7 @@ def build_app(
             prefix="golden-stores:idempotency:",
         )
     )
+    # Task idempotency keys (and schedule fires), shared by every replica in Redis.
     slow_broker_keys: IdempotencyStore = (
         idempotency
         if idempotency is not None

@@ -75,6 +75,7 @@ def build_app(
         name="jobs", url=settings.jobs_url
     )
     local_broker: Broker = overrides.get("local") or MemoryBroker("local")
+    # Task idempotency keys (and schedule fires), shared by every replica in Redis.
     jobs_broker_keys: IdempotencyStore = (
         idempotency
         if idempotency is not None
