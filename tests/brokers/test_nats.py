@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from svcgen_runtime.brokers.nats import (
 from svcgen_runtime.consumer import Consumer
 from svcgen_runtime.errors import BrokerConnectionError, BrokerError, ConfigurationError
 from svcgen_runtime.message import (
+    DEFERRED_HEADER,
     DLQ_ATTEMPTS,
     DLQ_CONSUMER,
     DLQ_ERROR_TYPE,
@@ -798,3 +800,27 @@ async def test_a_delayed_task_gets_every_attempt_after_its_wait(
     assert info.state.messages == 2  # the original (terminated) and its copy
     consumer_info = await js.consumer_info(name_for(queue), "tasks-t")
     assert (consumer_info.num_ack_pending, consumer_info.num_pending) == (0, 0)
+
+
+async def test_a_deferral_copy_is_stored_once_even_if_the_original_returns(
+    harness: Harness, broker: NatsBroker, js: JetStreamContext
+) -> None:
+    source = harness.source("defer")
+    sub = await broker.subscribe(spec(source))
+    try:
+        await broker.publish(source, b"task", headers={"Nats-Msg-Id": "user-id"})
+        [msg] = await sub.fetch(1, 5.0)
+        deferred = replace(msg, headers={**msg.headers, DEFERRED_HEADER: "1"})
+        await sub.retry(deferred, 5.0)
+        # as if the +TERM had been lost and the original came back: no second copy
+        with pytest.raises(BrokerError):
+            await sub.retry(deferred, 5.0)
+        info = await js.stream_info(name_for(source))
+        assert info.state.messages == 2
+        [copy] = await sub.fetch(1, 5.0)
+        assert copy.body == b"task" and copy.delivery_count == 1
+        assert copy.headers[DEFERRED_HEADER] == "1"
+        assert copy.id != msg.id
+        await sub.ack(copy)
+    finally:
+        await sub.close()

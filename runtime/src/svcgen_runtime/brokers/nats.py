@@ -589,7 +589,10 @@ class NatsSubscription:
         """
         headers = {
             k: v for k, v in msg.headers.items() if not k.lower().startswith("nats-")
-        }  # Nats-Msg-Id would make the stream drop the copy as a duplicate
+        }
+        # Named after the stored original: if the +TERM is lost and the original
+        # comes back, the stream drops its second copy as a duplicate.
+        headers["Nats-Msg-Id"] = f"svcgen-defer:{msg.id}:{msg.timestamp!r}"
         await self._broker._publish(native.subject, msg.body, headers)
         try:
             await native.term()
