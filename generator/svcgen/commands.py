@@ -47,8 +47,38 @@ def generate(root: Path) -> Any:
 
     spec = validate(root)
     report = write(root, _render(spec))
-    report.notes.extend(extras_notes(root, spec))
+    report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))
     return report
+
+
+def model_notes(root: Path, spec: ServiceSpec) -> list[str]:
+    """A note for each model class the spec names in a module of the service that
+    exists (so svcgen leaves it alone) but does not mention that class."""
+    refs = (
+        [c.message for c in spec.consumers]
+        + [p.message for p in spec.publishers]
+        + [t.args for t in spec.tasks]
+    )
+    notes = []
+    for ref in sorted({r for r in refs if r is not None}):
+        module, cls = ref.split(":")
+        if module != spec.package and not module.startswith(f"{spec.package}."):
+            continue
+        base = "src/" + module.replace(".", "/")
+        rel = f"{base}.py"
+        if not (root / rel).exists():
+            rel = f"{base}/__init__.py"
+        path = root / rel
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if re.search(rf"\b{re.escape(cls)}\b", text) is None:
+            notes.append(
+                f"{rel} has no {cls}, which service.yaml names ({ref}); add it, such "
+                f"as: class {cls}(BaseModel): ..."
+            )
+    return notes
 
 
 _RUNTIME_REQUIREMENT = re.compile(r"svcgen-runtime(?:\[(?P<extras>[^\]]*)\])?")
@@ -122,7 +152,7 @@ def _edit(
     rendered = _render(spec)
     _replace(path, text)
     report = write(root, rendered)
-    report.notes.extend(extras_notes(root, spec))
+    report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))
     return report
 
 

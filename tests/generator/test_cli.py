@@ -380,3 +380,18 @@ def test_add_task_keeps_an_existing_handler(project: Path) -> None:
     result = run("add-task", "reindex", "--broker", "local", "--dir", str(project))
     assert result.exit_code == 0, result.output
     assert stub.read_text() == "# mine\n"
+
+
+def test_a_model_missing_from_an_existing_module_is_named(project: Path) -> None:
+    models = project / "src/shop/models.py"
+    models.write_text('"""Models."""\n')
+    result = run(
+        "add-task", "refund", "--broker", "local", "--args", "shop.models:RefundArgs",
+        "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert models.read_text() == '"""Models."""\n'
+    assert result.stderr == (
+        "note: src/shop/models.py has no RefundArgs, which service.yaml names "
+        "(shop.models:RefundArgs); add it, such as: class RefundArgs(BaseModel): ...\n"
+    )
