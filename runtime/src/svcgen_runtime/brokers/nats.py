@@ -390,7 +390,6 @@ class NatsBroker:
                 self,
                 spec,
                 nc,
-                js,
                 stream=stream,
                 durable=durable,
                 max_batch=spec.concurrency
@@ -411,7 +410,6 @@ class NatsSubscription:
         broker: NatsBroker,
         spec: SubscriptionSpec,
         nc: Client,
-        js: JetStreamContext,
         *,
         stream: str,
         durable: str,
@@ -424,7 +422,6 @@ class NatsSubscription:
         self._broker = broker
         self._spec = spec
         self._nc = nc
-        self._js = js
         self._max_batch = max_batch
         self._double_ack = double_ack
         self._next = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
