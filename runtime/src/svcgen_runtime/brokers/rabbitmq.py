@@ -189,6 +189,12 @@ async def _publish(
             f"{routing_key!r} ({exc}): check the queue's length limits and the "
             "server's logs"
         ) from exc
+    except TimeoutError as exc:
+        raise BrokerConnectionError(
+            f"rabbitmq broker {broker!r} got no publisher confirm for queue "
+            f"{routing_key!r} within {timeout}s: check the server (memory or disk "
+            "alarm?) or raise publish_timeout"
+        ) from exc
     except _CONNECTION_ERRORS as exc:
         raise BrokerConnectionError(
             f"rabbitmq broker {broker!r} lost its channel while publishing to "
