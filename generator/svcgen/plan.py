@@ -3,8 +3,9 @@
 The plan resolves every default of the spec to the literal value the generated
 code spells out (group names, dead-letter destinations, retry settings), names
 every variable, and sorts whatever has no meaningful order (brokers, consumers,
-publishers), so the same spec gives the same code however its lists are shuffled.
-Routes keep their order: the first matching route wins.
+publishers, tasks, schedules), so the same spec gives the same code however its
+lists are shuffled. Routes keep their order: the first matching route wins. Tasks,
+schedules and resources are planned in ``plan_toolbox``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from .spec import ENV_REFERENCE, ServiceSpec
+
+if TYPE_CHECKING:
+    from .plan_toolbox import IdempotencyPlan, ResourcePlan, SchedulePlan, TaskPlan
 
 BROKER_CLASSES: Final = {
     "memory": "MemoryBroker",
@@ -110,72 +114,6 @@ class RoutePlan:
     path: str
     handler_alias: str
     description: str
-
-
-@dataclass(frozen=True)
-class IdempotencyPlan:
-    """Where task keys (and schedule fires) are claimed: one store per place."""
-
-    var: str
-    cls: str
-    """``RedisIdempotency`` or ``MemoryIdempotency``."""
-    url_setting: str | None
-    prefix: str | None
-    per_replica: tuple[str, ...]
-    """Tasks on a server broker whose keys this in-process store keeps per replica."""
-
-
-@dataclass(frozen=True)
-class TaskPlan:
-    name: str
-    var: str
-    worker_var: str
-    broker: str
-    broker_var: str
-    broker_kind: str
-    queue: str
-    group: str
-    args: str | None
-    """The args class as imported in app.py, or None for raw bytes."""
-    args_import: Import | None
-    handler_alias: str
-    concurrency: int
-    timeout: float
-    retry: RetryPlan
-    dead_letter: str | None
-    key_window: float
-    idempotency_var: str
-    guarded: bool
-    """A schedule enqueues it: at most one run of a schedule at a time."""
-    description: str
-
-
-@dataclass(frozen=True)
-class SchedulePlan:
-    name: str
-    var: str
-    task: str
-    task_var: str
-    args: str | None
-    args_import: Import | None
-    args_alias: str
-    cron: str | None
-    every: float | None
-    timezone: str
-    description: str
-
-
-@dataclass(frozen=True)
-class ResourcePlan:
-    """The cache, database or storage: its class and literal arguments."""
-
-    attr: str
-    """``cache``, ``database`` or ``storage``: the context attribute and variable."""
-    kind: str
-    cls: str
-    protocol: str
-    args: tuple[tuple[str, str], ...]
-    """(keyword, Python expression) in the order the constructor documents them."""
 
 
 @dataclass(frozen=True)
@@ -293,9 +231,11 @@ def make_plan(spec: ServiceSpec) -> Plan:
         )
         for r in (spec.http.routes if spec.http is not None else [])
     )
-    tasks, idempotency = _tasks(spec, names, kinds)
-    schedules = _schedules(spec, tasks)
-    resources = _resources(spec)
+    from .plan_toolbox import plan_resources, plan_schedules, plan_tasks
+
+    tasks, idempotency = plan_tasks(spec, names, kinds)
+    schedules = plan_schedules(spec, tasks)
+    resources = plan_resources(spec)
     settings = _settings(spec)
     return Plan(
         service=spec.name,
@@ -344,97 +284,6 @@ def required_extras(spec: ServiceSpec) -> tuple[str, ...]:
     return tuple(sorted(extras))
 
 
-def _tasks(
-    spec: ServiceSpec, names: _MessageNames, kinds: dict[str, str]
-) -> tuple[tuple[TaskPlan, ...], tuple[IdempotencyPlan, ...]]:
-    """The task plans, and the idempotency stores their keys are claimed in.
-
-    A task on a redis broker keeps its keys on that server; otherwise a redis cache
-    is used when there is one; otherwise keys stay in the process (right for a
-    memory broker, per replica for the others: the spec refuses a schedule then).
-    """
-    cache = spec.resources.cache
-    redis_cache = cache is not None and cache.kind == "redis"
-    scheduled = {s.task for s in spec.schedules}
-    stores: dict[str, tuple[str | None, list[str]]] = {}
-    plans = []
-    for t in sorted(spec.tasks, key=lambda t: t.name):
-        kind = kinds[t.broker]
-        # Variables end in _keys, which no other generated name does.
-        if kind == "redis":
-            store, url = f"{t.broker}_broker_keys", f"{t.broker}_url"
-        elif kind != "memory" and redis_cache:
-            store, url = "cache_keys", "cache_url"
-        else:
-            store, url = "process_keys", None
-        per_replica = stores.setdefault(store, (url, []))[1]
-        if url is None and kind != "memory":
-            per_replica.append(t.name)
-        queue = f"tasks.{t.name}"
-        plans.append(
-            TaskPlan(
-                name=t.name,
-                var=f"{t.name}_task",
-                worker_var=f"{t.name}_worker",
-                broker=t.broker,
-                broker_var=f"{t.broker}_broker",
-                broker_kind=kind,
-                queue=queue,
-                group=f"tasks-{t.name}",
-                args=names.alias(t.args),
-                args_import=names.import_of(t.args),
-                handler_alias=f"{t.name}_task_module",
-                concurrency=t.concurrency,
-                timeout=t.timeout,
-                retry=RetryPlan(
-                    max_attempts=t.retry.max_attempts,
-                    backoff=t.retry.backoff,
-                    initial=t.retry.initial,
-                    max=t.retry.max,
-                    jitter=t.retry.jitter,
-                ),
-                dead_letter=_dead_letter(t.dead_letter, queue),
-                key_window=t.key_window,
-                idempotency_var=store,
-                guarded=t.name in scheduled,
-                description=t.description,
-            )
-        )
-    idempotency = tuple(
-        IdempotencyPlan(
-            var=var,
-            cls="RedisIdempotency" if url is not None else "MemoryIdempotency",
-            url_setting=url,
-            prefix=f"{spec.name}:idempotency:" if url is not None else None,
-            per_replica=tuple(per_replica),
-        )
-        for var, (url, per_replica) in sorted(stores.items())
-    )
-    return tuple(plans), idempotency
-
-
-def _schedules(
-    spec: ServiceSpec, tasks: tuple[TaskPlan, ...]
-) -> tuple[SchedulePlan, ...]:
-    by_name = {t.name: t for t in tasks}
-    return tuple(
-        SchedulePlan(
-            name=s.name,
-            var=f"{s.name}_schedule",
-            task=s.task,
-            task_var=by_name[s.task].var,
-            args=by_name[s.task].args,
-            args_import=by_name[s.task].args_import,
-            args_alias=f"{s.name}_schedule_args",
-            cron=s.cron,
-            every=s.every,
-            timezone=s.timezone,
-            description=s.description,
-        )
-        for s in sorted(spec.schedules, key=lambda s: s.name)
-    )
-
-
 RESOURCE_CLASSES: Final = {
     ("cache", "memory"): "MemoryCache",
     ("cache", "redis"): "RedisCache",
@@ -444,57 +293,6 @@ RESOURCE_CLASSES: Final = {
     ("storage", "fs"): "FsStorage",
 }
 """The runtime class of each resource kind, in ``svcgen_runtime.resources``."""
-
-SQLITE_DEFAULT_TIMEOUT: Final = 5.0
-
-
-def _resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
-    r = spec.resources
-    out: list[ResourcePlan] = []
-
-    def add(attr: str, kind: str, protocol: str, *args: tuple[str, str]) -> None:
-        out.append(
-            ResourcePlan(
-                attr=attr,
-                kind=kind,
-                cls=RESOURCE_CLASSES[(attr, kind)],
-                protocol=protocol,
-                args=(("name", repr(attr)), *args),
-            )
-        )
-
-    if r.cache is not None:
-        prefix = ("prefix", repr(r.cache.prefix or f"{spec.name}:"))
-        if r.cache.kind == "redis":
-            add("cache", "redis", "Cache", ("url", "settings.cache_url"), prefix)
-        else:
-            add("cache", "memory", "Cache", prefix)
-    db = r.database
-    if db is not None and db.kind == "postgres":
-        pool = db.pool
-        add(
-            "database",
-            "postgres",
-            "Database",
-            ("url", "settings.database_url"),
-            ("min_size", repr(pool.min if pool else 1)),
-            ("max_size", repr(pool.max if pool else 10)),
-            ("command_timeout", repr(db.timeout if db.timeout is not None else 30.0)),
-        )
-    elif db is not None:
-        timeout = db.timeout if db.timeout is not None else SQLITE_DEFAULT_TIMEOUT
-        add(
-            "database",
-            "sqlite",
-            "Database",
-            ("path", "settings.database_path"),
-            ("busy_timeout", repr(timeout)),
-        )
-    if r.storage is not None and r.storage.kind == "fs":
-        add("storage", "fs", "Storage", ("path", "settings.storage_path"))
-    elif r.storage is not None:
-        add("storage", "memory", "Storage")
-    return tuple(out)
 
 
 def _dead_letter(value: str | None, source: str) -> str | None:
@@ -728,7 +526,9 @@ def _app_imports(
         t.args is not None for t in tasks
     ):
         imports.add(("svcgen_runtime.publisher", "pydantic_encoder", None))
-    imports |= _toolbox_imports(package, *toolbox)
+    from .plan_toolbox import toolbox_imports
+
+    imports |= toolbox_imports(package, *toolbox)
     for b in brokers:
         imports.add((f"svcgen_runtime.brokers.{b.kind}", b.cls, None))
     if routes:
@@ -744,38 +544,6 @@ def _app_imports(
     imports |= _message_imports(consumers)
     imports |= _message_imports(publishers)
     return import_sections(imports, first_party=package)
-
-
-def _toolbox_imports(
-    package: str,
-    tasks: tuple[TaskPlan, ...],
-    schedules: tuple[SchedulePlan, ...],
-    idempotency: tuple[IdempotencyPlan, ...],
-    resources: tuple[ResourcePlan, ...],
-) -> set[Import]:
-    """What app.py imports for tasks, schedules, their key stores and resources."""
-    imports: set[Import] = set()
-    if tasks:
-        imports.add((f"{package}._generated.context", "Tasks", None))
-        imports.add(("svcgen_runtime.tasks", "Task", None))
-        imports.add(("svcgen_runtime.tasks", "task_worker", None))
-        imports.add(("svcgen_runtime.idempotency", "IdempotencyStore", None))
-    for t in tasks:
-        imports.add((f"{package}.tasks", t.name, t.handler_alias))
-        if t.args_import is not None:
-            imports.add(t.args_import)
-    if any(t.guarded for t in tasks):
-        imports.add(("svcgen_runtime.schedules", "guard_runs", None))
-    if schedules:
-        imports.add(("svcgen_runtime.schedules", "Schedule", None))
-    for sc in schedules:
-        imports.add((f"{package}.schedules", sc.name, sc.args_alias))
-    for store in idempotency:
-        imports.add(("svcgen_runtime.idempotency", store.cls, None))
-    for res in resources:
-        imports.add(("svcgen_runtime.resources", res.cls, None))
-        imports.add(("svcgen_runtime.resources", res.protocol, None))
-    return imports
 
 
 def _context_imports(

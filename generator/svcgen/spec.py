@@ -2,8 +2,9 @@
 
 ``load_spec`` parses the YAML with ruamel (positions kept), validates it with the
 models below (``extra="forbid"``) plus the cross-reference checks a model cannot
-express (a consumer's broker exists and supports the use, names are unique), and
-raises one ``SpecError`` listing every problem, sorted by position.
+express (``spec_checks``: a consumer's broker exists and supports the use, names are
+unique, a schedule's task exists, ...), and raises one ``SpecError`` listing every
+problem, sorted by position.
 """
 
 from __future__ import annotations
@@ -471,7 +472,9 @@ def parse_spec(text: str, *, filename: str = SPEC_FILENAME) -> ServiceSpec:
         spec = ServiceSpec.model_validate(data)
     except ValidationError as exc:
         issues.extend(_from_pydantic(exc, pos))
-    issues.extend(_cross_references(data, pos))
+    from .spec_checks import cross_references
+
+    issues.extend(cross_references(data, pos))
     if issues or spec is None:
         raise SpecError(sorted(set(issues)), filename=filename)
     return spec
@@ -678,193 +681,3 @@ def _from_pydantic(exc: ValidationError, pos: _Positions) -> Iterator[SpecIssue]
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
             yield SpecIssue(*pos.value(loc), _path(loc), message)
-
-
-# -- cross-references ----------------------------------------------------------------
-
-
-def _entries(data: Mapping[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
-    items = data.get(key)
-    if not isinstance(items, list):
-        return []
-    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
-
-
-def _unique_names(
-    data: Mapping[str, Any], key: str, pos: _Positions
-) -> Iterator[SpecIssue]:
-    first: dict[str, int] = {}
-    for i, item in _entries(data, key):
-        name = item.get("name")
-        if not isinstance(name, str):
-            continue
-        if name in first:
-            loc = (key, i, "name")
-            yield SpecIssue(
-                *pos.value(loc),
-                _path(loc),
-                f"{key[:-1]} {name!r} is defined twice (first as {key}[{first[name]}]); "
-                "rename one of them",
-            )
-        else:
-            first[name] = i
-
-
-def _cross_references(data: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
-    brokers = data.get("brokers")
-    kinds: dict[str, str] = {}
-    if isinstance(brokers, dict):
-        for name, broker in brokers.items():
-            if isinstance(broker, dict) and broker.get("kind") in BROKER_KINDS:
-                kinds[str(name)] = broker["kind"]
-                yield from _broker_url(str(name), broker, pos)
-    for key, use in (
-        ("consumers", "consume"),
-        ("publishers", "publish"),
-        ("tasks", "task"),
-    ):
-        yield from _unique_names(data, key, pos)
-        for i, item in _entries(data, key):
-            yield from _broker_use(key, i, item, use, kinds, brokers, pos)
-    for i, item in _entries(data, "publishers"):
-        name = item.get("name")
-        if name in RESERVED_CONTEXT_NAMES:
-            loc = ("publishers", i, "name")
-            yield SpecIssue(
-                *pos.value(loc),
-                _path(loc),
-                f"{name!r} is reserved for the handler context's {name}; choose "
-                "another publisher name",
-            )
-    http = data.get("http")
-    if isinstance(http, dict):
-        yield from _unique_names(http, "routes", _Scoped(pos, ("http",)))
-        yield from _routes(http, pos)
-    from .spec_checks import toolbox_issues
-
-    yield from toolbox_issues(data, pos, kinds)
-
-
-class _Scoped(_Positions):
-    """Positions seen from inside a sub-mapping (for checks that reuse _unique_names)."""
-
-    def __init__(self, outer: _Positions, prefix: Loc) -> None:
-        self._outer = outer
-        self._prefix = prefix
-
-    def value(self, loc: Loc) -> tuple[int, int]:
-        return self._outer.value((*self._prefix, *loc))
-
-
-def _broker_url(
-    name: str, broker: Mapping[str, Any], pos: _Positions
-) -> Iterator[SpecIssue]:
-    kind = broker["kind"]
-    url = broker.get("url")
-    loc: Loc
-    if kind == "memory" and url is not None:
-        loc = ("brokers", name, "url")
-        yield SpecIssue(
-            *pos.key(loc),
-            _path(loc),
-            "a memory broker has no url; remove the key",
-        )
-    elif kind != "memory" and url is None:
-        loc = ("brokers", name)
-        yield SpecIssue(
-            *pos.value(loc),
-            _path(loc),
-            f'a {kind} broker needs a url, such as url: "${{{kind.upper()}_URL:-...}}"',
-        )
-
-
-def _broker_use(
-    key: str,
-    i: int,
-    item: Mapping[str, Any],
-    use: str,
-    kinds: Mapping[str, str],
-    brokers: object,
-    pos: _Positions,
-) -> Iterator[SpecIssue]:
-    broker = item.get("broker")
-    if not isinstance(broker, str):
-        return
-    loc = (key, i, "broker")
-    if isinstance(brokers, dict) and broker not in brokers:
-        known = sorted(str(b) for b in brokers)
-        hint = difflib.get_close_matches(broker, known, n=1)
-        message = f"no broker named {broker!r} in brokers"
-        if hint:
-            message += f"; did you mean {hint[0]!r}?"
-        elif known:
-            message += f"; defined: {', '.join(known)}"
-        else:
-            message += "; add it under brokers:"
-        yield SpecIssue(*pos.value(loc), _path(loc), message)
-        return
-    kind = kinds.get(broker)
-    if kind is None:
-        return
-    if use == "task" and use not in USES[kind]:
-        able = sorted(k for k, uses in USES.items() if "task" in uses and k != "redis")
-        yield SpecIssue(
-            *pos.value(loc),
-            _path(loc),
-            f"broker {broker!r} is a {kind} broker, which cannot carry tasks; put "
-            f"the task on a redis broker (the usual choice) or on "
-            f"{', '.join(able[:-1])} or {able[-1]}",
-        )
-    elif use not in USES[kind]:
-        yield SpecIssue(
-            *pos.value(loc),
-            _path(loc),
-            f"broker {broker!r} is a {kind} broker, which cannot {use}",
-        )
-    ordering = item.get("ordering")
-    if key == "consumers" and ordering in ("key", "partition"):
-        if f"ordering:{ordering}" not in USES[kind]:
-            where = ("consumers", i, "ordering")
-            supported = sorted(
-                k for k, uses in USES.items() if f"ordering:{ordering}" in uses
-            )
-            yield SpecIssue(
-                *pos.value(where),
-                _path(where),
-                f"ordering: {ordering} needs a broker of kind "
-                f"{' or '.join(supported)}, but {broker!r} is {kind}; use ordering: "
-                + (
-                    "key"
-                    if ordering == "partition" and "ordering:key" in USES[kind]
-                    else "none"
-                ),
-            )
-
-
-def _routes(http: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
-    seen: dict[tuple[str, str], int] = {}
-    for i, route in _entries(http, "routes"):
-        path, method = route.get("path"), route.get("method")
-        if not isinstance(path, str):
-            continue
-        loc = ("http", "routes", i, "path")
-        if not path.startswith("/"):
-            yield SpecIssue(
-                *pos.value(loc), _path(loc), f"{path!r} must start with '/'"
-            )
-        if path in PROBE_PATHS:
-            yield SpecIssue(
-                *pos.value(loc),
-                _path(loc),
-                f"{path} is the built-in probe; choose another path",
-            )
-        if isinstance(method, str):
-            if (method, path) in seen:
-                yield SpecIssue(
-                    *pos.value(loc),
-                    _path(loc),
-                    f"{method} {path} is already served by http.routes"
-                    f"[{seen[(method, path)]}]; remove one of them",
-                )
-            else:
-                seen[(method, path)] = i
