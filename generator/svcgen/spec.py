@@ -266,7 +266,10 @@ class ScheduleSpec(_Model):
 
 
 class CacheSpec(_Model):
-    """The cache (``ctx.cache``): bytes with a TTL, every key under ``prefix``."""
+    """The cache (``ctx.cache``): bytes with a TTL, every key under ``prefix``.
+
+    ``url`` for redis only; ``prefix`` defaults to ``<service name>:``.
+    """
 
     kind: Literal["memory", "redis"]
     url: EnvString | None = None
@@ -281,7 +284,13 @@ class PoolSpec(_Model):
 
 
 class DatabaseSpec(_Model):
-    """The database (``ctx.database``): sqlite (a file) or postgres (a pool)."""
+    """The database (``ctx.database``): sqlite (a file) or postgres (a pool).
+
+    sqlite: ``path`` (default ``${DATABASE_PATH:-data/<package>.db}``); ``timeout`` is
+    how long to wait for another process's lock (default 5s). postgres: ``url``,
+    ``pool`` sizes (default min 1, max 10); ``timeout`` is the per-statement limit
+    (default 30s).
+    """
 
     kind: Literal["sqlite", "postgres"]
     url: EnvString | None = None
@@ -291,7 +300,7 @@ class DatabaseSpec(_Model):
 
 
 class StorageSpec(_Model):
-    """Object storage (``ctx.storage``): memory or files under ``path``."""
+    """Object storage (``ctx.storage``): memory, or files under ``path`` (fs)."""
 
     kind: Literal["memory", "fs"]
     path: EnvString | None = None
