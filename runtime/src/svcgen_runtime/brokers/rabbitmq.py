@@ -33,10 +33,12 @@ the queue's ``x-delivery-count``. Measured on RabbitMQ 3.10.8: it is 0 on the fi
 delivery and counts every return (reject, nack, a closing channel). Since RabbitMQ 4.3
 (rabbitmq-server#15387) only failure returns count: ``basic.reject(requeue=True)``
 does, ``basic.nack(requeue=True)`` does not. So requeue uses ``basic.reject`` (a
-failure) and release uses ``basic.nack`` (the consumer is stopping; not a failure). The channel of each
-subscription uses publisher confirms and ``basic.qos(prefetch_count=spec.concurrency)``;
-deliveries are pushed into a buffer that ``fetch`` drains, so the prefetch bounds it.
-The ordering key travels in the ``x-svcgen-key`` header.
+failure) and release uses ``basic.nack`` (the consumer is stopping; not a failure).
+
+Each subscription has its own channel with publisher confirms and
+``basic.qos(prefetch_count=spec.concurrency)``; deliveries are pushed into a buffer
+that ``fetch`` drains, so the prefetch bounds it. The ordering key travels in the
+``x-svcgen-key`` header.
 
 Not used: ``spec.ack_wait`` (RabbitMQ redelivers when the channel closes, not on a
 timer) and ``spec.max_attempts`` (no ``x-delivery-limit``: the runtime's policy decides,
