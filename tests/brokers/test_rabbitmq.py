@@ -14,14 +14,10 @@ import pytest
 
 from svcgen_runtime.application import Application
 from svcgen_runtime.brokers.base import SubscriptionSpec
-from svcgen_runtime.brokers.rabbitmq import (
-    KEY_HEADER,
-    RabbitMQBroker,
-    delay_bucket_ms,
-)
+from svcgen_runtime.brokers.rabbitmq import RabbitMQBroker, delay_bucket_ms
 from svcgen_runtime.consumer import Consumer
 from svcgen_runtime.errors import BrokerError, ConfigurationError
-from svcgen_runtime.message import ATTEMPT_HEADER, InboundMessage
+from svcgen_runtime.message import ATTEMPT_HEADER, KEY_HEADER, InboundMessage
 from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 from tests.contract.harness_rabbitmq import URL, Harness, rabbitmqctl

@@ -69,6 +69,20 @@ class ConsumerStats:
         )
 
 
+class _InFlight:
+    """A handler in progress: its deadline and when its broker last heard of it."""
+
+    __slots__ = ("deadline", "last_beat", "msg", "sub")
+
+    def __init__(
+        self, now: float, timeout: float | None, sub: Subscription, msg: InboundMessage
+    ) -> None:
+        self.deadline = math.inf if timeout is None else now + timeout
+        self.last_beat = now
+        self.sub = sub
+        self.msg = msg
+
+
 def _not_due(msg: InboundMessage) -> Decision | None:
     """A DEFER decision when the message carries a due time still ahead."""
     if DUE_HEADER in msg.headers:
@@ -167,9 +181,10 @@ class Consumer(Generic[T]):
         # Workers inside a handler, with their deadlines (loop time); a watchdog
         # cancels the overdue ones. One dict entry per message is far cheaper than an
         # asyncio.timeout (a timer handle on the loop's heap) per message.
-        self._handling: dict[asyncio.Task[None], float] = {}
+        self._handling: dict[asyncio.Task[None], _InFlight] = {}
         self._timed_out: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
+        self._beats: set[asyncio.Task[None]] = set()
         self._now = time.monotonic  # the event loop's clock too
         self._settling = 0
         self._busy_keys: dict[
@@ -199,10 +214,9 @@ class Consumer(Generic[T]):
         self._sub = await self.broker.subscribe(self.spec)
         self.consuming = True
         self._queue.put_nowait(None)
-        if self.timeout is not None:
-            self._watchdog = asyncio.create_task(
-                self._watch(self.timeout), name=f"{self.name}-watchdog"
-            )
+        self._watchdog = asyncio.create_task(
+            self._watch(), name=f"{self.name}-watchdog"
+        )
         self._workers = [
             asyncio.create_task(self._worker(), name=f"{self.name}-worker-{i}")
             for i in range(self.concurrency)
@@ -263,9 +277,10 @@ class Consumer(Generic[T]):
         """Stop workers and flush the subscription's pending acks/commits."""
         self.stop_intake()
         watchdog = [self._watchdog] if self._watchdog is not None else []
-        for task in [*self._workers, *watchdog]:
+        helpers = [*self._workers, *watchdog, *self._beats]
+        for task in helpers:
             task.cancel()
-        await asyncio.gather(*self._workers, *watchdog, return_exceptions=True)
+        await asyncio.gather(*helpers, return_exceptions=True)
         self.consuming = False
         if self._sub is not None:
             try:
@@ -405,15 +420,11 @@ class Consumer(Generic[T]):
             return Decision(Action.DEAD_LETTER, reason="poison", error=exc)
         task: Any = asyncio.current_task()
         handling = self._handling
-        timeout = self.timeout
-        handling[task] = math.inf if timeout is None else self._now() + timeout
-        beat = self._start_heartbeat(sub, msg)
+        handling[task] = _InFlight(self._now(), self.timeout, sub, msg)
         try:
             outcome = await self.handler(payload, msg)
         except asyncio.CancelledError:
             handling.pop(task, None)
-            if beat is not None:
-                beat.cancel()
             if task in self._timed_out:
                 return self._timeout_decision(task, msg, attempt)
             if not self._forced:
@@ -433,8 +444,6 @@ class Consumer(Generic[T]):
             return decide(self.retry, attempt, error=exc)
         finally:
             handling.pop(task, None)
-            if beat is not None:
-                beat.cancel()
         if task in self._timed_out:  # the handler swallowed its cancellation
             return self._timeout_decision(task, msg, attempt)
         try:
@@ -462,37 +471,44 @@ class Consumer(Generic[T]):
             error=TimeoutError(f"handler timed out after {self.timeout}s"),
         )
 
-    async def _watch(self, timeout: float) -> None:
-        """Cancel handlers past their deadline (checked every 1/20 of the timeout)."""
-        interval = min(max(timeout / 20, 0.002), 0.5)
+    async def _watch(self) -> None:
+        """Cancel handlers past their deadline; send in-progress beats for long ones.
+
+        One task per consumer: per message there is only a dict entry, no timer.
+        It ticks at 1/20 of the timeout (2 ms to 0.5 s), faster when the broker wants
+        heartbeats.
+        """
+        interval = (
+            0.5 if self.timeout is None else min(max(self.timeout / 20, 0.002), 0.5)
+        )
         while True:
-            await asyncio.sleep(interval)
+            beat = self._sub.heartbeat_interval if self._sub is not None else None
+            tick = interval if beat is None else min(interval, max(beat / 4, 0.002))
+            await asyncio.sleep(tick)
             now = self._now()
-            for task, deadline in list(self._handling.items()):
-                if deadline <= now and task not in self._timed_out:
-                    self._timed_out.add(task)
-                    task.cancel()
+            for task, flight in list(self._handling.items()):
+                if flight.deadline <= now:
+                    if task not in self._timed_out:
+                        self._timed_out.add(task)
+                        task.cancel()
+                    continue
+                interval_beat = flight.sub.heartbeat_interval
+                if (
+                    interval_beat is not None
+                    and now - flight.last_beat >= interval_beat
+                ):
+                    flight.last_beat = now
+                    self._beats.add(asyncio.create_task(self._beat(flight)))
 
-    def _start_heartbeat(
-        self, sub: Subscription, msg: InboundMessage
-    ) -> asyncio.Task[None] | None:
-        interval = sub.heartbeat_interval
-        if interval is None:
-            return None
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(interval)
-                try:
-                    await sub.in_progress(msg)
-                except Exception:
-                    log.debug(
-                        "consumer %s: in-progress heartbeat failed",
-                        self.name,
-                        exc_info=True,
-                    )
-
-        return asyncio.create_task(beat())
+    async def _beat(self, flight: _InFlight) -> None:
+        try:
+            await flight.sub.in_progress(flight.msg)
+        except Exception:
+            log.debug(
+                "consumer %s: in-progress heartbeat failed", self.name, exc_info=True
+            )
+        finally:
+            self._beats.discard(asyncio.current_task())
 
     async def _settle(
         self, sub: Subscription, msg: InboundMessage, decision: Decision
@@ -549,6 +565,7 @@ class Consumer(Generic[T]):
                 reason=decision.reason,
                 error=decision.error,
                 now=time.time(),
+                attempts=_attempt(msg),
             )
             await sub.dead_letter(msg, headers)
         self.stats.dead_lettered += 1

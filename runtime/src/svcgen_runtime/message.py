@@ -10,6 +10,8 @@ ATTEMPT_HEADER: Final = "x-svcgen-attempt"
 """Delivery count carried across republishes (retry topics, delay queues, re-adds)."""
 DUE_HEADER: Final = "x-svcgen-due"
 """Unix time before which a message must not be handled (retries, delayed tasks)."""
+KEY_HEADER: Final = "x-svcgen-key"
+"""The message key, for brokers that have no key of their own (AMQP, NATS)."""
 DEFERRED_HEADER: Final = "x-svcgen-deferred"
 """Deliveries spent waiting for the due time; they do not count as attempts."""
 

@@ -115,8 +115,13 @@ def dead_letter_headers(
     reason: str,
     error: BaseException | None,
     now: float | None = None,
+    attempts: int | None = None,
 ) -> dict[str, str]:
-    """Headers that say where a dead letter came from and why it failed."""
+    """Headers that say where a dead letter came from and why it failed.
+
+    ``attempts`` is the handler attempts made (deliveries spent waiting for a due
+    time excluded); it defaults to the delivery count.
+    """
     headers = dict(msg.headers)
     error_type = type(error).__name__ if error is not None else reason
     error_message = str(error) if error is not None else reason
@@ -125,7 +130,7 @@ def dead_letter_headers(
     headers.update(
         {
             m.DLQ_SOURCE: msg.source,
-            m.DLQ_ATTEMPTS: str(msg.delivery_count),
+            m.DLQ_ATTEMPTS: str(msg.delivery_count if attempts is None else attempts),
             m.DLQ_CONSUMER: consumer,
             m.DLQ_ERROR_TYPE: error_type,
             m.DLQ_ERROR_MESSAGE: error_message,

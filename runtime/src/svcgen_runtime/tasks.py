@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TASK_HEADER: Final = "x-svcgen-task"
-KEY_HEADER: Final = "x-svcgen-key"
+IDEMPOTENCY_HEADER: Final = "x-svcgen-idempotency-key"
 ENQUEUED_HEADER: Final = "x-svcgen-enqueued-at"
 QUEUE_PREFIX: Final = "tasks."
 
@@ -106,7 +106,7 @@ class Task(Generic[T]):
                     "to use key="
                 )
             claim = f"{self.name}:{key}"
-            hdrs[KEY_HEADER] = key
+            hdrs[IDEMPOTENCY_HEADER] = key
             if not await self.idempotency.claim(claim, self.key_window):
                 log.info("task %s: key %r already enqueued; dropped", self.name, key)
                 return False

@@ -56,7 +56,7 @@ from ..errors import (
     ConfigurationError,
     require,
 )
-from ..message import DEFERRED_HEADER, InboundMessage
+from ..message import DEFERRED_HEADER, KEY_HEADER, InboundMessage
 from .base import SubscriptionSpec
 
 require("nats", "nats")
@@ -77,7 +77,6 @@ from nats.js.client import JetStreamContext  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-KEY_HEADER: Final = "x-svcgen-key"
 """Header carrying ``publish(key=...)``: NATS messages have no key of their own."""
 
 OPTIONS: Final = frozenset(

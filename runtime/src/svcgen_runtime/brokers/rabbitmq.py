@@ -72,14 +72,17 @@ from aiormq.abc import DeliveredMessage  # noqa: E402
 from pamqp.commands import Basic  # noqa: E402
 from pamqp.common import FieldTable  # noqa: E402
 
-from ..message import DUE_HEADER, InboundMessage, attempt_from_headers  # noqa: E402
+from ..message import (  # noqa: E402
+    DUE_HEADER,
+    KEY_HEADER,
+    InboundMessage,
+    attempt_from_headers,
+)
 from ..retry import next_attempt_headers  # noqa: E402
 from .base import SubscriptionSpec  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-KEY_HEADER: Final = "x-svcgen-key"
-"""Carries the ordering key: AMQP messages have no key of their own."""
 DELIVERY_COUNT_HEADER: Final = "x-delivery-count"
 _BROKER_HEADERS: Final = ("x-death", "x-first-death-", "x-last-death-")
 """Headers RabbitMQ writes itself; never copied into a republished message."""
