@@ -1,0 +1,57 @@
+"""Each broker adapter against a hand-written loop on its raw client, in one run.
+
+    python benchmarks/brokers.py [--messages 50000] [--concurrency 64] [--brokers kafka,redis]
+
+For every broker: ``--messages`` pre-loaded ~100-byte JSON messages are consumed,
+json-decoded and acknowledged at ``--concurrency``, once through the runtime
+(Application → Consumer → adapter) and once through a loop written by hand on the
+same client library with the same shape; each side gets its own fresh source. The
+per-broker halves live in ``benchmarks/bench_<kind>.py`` (``run(n, concurrency)``).
+Needs the servers on loopback (``scripts/services-up``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+KINDS = ["kafka", "rabbitmq", "nats", "redis", "mqtt"]
+
+
+async def measure(
+    kinds: list[str], n: int, concurrency: int
+) -> list[tuple[str, float, float]]:
+    rows = []
+    for kind in kinds:
+        module = importlib.import_module(f"benchmarks.bench_{kind}")
+        result: dict[str, float] = await module.run(n, concurrency)
+        rows.append((kind, result["runtime"], result["raw"]))
+        print(
+            f"{kind}: runtime {result['runtime']:,.0f} msg/s, raw {result['raw']:,.0f} msg/s",
+            file=sys.stderr,
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--brokers", default=",".join(KINDS))
+    args = parser.parse_args()
+    rows = asyncio.run(
+        measure(args.brokers.split(","), args.messages, args.concurrency)
+    )
+    print("| broker | runtime msg/s | raw client msg/s | ratio |")
+    print("|---|---:|---:|---:|")
+    for kind, rt, raw in rows:
+        print(f"| {kind} | {rt:,.0f} | {raw:,.0f} | {rt / raw:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
