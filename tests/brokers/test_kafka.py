@@ -33,6 +33,7 @@ from svcgen_runtime.outcome import Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 from tests.contract.harness import Harness as HarnessProtocol
 from tests.contract.harness_kafka import URL, Harness, cut_kafka_connections
+from tests.support import until
 
 pytestmark = pytest.mark.broker
 
@@ -89,14 +90,6 @@ async def running(
         app.shutdown()
         code = await task
         assert code == expect_code
-
-
-async def until(pred: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def committed(group: str, topic: str, partition: int = 0) -> int | None:

@@ -27,6 +27,7 @@ from svcgen_runtime.errors import BrokerConnectionError, ConfigurationError
 from svcgen_runtime.message import InboundMessage
 from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
+from tests.support import until
 
 from ..contract.harness import unique
 from ..contract.harness_mqtt import URL, Harness, wait_for_port
@@ -97,14 +98,6 @@ async def running(
     finally:
         app.shutdown()
         await asyncio.wait_for(task, 20)
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def test_ack_settles_every_message(harness: Harness) -> None:

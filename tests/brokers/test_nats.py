@@ -40,6 +40,7 @@ from svcgen_runtime.outcome import Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 from svcgen_runtime.tasks import Task, task_worker
 from tests.contract.harness_nats import URL, Harness
+from tests.support import until as wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -107,16 +108,6 @@ async def running(
         if not task.done():
             app.shutdown()
         await task
-
-
-async def wait_for(
-    predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        await asyncio.sleep(0.02)
 
 
 def spec(source: str, **kwargs: Any) -> SubscriptionSpec:

@@ -21,6 +21,7 @@ from svcgen_runtime.message import ATTEMPT_HEADER, KEY_HEADER, InboundMessage
 from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 from tests.contract.harness_rabbitmq import URL, Harness, rabbitmqctl
+from tests.support import until as wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -97,14 +98,6 @@ async def running(
         if not task.done():
             app.shutdown()
         run.exit_code = await task
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 async def queue_depth(channel: aio_pika.abc.AbstractChannel, name: str) -> int:

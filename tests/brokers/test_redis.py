@@ -20,6 +20,7 @@ from svcgen_runtime.brokers.redis import DELAYED_SUFFIX, RedisBroker
 from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 from tests.contract.harness_redis import URL, Harness
+from tests.support import until
 
 pytestmark = pytest.mark.broker
 
@@ -88,13 +89,6 @@ async def serving(
     finally:
         app.shutdown()
         assert await asyncio.wait_for(task, 15) == 0
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for a condition"
-        await asyncio.sleep(0.02)
 
 
 async def xrange(admin: Redis, key: str) -> list[tuple[bytes, dict[bytes, bytes]]]:

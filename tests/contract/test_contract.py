@@ -30,6 +30,7 @@ from svcgen_runtime import (
 from svcgen_runtime import message as m
 from svcgen_runtime.brokers.base import Broker
 from svcgen_runtime.outcome import Outcome
+from tests.support import until
 
 from .harness import Harness, unique
 
@@ -38,14 +39,6 @@ pytestmark = pytest.mark.broker
 ROOT = Path(__file__).resolve().parents[2]
 FAST = RetryPolicy(max_attempts=3, initial=0.05, max=0.1)
 Handler = Callable[[Any, InboundMessage], Awaitable[Outcome | None]]
-
-
-async def until(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class Scenario:

@@ -23,6 +23,7 @@ from svcgen_runtime.schedules import FIRE_HEADER, Schedule
 from svcgen_runtime.tasks import Task, task_worker
 from tests.contract.conftest import make_harness
 from tests.contract.harness import Harness, unique
+from tests.support import until
 
 pytestmark = pytest.mark.broker
 
@@ -52,14 +53,6 @@ async def key_store() -> AsyncIterator[RedisIdempotency]:
         yield store
     finally:
         await store.close()
-
-
-async def until(cond: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def test_delay_and_idempotency_key(backend: Harness) -> None:

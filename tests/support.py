@@ -1,0 +1,18 @@
+"""Small helpers every test module shares."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+async def until(
+    cond: Callable[[], bool], timeout: float = 10.0, what: str = "the condition"
+) -> None:
+    """Poll ``cond`` every 20 ms; fail the test when it is not true within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.02)
