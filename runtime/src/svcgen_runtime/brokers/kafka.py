@@ -32,7 +32,8 @@ Options (``KafkaBroker`` keywords, overridable per consumer in ``options``):
 ``session_timeout_ms`` (10000), ``heartbeat_interval_ms`` (a third of it),
 ``max_poll_interval_ms`` (300000), ``commit_interval`` seconds (0.5),
 ``auto_offset_reset`` (``earliest``), ``max_partition_fetch_bytes`` (16 KiB per unit of
-concurrency, 64 KiB to 1 MiB). Broker-only: ``client_id``, ``partitions`` and
+concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (100: the long poll of the mostly
+empty retry topic would otherwise hold up the source's next fetch). Broker-only: ``client_id``, ``partitions`` and
 ``replication_factor`` for the topics it creates, ``retry_suffix`` (``.retry``),
 ``request_timeout_ms`` (40000).
 """
@@ -83,6 +84,7 @@ _CONSUMER_OPTIONS: Final = frozenset(
         "commit_interval",
         "auto_offset_reset",
         "max_partition_fetch_bytes",
+        "fetch_max_wait_ms",
     }
 )
 
@@ -114,7 +116,8 @@ class KafkaBroker:
         retry_suffix: the retry topic is ``<source><retry_suffix>``.
         request_timeout_ms: how long one Kafka request may take.
         session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms,
-        commit_interval, auto_offset_reset, max_partition_fetch_bytes: consumer
+        commit_interval, auto_offset_reset, max_partition_fetch_bytes,
+            fetch_max_wait_ms: consumer
             defaults, see the module docstring; a consumer's ``options`` override them.
     """
 
@@ -136,6 +139,7 @@ class KafkaBroker:
         commit_interval: float = 0.5,
         auto_offset_reset: str = "earliest",
         max_partition_fetch_bytes: int | None = None,
+        fetch_max_wait_ms: int = 100,
     ) -> None:
         if partitions < 1 or replication_factor < 1:
             raise ConfigurationError(
@@ -156,6 +160,7 @@ class KafkaBroker:
             "commit_interval": commit_interval,
             "auto_offset_reset": auto_offset_reset,
             "max_partition_fetch_bytes": max_partition_fetch_bytes,
+            "fetch_max_wait_ms": fetch_max_wait_ms,
         }
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
@@ -330,6 +335,10 @@ class KafkaBroker:
             max_poll_interval_ms=int(options["max_poll_interval_ms"]),
             max_partition_fetch_bytes=fetch_bytes,
             fetch_max_bytes=fetch_bytes * 4,
+            # aiokafka keeps one fetch in flight per broker, and it long-polls for the
+            # (usually empty) retry topic: a short wait keeps the source flowing
+            # (measured: 500 ms halves throughput, 100 ms costs ~25%).
+            fetch_max_wait_ms=int(options["fetch_max_wait_ms"]),
             request_timeout_ms=self.request_timeout_ms,
         )
         sub = KafkaSubscription(
