@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from svcgen_runtime import (
     Application,
@@ -316,3 +317,21 @@ async def test_http_probes_during_startup_report_not_ready() -> None:
         assert await probe(http.bound_port, "/readyz") == 503
         assert await probe(http.bound_port, "/healthz") == 200
     assert states == ["start"]
+
+
+async def test_one_shutdown_summary_line_with_counts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = MemoryBroker("local")
+    consumer: Consumer[bytes] = Consumer(
+        name="c", broker=broker, source="s", handler=noop
+    )
+    app = Application(
+        name="svc", brokers=[broker], consumers=[consumer], handle_signals=False
+    )
+    with caplog.at_level("INFO", logger="svcgen_runtime.application"):
+        async with run_service(app) as svc:
+            await svc.publish("local", "s", b"x")
+            await svc.wait_idle()
+    [line] = [r.getMessage() for r in caplog.records if "stopped in" in r.getMessage()]
+    assert "drain complete; received=1 acked=1 requeued=0" in line

@@ -201,12 +201,33 @@ class Application:
         await self._stop_all(started_ok=True)
         took = time.monotonic() - started
         log.info(
-            "%s: stopped in %.2fs, drain %s",
+            "%s: stopped in %.2fs, drain %s; %s",
             self.name,
             took,
             "complete" if drained else "forced",
+            self.summary(),
         )
         return EXIT_OK if drained else EXIT_FORCED
+
+    def summary(self) -> str:
+        """Counts over every consumer, for the one shutdown line."""
+        totals: dict[str, int] = {}
+        for component in [*self.consumers, *self.components]:
+            stats = getattr(component, "stats", None)
+            if stats is None:
+                continue
+            for key in (
+                "received",
+                "acked",
+                "requeued",
+                "retried",
+                "dead_lettered",
+                "errors",
+                "timeouts",
+                "released",
+            ):
+                totals[key] = totals.get(key, 0) + int(getattr(stats, key, 0))
+        return " ".join(f"{k}={v}" for k, v in totals.items()) or "no consumers"
 
     async def _drain(self, components: list[Component]) -> bool:
         if self._force.is_set():
