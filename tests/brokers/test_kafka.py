@@ -206,7 +206,7 @@ async def test_requeue_goes_through_the_retry_topic_with_attempt_plus_one(
     assert deliveries[2].headers[ATTEMPT_HEADER] == "3"
     assert c.stats.requeued == 2
     assert await committed("kc", source) == 1
-    assert await committed("kc", f"{source}.retry") == 2
+    assert await committed("kc.retry", f"{source}.retry") == 2  # its own group
 
 
 async def test_retry_after_is_not_early_and_at_most_a_second_late(
@@ -363,6 +363,126 @@ async def test_fetch_takes_at_most_n_and_the_rest_stays_for_later(
             await sub.ack(m)
         await sub.close()
         assert await committed(f"{source}-g", source) == 4
+    finally:
+        await broker.close()
+
+
+async def test_fetch_takes_at_most_n_across_the_source_and_its_retry_topic(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-both")
+    retry_topic = f"{source}.retry"
+    group = f"{source}-g"
+    await broker.connect()
+    try:
+        past = {DUE_HEADER: f"{time.time() - 1:.3f}", ATTEMPT_HEADER: "2"}
+        for i in range(10):
+            await broker.publish(source, b"s%d" % i)
+            await broker.publish(retry_topic, b"r%d" % i, headers=past)
+        spec = SubscriptionSpec(
+            consumer="f",
+            source=source,
+            group=group,
+            concurrency=3,
+            options=harness.consumer_options(),
+        )
+        sub = await broker.subscribe(spec)
+        got: list[InboundMessage] = []
+        async with asyncio.timeout(20):
+            while len(got) < 20:
+                batch = await sub.fetch(3, 1.0)
+                assert len(batch) <= 3
+                got.extend(batch)
+        by_topic = {
+            t: [m.body for m in got if m.position["topic"] == t]
+            for t in (source, retry_topic)
+        }
+        assert by_topic == {
+            source: [b"s%d" % i for i in range(10)],
+            retry_topic: [b"r%d" % i for i in range(10)],
+        }
+        assert {m.delivery_count for m in got if m.body.startswith(b"r")} == {2}
+        assert await sub.fetch(3, 0.3) == []  # nothing was handed out twice
+        for m in got:
+            await sub.ack(m)
+        await sub.close()
+        # Each topic's offsets go to the group of the consumer that reads it.
+        assert await committed(group, source) == 10
+        assert await committed(f"{group}.retry", retry_topic) == 10
+    finally:
+        await broker.close()
+
+
+async def test_a_cancelled_fetch_hands_nothing_out_and_loses_nothing(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-cancel")
+    await broker.connect()
+    try:
+        spec = SubscriptionSpec(
+            consumer="f",
+            source=source,
+            group=f"{source}-g",
+            concurrency=4,
+            options=harness.consumer_options(),
+        )
+        sub = await broker.subscribe(spec)
+        got: list[InboundMessage] = []
+        cancelled = 0
+        for i in range(12):
+            # Cancel while both consumers wait, around the moment a record arrives.
+            task = asyncio.create_task(sub.fetch(4, 5.0))
+            await broker.publish(source, b"%d" % i)
+            await asyncio.sleep((i % 4) * 0.01)
+            task.cancel()
+            try:
+                got.extend(await task)
+            except asyncio.CancelledError:
+                cancelled += 1
+        async with asyncio.timeout(20):
+            while len(got) < 12:
+                got.extend(await sub.fetch(4, 1.0))
+        assert cancelled > 0
+        assert [m.body for m in got] == [b"%d" % i for i in range(12)]
+        assert await sub.fetch(4, 0.3) == []
+        await sub.close()
+    finally:
+        await broker.close()
+
+
+async def test_the_retry_topics_long_poll_does_not_hold_up_the_source(
+    harness: Harness,
+) -> None:
+    """aiokafka keeps one fetch in flight per broker and consumer: were the retry topic
+    read by the source's consumer, its long poll (sent while the source's records
+    are still buffered) would hold up the source's next fetch for the whole poll."""
+    broker = harness.broker()
+    source = harness.source("k-poll")
+    await broker.connect()
+    try:
+        for i in range(20):
+            await broker.publish(source, b"%d" % i)
+        options = {**harness.consumer_options(), "fetch_max_wait_ms": 4000}
+        spec = SubscriptionSpec(
+            consumer="f", source=source, group=f"{source}-g", options=options
+        )
+        sub = await broker.subscribe(spec)
+        got = list(await sub.fetch(1, 20.0))  # waits out the group join
+        assert got, "the first record"
+        for i in range(20, 40):  # present at the broker when the buffer runs dry
+            await broker.publish(source, b"%d" % i)
+        started = time.monotonic()
+        async with asyncio.timeout(30):
+            while len(got) < 40:
+                got.extend(await sub.fetch(1, 10.0))
+                await asyncio.sleep(0.005)
+        elapsed = time.monotonic() - started
+        assert [m.body for m in got] == [b"%d" % i for i in range(40)]
+        # Measured with one consumer for both topics: 4.2 s.
+        assert elapsed < 1.0, elapsed
+        await sub.close()
     finally:
         await broker.close()
 

@@ -11,17 +11,31 @@
 | delivery_count   | the ``x-svcgen-attempt`` header, else 1 (Kafka does not count reads)  |
 | crash mid-handler| nothing past an unfinished offset is committed: the group re-reads it |
 | reconnect        | aiokafka reconnects by itself (a cut connection costs a retry); after |
-|                  | a session without the group coordinator ``fetch`` raises, the loop    |
+|                  | a session without a group coordinator ``fetch`` raises, the loop      |
 |                  | re-subscribes, and uncommitted offsets are read again                 |
+| rebalance        | revoked partitions commit what is done first; the source group and   |
+|                  | the retry group rebalance independently                               |
 
-One subscription is one ``AIOKafkaConsumer`` in group ``spec.group`` reading both the
-source and its retry topic, with ``enable_auto_commit=False``. Handlers finish out of
-order, so each partition keeps the offsets it handed out in order and commits only up
-to the first one not yet done: a crash never skips an unfinished message, at the price
-of redelivering finished ones behind it (at-least-once). ``release`` leaves a delivery
-undone; it is read again after the next rebalance or restart of the group member.
-``fetch(n)`` takes at most ``n`` records (``getmany(max_records=n)``); what aiokafka
-prefetches beyond them is bounded in bytes by ``max_partition_fetch_bytes``.
+One subscription is two aiokafka consumers, both with ``enable_auto_commit=False``:
+one in group ``spec.group`` reads the source, one in group ``spec.group + retry_suffix``
+(``<group>.retry``) reads the retry topic, and each partition's offsets are committed
+through the consumer, and so the group, that reads it. Two consumers because aiokafka
+keeps one fetch in flight per broker and consumer: with one consumer for both topics,
+the long poll of the mostly empty retry topic, sent while the source's records were
+still buffered, held up the source's next fetch (measured: about half the throughput
+at ``fetch_max_wait_ms=500``). Two groups rather than one so that a retry consumer
+joining or leaving never stops the source consumers of the group, and the reverse.
+
+Handlers finish out of order, so each partition keeps the offsets it handed out in
+order and commits only up to the first one not yet done: a crash never skips an
+unfinished message, at the price of redelivering finished ones behind it
+(at-least-once). ``release`` leaves a delivery undone; it is read again after the next
+rebalance or restart of the group member. ``fetch(n)`` first takes what the two
+consumers have already buffered (retry topic first, ``getmany(max_records=...)``, at
+most ``n`` in all), and otherwise waits on both at once and takes from whichever
+answers; records taken but not handed out (both answered, or the fetch was cancelled)
+are given back by seeking their partition to them. What aiokafka prefetches is bounded
+in bytes by ``max_partition_fetch_bytes``.
 
 Retry records wait in the retry topic: a record not yet due is not handed out; its
 partition is paused and rewound to it, and resumed by a timer at the due time. The
@@ -32,10 +46,15 @@ Options (``KafkaBroker`` keywords, overridable per consumer in ``options``):
 ``session_timeout_ms`` (10000), ``heartbeat_interval_ms`` (a third of it),
 ``max_poll_interval_ms`` (300000), ``commit_interval`` seconds (0.5),
 ``auto_offset_reset`` (``earliest``), ``max_partition_fetch_bytes`` (16 KiB per unit of
-concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (100: the long poll of the mostly
-empty retry topic would otherwise hold up the source's next fetch). Broker-only: ``client_id``, ``partitions`` and
-``replication_factor`` for the topics it creates, ``retry_suffix`` (``.retry``),
-``request_timeout_ms`` (40000).
+concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (500, aiokafka's default; the retry
+consumer uses at most ``RETRY_FETCH_MAX_WAIT_MS``, 500, since a resumed retry partition
+waits for the poll in flight). Broker-only: ``client_id``, ``partitions`` and
+``replication_factor`` for the topics it creates, ``retry_suffix`` (``.retry``, also the
+retry group's suffix), ``request_timeout_ms`` (40000).
+
+Upgrading from the one-consumer layout: retry-topic offsets committed under
+``spec.group`` are not read by ``<group>.retry``, which starts at ``auto_offset_reset``
+(at-least-once: finished retries may run once more).
 """
 
 from __future__ import annotations
@@ -73,6 +92,9 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition  # noqa: E402
 log = logging.getLogger(__name__)
 
 TOPIC_ALREADY_EXISTS: Final = 36
+RETRY_FETCH_MAX_WAIT_MS: Final = 500
+"""The retry consumer's long poll at most: a resumed retry partition is fetched when
+the poll in flight returns, so this bounds how late a due retry is read."""
 CLOSE_COMMIT_TIMEOUT: Final = 5.0
 """Seconds ``close`` waits for its last commit before giving up (the group re-reads)."""
 
@@ -139,7 +161,7 @@ class KafkaBroker:
         commit_interval: float = 0.5,
         auto_offset_reset: str = "earliest",
         max_partition_fetch_bytes: int | None = None,
-        fetch_max_wait_ms: int = 100,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         if partitions < 1 or replication_factor < 1:
             raise ConfigurationError(
@@ -323,37 +345,55 @@ class KafkaBroker:
             max(spec.concurrency * 16384, 65536), 1048576
         )
         session_ms = int(options["session_timeout_ms"])
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.servers,
-            client_id=f"{self.client_id}-{spec.consumer}",
-            group_id=spec.group,
-            enable_auto_commit=False,
-            auto_offset_reset=options["auto_offset_reset"],
-            session_timeout_ms=session_ms,
-            heartbeat_interval_ms=options["heartbeat_interval_ms"]
-            or max(session_ms // 3, 100),
-            max_poll_interval_ms=int(options["max_poll_interval_ms"]),
-            max_partition_fetch_bytes=fetch_bytes,
-            fetch_max_bytes=fetch_bytes * 4,
-            # aiokafka keeps one fetch in flight per broker, and it long-polls for the
-            # (usually empty) retry topic: a short wait keeps the source flowing
-            # (measured: 500 ms halves throughput, 100 ms costs ~25%).
-            fetch_max_wait_ms=int(options["fetch_max_wait_ms"]),
-            request_timeout_ms=self.request_timeout_ms,
+        wait_ms = int(options["fetch_max_wait_ms"])
+
+        def consumer(group: str, client: str, wait: int) -> AIOKafkaConsumer:
+            return AIOKafkaConsumer(
+                bootstrap_servers=self.servers,
+                client_id=client,
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset=options["auto_offset_reset"],
+                session_timeout_ms=session_ms,
+                heartbeat_interval_ms=options["heartbeat_interval_ms"]
+                or max(session_ms // 3, 100),
+                max_poll_interval_ms=int(options["max_poll_interval_ms"]),
+                max_partition_fetch_bytes=fetch_bytes,
+                fetch_max_bytes=fetch_bytes * 4,
+                fetch_max_wait_ms=wait,
+                request_timeout_ms=self.request_timeout_ms,
+            )
+
+        client = f"{self.client_id}-{spec.consumer}"
+        # Two consumers, two groups: aiokafka keeps one fetch in flight per broker, so
+        # a long poll of the (usually empty) retry topic would hold up the source's
+        # next fetch if one consumer read both (measured: half the throughput).
+        source_consumer = consumer(spec.group, client, wait_ms)
+        retry_consumer = consumer(
+            spec.group + self.retry_suffix,
+            f"{client}{self.retry_suffix}",
+            min(wait_ms, RETRY_FETCH_MAX_WAIT_MS),
         )
         sub = KafkaSubscription(
             self,
             spec,
-            consumer,
+            source_consumer,
+            retry_consumer,
             retry_topic,
             commit_interval=float(options["commit_interval"]),
             lost_after=session_ms / 1000.0,
         )
-        consumer.subscribe(topics, listener=sub.listener)
-        try:
-            await consumer.start()
-        except Exception as exc:
-            await consumer.stop()
+        source_consumer.subscribe([spec.source], listener=sub.listener)
+        retry_consumer.subscribe([retry_topic], listener=sub.listener)
+        # start() waits for the group join (seconds): both groups join at once.
+        started = await asyncio.gather(
+            source_consumer.start(), retry_consumer.start(), return_exceptions=True
+        )
+        failed = [exc for exc in started if isinstance(exc, BaseException)]
+        if failed:
+            await source_consumer.stop()
+            await retry_consumer.stop()
+            exc = failed[0]
             raise BrokerConnectionError(
                 f"kafka consumer {spec.consumer!r} could not start "
                 f"({type(exc).__name__}: {exc}); check that Kafka is reachable"
@@ -417,7 +457,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KafkaSubscription:
-    """One consumer-group member reading a source and its retry topic."""
+    """One subscription: a source consumer and a retry-topic consumer, each in its group."""
 
     heartbeat_interval: float | None = None
 
@@ -426,6 +466,7 @@ class KafkaSubscription:
         broker: KafkaBroker,
         spec: SubscriptionSpec,
         consumer: AIOKafkaConsumer,
+        retry_consumer: AIOKafkaConsumer,
         retry_topic: str,
         *,
         commit_interval: float,
@@ -434,6 +475,9 @@ class KafkaSubscription:
         self._broker = broker
         self._spec = spec
         self._consumer = consumer
+        self._retry_consumer = retry_consumer
+        # Retry topic first: its records are older work, and it holds few.
+        self._consumers = (retry_consumer, consumer)
         self._retry_topic = retry_topic
         self._commit_interval = commit_interval
         self._parts: dict[TopicPartition, _Partition] = {}
@@ -443,12 +487,16 @@ class KafkaSubscription:
         self._closed = False
         self._lost_after = lost_after
         self._lost_since: float | None = None
+        self._failure: BaseException | None = None
         self.listener = _Listener(self)
 
     def start(self) -> None:
         self._committer = asyncio.create_task(
             self._commit_loop(), name=f"kafka-commit-{self._spec.consumer}"
         )
+
+    def _owner(self, tp: TopicPartition) -> AIOKafkaConsumer:
+        return self._retry_consumer if tp.topic == self._retry_topic else self._consumer
 
     # -- fetching --------------------------------------------------------------
 
@@ -461,33 +509,101 @@ class KafkaSubscription:
                 raise BrokerConnectionError(
                     f"kafka consumer {self._spec.consumer!r} is closed; subscribe again"
                 )
+            if self._failure is not None:
+                # One consumer failed while the other's records were returned.
+                failure, self._failure = self._failure, None
+                raise failure
+            # What the consumers hold already, without waiting (a consumer whose group
+            # is rebalancing would block, so it is left to the wait below).
+            out: list[InboundMessage] = []
+            got = False
+            for consumer in self._consumers:
+                room = max_messages - len(out)
+                if room > 0 and _settled(consumer):
+                    try:
+                        batches = await self._get(consumer, 0.0, room)
+                    except BrokerConnectionError as exc:
+                        if not out:
+                            raise
+                        self._failure = exc  # raised by the next fetch
+                        break
+                    if batches:
+                        got = True
+                        out += self._accept(consumer, batches, room)
             left = max(deadline - time.monotonic(), 0.0)
-            try:
-                batches = await self._consumer.getmany(
-                    timeout_ms=int(left * 1000), max_records=max_messages
-                )
-            except (KafkaError, ConsumerStoppedError) as exc:
-                raise BrokerConnectionError(
-                    f"kafka consumer {self._spec.consumer!r} failed "
-                    f"({type(exc).__name__}: {exc}); it is re-created"
-                ) from exc
-            if batches:
+            if not out and left > 0:
+                got, out = await self._wait(max_messages, left)
+            if got:
                 self._lost_since = None
             else:
                 self._check_coordinator()
-            out = self._accept(batches)
-            if out or left <= 0:
+            if out or deadline <= time.monotonic():
                 return out
 
+    async def _get(
+        self, consumer: AIOKafkaConsumer, timeout: float, room: int
+    ) -> dict[TopicPartition, list[Any]]:
+        try:
+            batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
+                timeout_ms=int(timeout * 1000), max_records=room
+            )
+        except (KafkaError, ConsumerStoppedError) as exc:
+            raise BrokerConnectionError(
+                f"kafka consumer {self._spec.consumer!r} failed "
+                f"({type(exc).__name__}: {exc}); it is re-created"
+            ) from exc
+        return batches
+
+    async def _wait(
+        self, room: int, timeout: float
+    ) -> tuple[bool, list[InboundMessage]]:
+        """Wait on both consumers; take from whichever has records first.
+
+        Records a consumer took but this fetch does not return (it was cancelled,
+        or both consumers answered at once beyond ``room``) are given back by a
+        seek, so the consumer reads them again.
+        """
+        gets = [
+            asyncio.create_task(self._get(c, timeout, room)) for c in self._consumers
+        ]
+        try:
+            await asyncio.wait(
+                gets, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        except BaseException:
+            for consumer, get in zip(self._consumers, gets, strict=True):
+                get.cancel()  # no-op when done
+                batches = _result(get)
+                if batches:
+                    _give_back(consumer, batches)
+            raise
+        out: list[InboundMessage] = []
+        got = False
+        for consumer, get in zip(self._consumers, gets, strict=True):
+            if not get.done():
+                get.cancel()  # still waiting: it ends before it takes anything
+            elif (exc := get.exception()) is not None:
+                self._failure = self._failure or exc
+            elif batches := get.result():
+                got = True
+                out += self._accept(consumer, batches, room - len(out))
+        if not out and self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        return got, out
+
     def _check_coordinator(self) -> None:
-        """Raise once the group coordinator has been unreachable for a session.
+        """Raise once a group coordinator has been unreachable for a session.
 
         aiokafka retries forever on its own; after a session timeout the group has
         dropped this member anyway, so the consume loop should report not-consuming
         and subscribe again (which also re-declares the topics).
         """
-        coordinator = getattr(self._consumer, "_coordinator", None)
-        if getattr(coordinator, "coordinator_id", 0) is not None:
+        lost = False
+        for consumer in self._consumers:
+            coordinator = getattr(consumer, "_coordinator", None)
+            lost = lost or getattr(coordinator, "coordinator_id", 0) is None
+        if not lost:
             self._lost_since = None
             return
         now = time.monotonic()
@@ -500,12 +616,22 @@ class KafkaSubscription:
             )
 
     def _accept(
-        self, batches: Mapping[TopicPartition, Sequence[Any]]
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: Mapping[TopicPartition, Sequence[Any]],
+        room: int,
     ) -> list[InboundMessage]:
+        """Turn up to ``room`` records into deliveries; seek back to the rest."""
         out: list[InboundMessage] = []
         now = time.time()
         source = self._spec.source
         for tp, records in batches.items():
+            space = room - len(out)
+            if len(records) > space:  # both consumers answered one wait at once
+                consumer.seek(tp, records[space].offset)  # a later fetch reads them
+                if space <= 0:
+                    continue
+                records = records[:space]
             topic, partition = tp.topic, tp.partition
             retrying = topic == self._retry_topic
             part = self._parts.get(tp)
@@ -542,7 +668,7 @@ class KafkaSubscription:
 
     def _hold(self, tp: TopicPartition, offset: int, delay: float) -> None:
         """Rewind a retry partition to a record not yet due and pause it until then."""
-        consumer = self._consumer
+        consumer = self._retry_consumer
         consumer.seek(tp, offset)
         consumer.pause(tp)
         old = self._wakeups.pop(tp, None)
@@ -554,8 +680,8 @@ class KafkaSubscription:
 
     def _wake(self, tp: TopicPartition) -> None:
         self._wakeups.pop(tp, None)
-        if not self._closed and tp in self._consumer.assignment():
-            self._consumer.resume(tp)
+        if not self._closed and tp in self._retry_consumer.assignment():
+            self._retry_consumer.resume(tp)
 
     # -- settling --------------------------------------------------------------
 
@@ -625,29 +751,34 @@ class KafkaSubscription:
                 self._dirty.set()  # try again after the next interval
 
     async def _commit(self, parts: Iterable[_Partition]) -> bool:
-        """Commit every partition's contiguous done point; True when it succeeded."""
-        offsets = {
-            p.tp: (p, pos) for p in parts if (pos := p.pending_commit) is not None
-        }
-        if not offsets:
-            return True
-        try:
-            await self._consumer.commit(
-                {tp: OffsetAndMetadata(pos, "") for tp, (_, pos) in offsets.items()}
-            )
-        except KafkaError as exc:
-            log.warning(
-                "kafka consumer %s: commit failed (%s: %s); finished messages after "
-                "the last commit may be delivered again",
-                self._spec.consumer,
-                type(exc).__name__,
-                exc,
-            )
-            return False
-        for part, pos in offsets.values():
-            if part.committed is None or pos > part.committed:
-                part.committed = pos
-        return True
+        """Commit every partition's contiguous done point; True when it succeeded.
+
+        Each offset goes through the consumer (and group) that owns its partition.
+        """
+        pending = [(p, pos) for p in parts if (pos := p.pending_commit) is not None]
+        ok = True
+        for consumer in self._consumers:
+            mine = [(p, pos) for p, pos in pending if self._owner(p.tp) is consumer]
+            if not mine:
+                continue
+            try:
+                await consumer.commit(
+                    {p.tp: OffsetAndMetadata(pos, "") for p, pos in mine}
+                )
+            except KafkaError as exc:
+                log.warning(
+                    "kafka consumer %s: commit failed (%s: %s); finished messages "
+                    "after the last commit may be delivered again",
+                    self._spec.consumer,
+                    type(exc).__name__,
+                    exc,
+                )
+                ok = False
+                continue
+            for part, pos in mine:
+                if part.committed is None or pos > part.committed:
+                    part.committed = pos
+        return ok
 
     async def revoked(self, revoked: set[TopicPartition]) -> None:
         """Before a rebalance: commit what is done, forget the rest (it is re-read)."""
@@ -673,7 +804,7 @@ class KafkaSubscription:
         )
 
     async def close(self) -> None:
-        """Commit what is done, cancel retry timers, leave the group."""
+        """Commit what is done, cancel retry timers, leave both groups."""
         if self._closed:
             return
         if self._committer is not None:
@@ -695,8 +826,13 @@ class KafkaSubscription:
         for part in self._parts.values():
             part.live = False
         self._parts.clear()
+        for consumer in self._consumers:
+            await self._stop(consumer)
+
+    async def _stop(self, consumer: AIOKafkaConsumer) -> None:
+        """Leave the group; a broker that cannot be reached only costs a warning."""
         try:
-            await self._consumer.stop()
+            await consumer.stop()
         except asyncio.CancelledError:
             # aiokafka can leak a CancelledError of its own tasks when the broker is
             # unreachable; only a cancellation of this task may propagate.
@@ -714,6 +850,29 @@ class KafkaSubscription:
                 type(exc).__name__,
                 exc,
             )
+
+
+def _settled(consumer: AIOKafkaConsumer) -> bool:
+    """False while the consumer's group reassigns partitions (``getmany`` would block)."""
+    subscription = getattr(consumer, "_subscription", None)
+    return getattr(subscription, "reassignment_in_progress", True) is False
+
+
+def _result(get: asyncio.Task[dict[TopicPartition, list[Any]]]) -> Any:
+    """The records a finished ``getmany`` task took, else None (errors are dropped)."""
+    if not get.done() or get.cancelled() or get.exception() is not None:
+        return None
+    return get.result()
+
+
+def _give_back(
+    consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, Any]
+) -> None:
+    """Rewind each partition to the first record taken but not handed out."""
+    assigned = consumer.assignment()
+    for tp, records in batches.items():
+        if records and tp in assigned:
+            consumer.seek(tp, records[0].offset)
 
 
 def _gone(msg: InboundMessage) -> BrokerConnectionError:
