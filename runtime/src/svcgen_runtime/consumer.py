@@ -21,7 +21,14 @@ from .message import (
     due_in,
 )
 from .outcome import Outcome
-from .retry import Action, Decision, RetryPolicy, dead_letter_headers, decide
+from .retry import (
+    ACK_DECISION,
+    Action,
+    Decision,
+    RetryPolicy,
+    dead_letter_headers,
+    decide,
+)
 
 log = logging.getLogger(__name__)
 
@@ -354,6 +361,7 @@ class Consumer(Generic[T]):
     async def _worker(self) -> None:
         queue = self._queue
         ordered = self.spec.ordering != "none"
+        task: Any = asyncio.current_task()
         while True:
             item = await queue.get()
             if item is None:
@@ -367,30 +375,39 @@ class Consumer(Generic[T]):
                     waiting.append((sub, msg))
                     continue
                 self._busy_keys[key] = collections.deque()
-                await self._run_one(sub, msg)
+                await self._run_one(sub, msg, task)
                 waiting = self._busy_keys[key]
                 while waiting:
                     sub, msg = waiting.popleft()
-                    await self._run_one(sub, msg)
+                    await self._run_one(sub, msg, task)
                 del self._busy_keys[key]
             else:
-                await self._run_one(sub, msg)
+                await self._run_one(sub, msg, task)
 
     def _order_key(self, msg: InboundMessage) -> Any:
         if self.spec.ordering == "partition":
             return msg.position.get("partition", msg.key)
         return msg.key
 
-    async def _run_one(self, sub: Subscription, msg: InboundMessage) -> None:
+    async def _run_one(
+        self, sub: Subscription, msg: InboundMessage, task: asyncio.Task[None]
+    ) -> None:
         stats = self.stats
         stats.in_flight += 1
         if stats.in_flight > stats.peak_in_flight:
             stats.peak_in_flight = stats.in_flight
         try:
-            decision = await self._handle(sub, msg)
+            decision = await self._handle(sub, msg, task)
             self._settling += 1
             try:
-                await self._settle(sub, msg, decision)
+                if decision is ACK_DECISION:  # the hot path, inlined
+                    try:
+                        await sub.ack(msg)
+                        stats.acked += 1
+                    except Exception as exc:
+                        self._settle_failed(msg, decision, exc)
+                else:
+                    await self._settle(sub, msg, decision)
             finally:
                 self._settling -= 1
         finally:
@@ -400,7 +417,9 @@ class Consumer(Generic[T]):
             if self._idle == self.concurrency:
                 self._idle_all.set()
 
-    async def _handle(self, sub: Subscription, msg: InboundMessage) -> Decision:
+    async def _handle(
+        self, sub: Subscription, msg: InboundMessage, task: asyncio.Task[None]
+    ) -> Decision:
         """Run the handler and decide; a forced cancel releases the message and raises."""
         attempt = msg.delivery_count
         if msg.headers:
@@ -418,7 +437,6 @@ class Consumer(Generic[T]):
                 exc,
             )
             return Decision(Action.DEAD_LETTER, reason="poison", error=exc)
-        task: Any = asyncio.current_task()
         handling = self._handling
         handling[task] = _InFlight(self._now(), self.timeout, sub, msg)
         try:
@@ -446,6 +464,8 @@ class Consumer(Generic[T]):
             handling.pop(task, None)
         if task in self._timed_out:  # the handler swallowed its cancellation
             return self._timeout_decision(task, msg, attempt)
+        if outcome is None:
+            return ACK_DECISION
         try:
             return decide(self.retry, attempt, outcome)
         except TypeError as exc:
@@ -533,17 +553,22 @@ class Consumer(Generic[T]):
             else:
                 await self._dead_letter(sub, msg, decision)
         except Exception as exc:
-            # The broker still holds the delivery unacknowledged: it will redeliver it.
-            stats.settle_failures += 1
-            log.warning(
-                "consumer %s: %s of message %s failed (%s: %s); the broker "
-                "will redeliver it",
-                self.name,
-                action.value,
-                msg.id,
-                type(exc).__name__,
-                exc,
-            )
+            self._settle_failed(msg, decision, exc)
+
+    def _settle_failed(
+        self, msg: InboundMessage, decision: Decision, exc: Exception
+    ) -> None:
+        # The broker still holds the delivery unacknowledged: it will redeliver it.
+        self.stats.settle_failures += 1
+        log.warning(
+            "consumer %s: %s of message %s failed (%s: %s); the broker will "
+            "redeliver it",
+            self.name,
+            decision.action.value,
+            msg.id,
+            type(exc).__name__,
+            exc,
+        )
 
     async def _dead_letter(
         self, sub: Subscription, msg: InboundMessage, decision: Decision
