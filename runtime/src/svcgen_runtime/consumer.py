@@ -76,6 +76,57 @@ class ConsumerStats:
         )
 
 
+Q = TypeVar("Q")
+
+
+class _Inbox(Generic[Q]):
+    """The workers' queue: a deque and its waiting getters, nothing else.
+
+    asyncio.Queue also keeps put-side waiters, a size bound and join() bookkeeping;
+    none is needed here (the permits bound it), and they cost about a microsecond a
+    message.
+    """
+
+    __slots__ = ("_getters", "_items")
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Q] = collections.deque()
+        self._getters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, item: Q) -> None:
+        self._items.append(item)
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        getters = self._getters
+        while getters:
+            getter = getters.popleft()
+            if not getter.done():
+                getter.set_result(None)
+                break
+
+    def get_nowait(self) -> Q:
+        return self._items.popleft()
+
+    async def get(self) -> Q:
+        items = self._items
+        while not items:
+            getter = asyncio.get_running_loop().create_future()
+            self._getters.append(getter)
+            try:
+                await getter
+            except asyncio.CancelledError:
+                woken = getter.done() and not getter.cancelled()
+                getter.cancel()
+                if woken and items:
+                    self._wake_one()  # this worker was woken but leaves: pass it on
+                raise
+        return items.popleft()
+
+
 class _InFlight:
     """A handler in progress: its deadline and when its broker last heard of it."""
 
@@ -175,9 +226,7 @@ class Consumer(Generic[T]):
         self._sub: Subscription | None = None
         # Workers take deliveries from this queue; ``None`` is the fetch token: the
         # worker holding it fetches for the idle ones, then puts it back behind them.
-        self._queue: asyncio.Queue[tuple[Subscription, InboundMessage] | None] = (
-            asyncio.Queue()
-        )
+        self._queue: _Inbox[tuple[Subscription, InboundMessage] | None] = _Inbox()
         self._idle = concurrency
         self._permit_freed = asyncio.Event()
         self._idle_all = asyncio.Event()
