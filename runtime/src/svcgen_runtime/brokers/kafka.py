@@ -139,8 +139,8 @@ class KafkaBroker:
         request_timeout_ms: how long one Kafka request may take.
         session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms,
         commit_interval, auto_offset_reset, max_partition_fetch_bytes,
-            fetch_max_wait_ms: consumer
-            defaults, see the module docstring; a consumer's ``options`` override them.
+        fetch_max_wait_ms: consumer defaults, see the module docstring; a
+            consumer's ``options`` override them.
     """
 
     kind = "kafka"
