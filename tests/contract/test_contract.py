@@ -10,8 +10,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -33,10 +31,11 @@ from svcgen_runtime.outcome import Outcome
 from tests.support import until
 
 from .harness import Harness, unique
+from .worker import is_ready, lines
+from .worker import spawn as spawn_worker
 
 pytestmark = pytest.mark.broker
 
-ROOT = Path(__file__).resolve().parents[2]
 FAST = RetryPolicy(max_attempts=3, initial=0.05, max=0.1)
 Handler = Callable[[Any, InboundMessage], Awaitable[Outcome | None]]
 
@@ -339,54 +338,6 @@ async def test_per_key_ordering(harness: Harness) -> None:
 # -- processes: crash, drain, reconnect ----------------------------------------------
 
 
-def spawn(
-    harness: Harness,
-    source: str,
-    group: str,
-    out: Path,
-    *,
-    concurrency: int,
-    handler_seconds: float,
-    drain_timeout: float = 10.0,
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.contract.worker",
-            "--kind",
-            harness.kind,
-            "--source",
-            source,
-            "--group",
-            group,
-            "--out",
-            str(out),
-            "--concurrency",
-            str(concurrency),
-            "--handler-seconds",
-            str(handler_seconds),
-            "--drain-timeout",
-            str(drain_timeout),
-        ],
-        cwd=ROOT,
-    )
-
-
-def lines(out: Path, prefix: str) -> list[str]:
-    if not out.exists():
-        return []
-    return [
-        ln.split(" ", 1)[1]
-        for ln in out.read_text().splitlines()
-        if ln.startswith(prefix + " ")
-    ]
-
-
-def is_ready(out: Path) -> bool:
-    return out.exists() and "ready" in out.read_text().splitlines()
-
-
 async def test_crash_with_messages_in_flight_loses_nothing(
     process_harness: Harness, tmp_path: Path
 ) -> None:
@@ -394,7 +345,9 @@ async def test_crash_with_messages_in_flight_loses_nothing(
     source, group = harness.source("crash"), unique("g")
     ids = [f"m-{i}" for i in range(30)]
     first, second = tmp_path / "first.log", tmp_path / "second.log"
-    proc = spawn(harness, source, group, first, concurrency=5, handler_seconds=0.4)
+    proc = spawn_worker(
+        harness.kind, source, group, first, concurrency=5, handler_seconds=0.4
+    )
     try:
         await until(lambda: is_ready(first), 60, "the first worker to start")
         async with publisher(harness) as pub:
@@ -417,7 +370,9 @@ async def test_crash_with_messages_in_flight_loses_nothing(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    proc2 = spawn(harness, source, group, second, concurrency=5, handler_seconds=0.0)
+    proc2 = spawn_worker(
+        harness.kind, source, group, second, concurrency=5, handler_seconds=0.0
+    )
     try:
 
         def all_done() -> bool:
@@ -439,7 +394,9 @@ async def test_sigterm_drains_in_flight_and_nothing_is_redelivered(
     source, group = harness.source("drain"), unique("g")
     ids = [f"m-{i}" for i in range(5)]
     out = tmp_path / "worker.log"
-    proc = spawn(harness, source, group, out, concurrency=5, handler_seconds=1.0)
+    proc = spawn_worker(
+        harness.kind, source, group, out, concurrency=5, handler_seconds=1.0
+    )
     try:
         await until(lambda: is_ready(out), 60, "the worker to start")
         async with publisher(harness) as pub:

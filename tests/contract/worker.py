@@ -9,11 +9,66 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 from svcgen_runtime import Application, Consumer, InboundMessage
 
 from .conftest import make_harness
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def spawn(
+    kind: str,
+    source: str,
+    group: str,
+    out: Path,
+    *,
+    concurrency: int,
+    handler_seconds: float,
+    drain_timeout: float = 10.0,
+) -> subprocess.Popen[bytes]:
+    """Start this module as a consumer process of ``source`` logging to ``out``."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.contract.worker",
+            "--kind",
+            kind,
+            "--source",
+            source,
+            "--group",
+            group,
+            "--out",
+            str(out),
+            "--concurrency",
+            str(concurrency),
+            "--handler-seconds",
+            str(handler_seconds),
+            "--drain-timeout",
+            str(drain_timeout),
+        ],
+        cwd=ROOT,
+    )
+
+
+def lines(out: Path, prefix: str) -> list[str]:
+    """The ids a worker logged with ``prefix`` (``start`` or ``done``), in order."""
+    if not out.exists():
+        return []
+    return [
+        ln.split(" ", 1)[1]
+        for ln in out.read_text().splitlines()
+        if ln.startswith(prefix + " ")
+    ]
+
+
+def is_ready(out: Path) -> bool:
+    """True once the worker logged that its Application started."""
+    return out.exists() and "ready" in out.read_text().splitlines()
 
 
 async def main(args: argparse.Namespace) -> int:

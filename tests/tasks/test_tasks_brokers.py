@@ -8,8 +8,6 @@ import datetime as dt
 import itertools
 import json
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,11 +21,11 @@ from svcgen_runtime.schedules import FIRE_HEADER, Schedule
 from svcgen_runtime.tasks import Task, task_worker
 from tests.contract.conftest import make_harness
 from tests.contract.harness import Harness, unique
+from tests.contract.worker import is_ready, lines, spawn
 from tests.support import until
 
 pytestmark = pytest.mark.broker
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/0"
 BACKENDS = ["redis", "nats", "rabbitmq"]
 
@@ -103,53 +101,14 @@ async def test_delay_and_idempotency_key(backend: Harness) -> None:
     assert worker.stats.acked == 2
 
 
-def spawn(
-    harness: Harness, queue: str, group: str, out: Path, handler_seconds: float
-) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.contract.worker",
-            "--kind",
-            harness.kind,
-            "--source",
-            queue,
-            "--group",
-            group,
-            "--out",
-            str(out),
-            "--concurrency",
-            "2",
-            "--handler-seconds",
-            str(handler_seconds),
-        ],
-        cwd=ROOT,
-    )
-
-
-def events(out: Path, kind: str) -> list[str]:
-    if not out.exists():
-        return []
-    return [
-        ln.split(" ", 1)[1]
-        for ln in out.read_text().splitlines()
-        if ln.startswith(kind + " ")
-    ]
-
-
-def ready(out: Path) -> bool:
-    return out.exists() and "ready" in out.read_text().splitlines()
-
-
 async def test_a_worker_crash_mid_task_runs_it_again_once(
     backend: Harness, tmp_path: Path
 ) -> None:
     queue, group = backend.source("tasks"), unique("g")
     first, second = tmp_path / "first.log", tmp_path / "second.log"
-    proc = spawn(backend, queue, group, first, handler_seconds=30)
+    proc = spawn(backend.kind, queue, group, first, concurrency=2, handler_seconds=30)
     try:
-        await until(lambda: ready(first), 60, "the first worker")
+        await until(lambda: is_ready(first), 60, "the first worker")
         async with key_store() as store:
             pub = backend.broker("enqueue")
             await pub.connect()
@@ -164,7 +123,7 @@ async def test_a_worker_crash_mid_task_runs_it_again_once(
             await task.enqueue("task-1", key="report-1")
             await pub.close()
         await until(
-            lambda: events(first, "start") == ["task-1"], 30, "the task to start"
+            lambda: lines(first, "start") == ["task-1"], 30, "the task to start"
         )
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
@@ -172,16 +131,18 @@ async def test_a_worker_crash_mid_task_runs_it_again_once(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    proc2 = spawn(backend, queue, group, second, handler_seconds=0.2)
+    proc2 = spawn(
+        backend.kind, queue, group, second, concurrency=2, handler_seconds=0.2
+    )
     try:
         await until(
-            lambda: events(second, "done") == ["task-1"],
+            lambda: lines(second, "done") == ["task-1"],
             60 + backend.ack_wait(),
             "the task to run again",
         )
         await asyncio.sleep(backend.ack_wait() + 1.0)
-        assert events(second, "start") == ["task-1"]  # again, and only once
-        assert events(first, "done") == []
+        assert lines(second, "start") == ["task-1"]  # again, and only once
+        assert lines(first, "done") == []
     finally:
         proc2.send_signal(signal.SIGTERM)
         proc2.wait(timeout=30)
@@ -192,15 +153,15 @@ async def test_sigterm_lets_running_tasks_finish(
 ) -> None:
     queue, group = backend.source("tasks"), unique("g")
     out = tmp_path / "worker.log"
-    proc = spawn(backend, queue, group, out, handler_seconds=1.0)
+    proc = spawn(backend.kind, queue, group, out, concurrency=2, handler_seconds=1.0)
     try:
-        await until(lambda: ready(out), 60, "the worker")
+        await until(lambda: is_ready(out), 60, "the worker")
         pub = backend.broker("enqueue")
         await pub.connect()
         for i in range(2):
             await pub.publish(queue, f"task-{i}".encode())
         await pub.close()
-        await until(lambda: len(events(out, "start")) == 2, 30, "both tasks running")
+        await until(lambda: len(lines(out, "start")) == 2, 30, "both tasks running")
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
     finally:
@@ -208,7 +169,7 @@ async def test_sigterm_lets_running_tasks_finish(
             proc.kill()
             proc.wait()
     assert code == 0
-    assert sorted(events(out, "done")) == ["task-0", "task-1"]
+    assert sorted(lines(out, "done")) == ["task-0", "task-1"]
 
 
 async def test_three_replicas_on_redis_fire_each_time_exactly_once() -> None:
