@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import SvcgenError
-from .plan import Plan, Setting, import_sections
+from .plan import Import, Plan, Setting, import_sections
 
 if TYPE_CHECKING:
     import jinja2
@@ -76,15 +76,7 @@ def render(plan: Plan) -> Rendered:
             doc="Message handlers, one module per consumer in service.yaml.",
         )
     for c in plan.consumers:
-        imports = {
-            ("__future__", "annotations", None),
-            ("svcgen_runtime", "Ack", None),
-            ("svcgen_runtime", "InboundMessage", None),
-            ("svcgen_runtime", "Outcome", None),
-            (f"{plan.package}._generated.context", "Context", None),
-        }
-        if c.message_import is not None:
-            imports.add((c.message_import[0], c.message_import[1], None))
+        imports = _handler_imports(plan, c.message_import)
         stub(
             f"{src}/handlers/{c.name}.py",
             "stubs/handler.py.jinja",
@@ -121,6 +113,20 @@ def render(plan: Plan) -> Rendered:
     )
 
 
+def _handler_imports(plan: Plan, payload_import: Import | None) -> set[Import]:
+    """Imports of a user-owned message handler stub (consumer or task)."""
+    imports: set[Import] = {
+        ("__future__", "annotations", None),
+        ("svcgen_runtime", "Ack", None),
+        ("svcgen_runtime", "InboundMessage", None),
+        ("svcgen_runtime", "Outcome", None),
+        (f"{plan.package}._generated.context", "Context", None),
+    }
+    if payload_import is not None:
+        imports.add((payload_import[0], payload_import[1], None))  # no alias in a stub
+    return imports
+
+
 def _toolbox_stubs(plan: Plan, stub: Callable[..., None]) -> None:
     """User-owned modules of tasks (their handlers) and schedules (their args)."""
     src = plan.src
@@ -132,15 +138,7 @@ def _toolbox_stubs(plan: Plan, stub: Callable[..., None]) -> None:
             doc="Task handlers, one module per task in service.yaml.",
         )
     for t in plan.tasks:
-        imports = {
-            ("__future__", "annotations", None),
-            ("svcgen_runtime", "Ack", None),
-            ("svcgen_runtime", "InboundMessage", None),
-            ("svcgen_runtime", "Outcome", None),
-            (f"{plan.package}._generated.context", "Context", None),
-        }
-        if t.args_import is not None:
-            imports.add((t.args_import[0], t.args_import[1], None))
+        imports = _handler_imports(plan, t.args_import)
         stub(
             f"{src}/tasks/{t.name}.py",
             "stubs/task.py.jinja",
