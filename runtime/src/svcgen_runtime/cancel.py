@@ -1,4 +1,4 @@
-"""Cancellation tokens: one root per Application, children per component."""
+"""The Application's root cancellation token: set once, on the first shutdown request."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import asyncio
 
 
 class CancelToken:
-    """A one-shot flag that can be awaited; cancelling a token cancels its children.
+    """A one-shot flag that can be awaited.
 
-    Tokens are cooperative: loops check ``cancelled`` or await ``wait()`` and stop
-    taking new work. They never cancel running handlers by themselves.
+    Tokens are cooperative: the Application awaits ``wait()`` and then stops intake
+    everywhere. Cancelling never cancels running handlers by itself.
     """
 
-    __slots__ = ("_children", "_event", "reason")
+    __slots__ = ("_event", "reason")
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
-        self._children: list[CancelToken] = []
         self.reason: str | None = None
 
     @property
@@ -28,27 +27,6 @@ class CancelToken:
             return
         self.reason = reason
         self._event.set()
-        for child in self._children:
-            child.cancel(reason)
 
     async def wait(self) -> None:
         await self._event.wait()
-
-    def child(self) -> CancelToken:
-        token = CancelToken()
-        if self.cancelled:
-            token.cancel(self.reason or "cancelled")
-        else:
-            self._children.append(token)
-        return token
-
-    async def sleep(self, seconds: float) -> bool:
-        """Sleep up to ``seconds``; return True when the token was cancelled meanwhile."""
-        if self.cancelled:
-            return True
-        try:
-            async with asyncio.timeout(seconds):
-                await self._event.wait()
-        except TimeoutError:
-            return False
-        return True

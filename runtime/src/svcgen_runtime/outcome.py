@@ -35,5 +35,3 @@ class Retry:
 
 
 Outcome: TypeAlias = Ack | Nack | Retry
-
-ACK: Ack = Ack()
