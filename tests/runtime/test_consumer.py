@@ -342,6 +342,30 @@ async def test_forced_drain_never_acks_a_cancelled_handler_and_the_next_consumer
     assert sorted(seen) == [(b"0", 2), (b"1", 2), (b"2", 2)]
 
 
+async def test_a_handler_that_swallows_a_forced_cancel_is_released_not_acked() -> None:
+    started = asyncio.Event()
+
+    async def stubborn(body: bytes, msg: InboundMessage) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            pass  # what a careless handler, or a library with a bug, does
+
+    broker = MemoryBroker("local")
+    app, consumer, _ = make(stubborn, broker=broker, concurrency=2)
+    app.drain_timeout = 0.2
+    async with run_service(app) as svc:
+        for i in range(2):
+            await svc.publish("local", "in", str(i).encode())
+        await started.wait()
+        await asyncio.sleep(0.05)
+        assert await svc.stop() == 1
+    assert consumer.stats.acked == 0
+    assert consumer.stats.released == 2
+    assert broker.pending("in") == 2
+
+
 class SlowAckSubscription(CountingSubscription):
     ack_started = asyncio.Event()
     ack_finished = False

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Generic, TypeVar
 
 from .brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
+from .cancel import cancel_and_wait
 from .errors import ConfigurationError
 from .message import (
     DEFERRED_HEADER,
@@ -317,9 +318,7 @@ class Consumer(Generic[T]):
             if not self._settling:
                 break
             await asyncio.sleep(0.01)
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
+        await cancel_and_wait(self._workers, what=f"{self.name} worker")
         while not self._queue.empty():
             item = self._queue.get_nowait()
             if item is not None:
@@ -334,9 +333,7 @@ class Consumer(Generic[T]):
         self.stop_intake()
         watchdog = [self._watchdog] if self._watchdog is not None else []
         helpers = [*self._workers, *watchdog, *self._beats]
-        for task in helpers:
-            task.cancel()
-        await asyncio.gather(*helpers, return_exceptions=True)
+        await cancel_and_wait(helpers, what=f"{self.name} helper task")
         self.consuming = False
         if self._sub is not None:
             try:
@@ -513,6 +510,9 @@ class Consumer(Generic[T]):
             handling.pop(task, None)
         if task in self._timed_out:  # the handler swallowed its cancellation
             return self._timeout_decision(task, msg, attempt)
+        if self._forced:  # likewise, under a forced shutdown: never ack it
+            await self._release(sub, msg)
+            raise asyncio.CancelledError
         if outcome is None:
             return ACK_DECISION
         try:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from .cancel import cancel_and_wait
 from .errors import ConfigurationError, require
 from .idempotency import IdempotencyStore
 from .message import InboundMessage
@@ -138,8 +139,7 @@ class Schedule(Generic[T]):
     async def close(self) -> None:
         self.stop_intake()
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait([self._task], what=f"schedule {self.name}")
 
     async def _loop(self, last: float) -> None:
         while not self._stop.is_set():

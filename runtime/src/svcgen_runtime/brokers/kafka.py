@@ -67,6 +67,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ..cancel import cancel_and_wait
 from ..errors import (
     BrokerConnectionError,
     BrokerError,
@@ -808,8 +809,7 @@ class KafkaSubscription:
         if self._closed:
             return
         if self._committer is not None:
-            self._committer.cancel()
-            await asyncio.gather(self._committer, return_exceptions=True)
+            await cancel_and_wait([self._committer], what="kafka committer")
         for wake in self._wakeups.values():
             wake.cancel()
         self._wakeups.clear()

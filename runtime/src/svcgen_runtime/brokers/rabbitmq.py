@@ -61,6 +61,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeAlias
 from urllib.parse import urlsplit
 
+from ..cancel import cancel_and_wait
 from ..errors import BrokerConnectionError, BrokerError, ConfigurationError, require
 
 require("aio_pika", "rabbitmq")
@@ -722,8 +723,7 @@ class RabbitMQSubscription:
             self._ack_wake.set()
             done, _ = await asyncio.wait({acker}, timeout=CLOSE_TIMEOUT)
             if not done:
-                acker.cancel()
-                await asyncio.gather(acker, return_exceptions=True)
+                await cancel_and_wait([acker], what="rabbitmq acker")
         # Acks were queued before Channel.Close on the same connection: they go first.
         await _close_quietly(self._channel)
         self._buffer.clear()

@@ -64,6 +64,7 @@ from redis.asyncio.retry import Retry  # noqa: E402
 from redis.backoff import ExponentialBackoff, NoBackoff  # noqa: E402
 
 from .. import message as m  # noqa: E402
+from ..cancel import cancel_and_wait  # noqa: E402
 from ..message import InboundMessage  # noqa: E402
 from ..retry import next_attempt_headers  # noqa: E402
 from .base import SubscriptionSpec  # noqa: E402
@@ -782,7 +783,9 @@ class RedisSubscription:
 
     async def _housekeep(self) -> None:
         """Move due retries back to the stream and keep handled entries un-idle."""
-        while self._broker.connected:  # a closed broker's connections stay closed
+        # A closed broker's connections stay closed; a closed subscription stops even
+        # if a cancellation was lost inside redis-py (see cancel_and_wait).
+        while self._broker.connected and not self._closed:
             wait = self._mover_interval
             try:
                 moved, next_due, now = await self._move_script(
@@ -850,8 +853,7 @@ class RedisSubscription:
         """Flush acks; unsettled entries stay pending and are reclaimed after idle."""
         self._closed = True
         if self._housekeeper is not None:
-            self._housekeeper.cancel()
-            await asyncio.gather(self._housekeeper, return_exceptions=True)
+            await cancel_and_wait([self._housekeeper], what="redis housekeeping task")
         await self._flush()
         if self._flushes:
             await asyncio.gather(*self._flushes, return_exceptions=True)
