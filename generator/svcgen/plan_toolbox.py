@@ -16,7 +16,7 @@ from .plan import (
     _dead_letter,
     _MessageNames,
 )
-from .spec import ServiceSpec
+from .spec import ServiceSpec, task_keys_prefix
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def plan_tasks(
             var=var,
             cls="RedisIdempotency" if url is not None else "MemoryIdempotency",
             url_setting=url,
-            prefix=f"{spec.name}:idempotency:" if url is not None else None,
+            prefix=task_keys_prefix(spec.name) if url is not None else None,
             per_replica=tuple(per_replica),
         )
         for var, (url, per_replica) in sorted(stores.items())

@@ -53,6 +53,16 @@ RESERVED_CONTEXT_NAMES: Final = frozenset({"tasks", "cache", "database", "storag
 
 PROBE_PATHS: Final = frozenset({"/healthz", "/readyz"})
 
+
+def task_keys_prefix(service: str) -> str:
+    """Where a service keeps task idempotency keys and schedule fires in Redis.
+
+    Outside the cache's default prefix (``<service>:``), so ``cache.clear()`` never
+    deletes them.
+    """
+    return f"svcgen-keys:{service}:"
+
+
 DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h)$"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

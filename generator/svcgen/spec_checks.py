@@ -22,6 +22,7 @@ from .spec import (
     Loc,
     _path,
     _Positions,
+    task_keys_prefix,
 )
 
 # -- brokers, consumers, publishers, routes -------------------------------------------
@@ -248,6 +249,27 @@ def toolbox_issues(
         yield from _schedule(i, item, pos)
         yield from _schedule_task(i, item, pos, tasks, kinds, redis_cache=redis_cache)
     yield from _resources(resources, pos)
+    name = data.get("name")
+    if isinstance(cache, dict) and redis_cache and tasks and isinstance(name, str):
+        yield from _cache_prefix_clash(cache, name, pos)
+
+
+def _cache_prefix_clash(
+    cache: Mapping[str, Any], service: str, pos: _Positions
+) -> Iterator[SpecIssue]:
+    """A redis cache's prefix must not cover the task keys (clear() would delete them)."""
+    prefix = cache.get("prefix")
+    if not isinstance(prefix, str) or not prefix:
+        return  # the default '<service>:' never clashes; empty is refused elsewhere
+    keys = task_keys_prefix(service)
+    if keys.startswith(prefix) or prefix.startswith(keys):
+        yield _issue(
+            pos,
+            ("resources", "cache", "prefix"),
+            f"{prefix!r} overlaps {keys!r}, where task idempotency keys and "
+            "schedule fires are kept, so cache.clear() could delete them; omit it "
+            f"for {service + ':'!r} or choose another prefix",
+        )
 
 
 def _issue(pos: _Positions, loc: Loc, message: str, *, key: bool = False) -> SpecIssue:

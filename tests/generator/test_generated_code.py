@@ -172,7 +172,7 @@ def test_tasks_without_a_redis_store_say_so_in_app_py() -> None:
     )
     assert "process_keys: IdempotencyStore = (" in app
     assert (
-        'url=settings.jobs_url,\n            prefix="golden-tasks:idempotency:"' in app
+        'url=settings.jobs_url,\n            prefix="svcgen-keys:golden-tasks:"' in app
     )
 
 
@@ -193,7 +193,7 @@ def test_schedule_task_keys_use_the_redis_cache(
     assert isinstance(cache, RedisCache) and cache.prefix == "reports:"
     assert isinstance(store, RedisIdempotency)
     assert store.url == "redis://localhost:6379/1"
-    assert store.prefix == "golden-schedules:idempotency:"
+    assert store.prefix == "svcgen-keys:golden-schedules:"
     by_name = {s.name: s for s in app.components}
     assert by_name["heartbeat"].every == 30.0
     assert by_name["nightly_report"].cron == "0 3 * * *"

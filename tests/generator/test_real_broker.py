@@ -4,8 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
+import itertools
+import json
+import os
 import secrets
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,47 +67,120 @@ async def test_generated_service_consumes_from_real_redis(
             await client.aclose()
 
 
+TASK_HANDLER = """
+from __future__ import annotations
+
+import json
+import os
+
+from svcgen_runtime import InboundMessage, Outcome
+
+from {name}._generated.context import Context
+
+
+async def handle(ctx: Context, args: bytes, raw: InboundMessage) -> Outcome | None:
+    fire = raw.headers["x-svcgen-fire-time"]
+    print(json.dumps({{"ran": fire, "pid": os.getpid()}}), flush=True)
+    return None
+"""
+
+
+def start_replica(
+    root: Path, name: str, out: Path, err: Path
+) -> subprocess.Popen[bytes]:
+    """``python -m <name>`` in ``root``, stdout and stderr into files."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root / "src"),
+        "REDIS_URL": REDIS_URL,
+        "HEALTH_PORT": "0",
+    }
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", name],
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            cwd=root,
+        )
+
+
 @pytest.mark.broker
-async def test_generated_schedule_fires_once_across_two_replicas_on_real_redis(
+async def test_three_replica_processes_of_a_generated_service_run_each_fire_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """add-task + add-schedule on a redis broker: two replicas of the generated app
-    share the schedule's keys in Redis, so each fire time runs the task once."""
+    """add-task + add-schedule on a redis broker, plus a redis cache: three replicas
+    of the generated service, each its own process, run a 250 ms schedule for 20+
+    fire times; every fire time runs exactly once and none is skipped. Then the
+    cache's clear() leaves the task keys (another prefix) alone."""
     suffix = secrets.token_hex(4)
     name, task = f"sched_{suffix}", f"tick_{suffix}"
     root = commands.new(name, brokers=["redis"], http=False, directory=tmp_path / name)
     commands.add_task(root, name=task, broker="redis")
-    commands.add_schedule(root, name="every_second", task=task, every="1s")
-    monkeypatch.syspath_prepend(str(root / "src"))
-    app_module = importlib.import_module(f"{name}._generated.app")
-    settings_module = importlib.import_module(f"{name}._generated.settings")
-    settings = settings_module.load_settings(
-        {"REDIS_URL": REDIS_URL, "HEALTH_PORT": "0"}
+    commands.add_schedule(root, name="quarter", task=task, every="250ms")
+    spec = root / "service.yaml"
+    spec.write_text(
+        spec.read_text()
+        + 'resources:\n  cache: {kind: redis, url: "${REDIS_URL:-redis://x:1/0}"}\n'
     )
-    replicas = [
-        app_module.build_app(settings=settings, handle_signals=False) for _ in range(2)
-    ]
-    serving = [asyncio.create_task(app.serve()) for app in replicas]
+    commands.generate(root)
+    (root / "src" / name / "tasks" / f"{task}.py").write_text(
+        TASK_HANDLER.format(name=name)
+    )
+    logs = [(tmp_path / f"out-{i}.log", tmp_path / f"err-{i}.log") for i in range(3)]
+    procs = [start_replica(root, name, out, err) for out, err in logs]
     client = aioredis.from_url(REDIS_URL)
     try:
-        for app in replicas:
-            await asyncio.wait_for(app.wait_started(), 10)
-        await asyncio.sleep(3.6)
-        for app in replicas:
-            app.shutdown()
-        assert [await asyncio.wait_for(s, 30) for s in serving] == [0, 0]
-        fired = sum(app.components[0].fired for app in replicas)
-        ran = sum(app.consumer(task).stats.acked for app in replicas)
-        keys = [k async for k in client.scan_iter(f"{name}:idempotency:{task}:*")]
-        assert 3 <= fired <= 4
-        assert ran == fired == len(keys)
+        async with asyncio.timeout(60):
+            while not all(f"{name}: started" in err.read_text() for _, err in logs):
+                assert all(p.poll() is None for p in procs), [
+                    err.read_text() for _, err in logs
+                ]
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(7.0)  # 28 fire times with all three up
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        codes = [await asyncio.to_thread(p.wait, 30) for p in procs]
+        assert codes == [0, 0, 0], [err.read_text() for _, err in logs]
+        runs = [
+            json.loads(line)
+            for out, _ in logs
+            for line in out.read_text().splitlines()
+            if line.startswith("{")
+        ]
+        fires = sorted(dt.datetime.fromisoformat(r["ran"]).timestamp() for r in runs)
+        assert len(fires) >= 20, fires
+        assert len(fires) == len(set(fires)), fires  # exactly one run per fire time
+        gaps = {round(b - a, 3) for a, b in itertools.pairwise(fires)}
+        assert gaps == {0.25}, gaps  # and no fire time skipped
+        assert len({r["pid"] for r in runs}) >= 2  # the replicas shared the work
+
+        keys = [k async for k in client.scan_iter(f"svcgen-keys:{name}:{task}:*")]
+        assert len(keys) >= len(fires)
+        monkeypatch.syspath_prepend(str(root / "src"))
+        app_module = importlib.import_module(f"{name}._generated.app")
+        settings_module = importlib.import_module(f"{name}._generated.settings")
+        settings = settings_module.load_settings(
+            {"REDIS_URL": REDIS_URL, "HEALTH_PORT": "0"}
+        )
+        app = app_module.build_app(settings=settings, handle_signals=False)
+        [cache] = [r for r in app.resources if r.name == "cache"]
+        await cache.open()
+        try:
+            await cache.set("greeting", b"hello", ttl=60)
+            assert await cache.clear() == 1
+        finally:
+            await cache.close()
+        after = [k async for k in client.scan_iter(f"svcgen-keys:{name}:{task}:*")]
+        assert len(after) == len(keys)
     finally:
-        for app, s in zip(replicas, serving, strict=True):
-            if not s.done():
-                app.shutdown(force=True)
-                await asyncio.gather(s, return_exceptions=True)
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         try:
             keys = [k async for k in client.scan_iter(f"{name}*")]
+            keys += [k async for k in client.scan_iter(f"svcgen-keys:{name}:*")]
             keys += [k async for k in client.scan_iter(f"tasks.{task}*")]
             if keys:
                 await client.delete(*keys)

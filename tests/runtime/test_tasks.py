@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import math
 import time
 from typing import Any
 
@@ -131,6 +132,69 @@ def test_every_fire_times_are_aligned_and_misfires_coalesce() -> None:
     assert s.latest_fire(1000.0, 1019.0) is None
     assert s.latest_fire(1000.0, 1111.0) == 1110.0  # 1020..1110 missed: one fire
     assert s.key(1110.0) == "tick:1970-01-01T00:18:30+00:00"
+
+
+def test_latest_fire_is_computed_back_from_now() -> None:
+    task: Task[dict[str, Any]] = Task(
+        name="t",
+        broker=MemoryBroker("jobs"),
+        encode=encode,
+        idempotency=MemoryIdempotency(),
+    )
+    quick = Schedule(name="quick", task=task, args=lambda when: {}, every=0.25)
+    month = 30 * 24 * 3600.0
+    started = time.perf_counter()
+    assert quick.latest_fire(1000.0, 1000.0 + month) == 1000.0 + month
+    assert time.perf_counter() - started < 0.05  # not ten million steps
+    hourly = Schedule(name="hourly", task=task, args=lambda when: {}, cron="0 * * * *")
+    assert hourly.latest_fire(0.0, 7200.0) == 7200.0  # now is itself a fire time
+    assert hourly.latest_fire(0.0, 7199.0) == 3600.0
+    assert hourly.latest_fire(3600.0, 7199.0) is None
+
+
+async def test_a_restart_fires_the_latest_missed_time_once() -> None:
+    broker = MemoryBroker("jobs")
+    store = MemoryIdempotency()  # as a shared server that outlives the service
+    task: Task[dict[str, Any]] = Task(
+        name="t", broker=broker, encode=encode, idempotency=store
+    )
+    # First start ever: nothing before the start is fired.
+    s = Schedule(name="hourly", task=task, args=lambda when: {}, cron="0 * * * *")
+    await s.start()
+    await asyncio.sleep(0.1)
+    await s.close()
+    assert s.fired == 0 and broker.pending("tasks.t") == 0
+    # The last fire was three hours and a half ago: the three missed ones coalesce.
+    now = time.time()
+    last = math.floor(now / 3600) * 3600 - 3 * 3600
+    await store.raise_mark("schedule-fired:hourly", last, 3600)
+    s = Schedule(name="hourly", task=task, args=lambda when: {}, cron="0 * * * *")
+    await s.start()
+    await asyncio.sleep(0.1)
+    await s.close()
+    assert s.fired == 1
+    [msg] = broker.messages("tasks.t")
+    fired = dt.datetime.fromisoformat(msg.headers[FIRE_HEADER]).timestamp()
+    assert fired == math.floor(now / 3600) * 3600
+    assert await store.mark("schedule-fired:hourly") == fired
+    # Another replica starting now finds that fire done and adds nothing.
+    s = Schedule(name="hourly", task=task, args=lambda when: {}, cron="0 * * * *")
+    await s.start()
+    await asyncio.sleep(0.1)
+    await s.close()
+    assert s.fired == 0 and len(broker.messages("tasks.t")) == 1
+
+
+async def test_marks_only_grow_and_release_respects_the_owner() -> None:
+    store = MemoryIdempotency()
+    await store.raise_mark("m", 10.0, 60)
+    await store.raise_mark("m", 5.0, 60)
+    assert await store.mark("m") == 10.0
+    assert await store.claim("lock", 60, owner="a")
+    await store.release("lock", owner="b")  # not b's: kept
+    assert not await store.claim("lock", 60, owner="b")
+    await store.release("lock", owner="a")
+    assert await store.claim("lock", 60, owner="b")
 
 
 def test_cron_fire_times_follow_the_timezone() -> None:

@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import itertools
 import json
+import math
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -14,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from svcgen_runtime import Application, InboundMessage, RetryPolicy
 from svcgen_runtime.idempotency import RedisIdempotency
-from svcgen_runtime.schedules import FIRE_HEADER, Schedule
+from svcgen_runtime.schedules import FIRE_HEADER, SCHEDULE_HEADER, Schedule, guard_runs
 from svcgen_runtime.tasks import Task, task_worker
+from tests.brokers.test_redis import xrange
 from tests.contract.conftest import make_harness
 from tests.contract.harness import Harness, unique
 from tests.contract.worker import is_ready, lines, spawn
@@ -226,3 +229,86 @@ async def test_three_replicas_on_redis_fire_each_time_exactly_once() -> None:
     assert len(runs) == len(set(runs)), sorted(runs)
     fires = sorted(dt.datetime.fromisoformat(r).timestamp() for r in runs)
     assert all(round(b - a, 3) == 0.25 for a, b in itertools.pairwise(fires))
+
+
+async def test_redis_guard_spans_replicas_and_frees_only_its_own_lock() -> None:
+    """guard_runs with two replicas' own connections to Redis: a fire is skipped while
+    another replica runs the schedule; a run that outlived its lock does not free
+    the lock a later run took."""
+    async with key_store() as a, key_store() as b:
+        b.prefix = a.prefix  # two replicas, one key space
+        started = {f: asyncio.Event() for f in ("f1", "f3", "f5")}
+        finish = {f: asyncio.Event() for f in ("f1", "f3", "f5")}
+        ran: list[str] = []
+
+        async def slow(args: dict[str, Any], msg: InboundMessage) -> None:
+            name = msg.headers[FIRE_HEADER]
+            ran.append(name)
+            started[name].set()
+            await finish[name].wait()
+
+        def fire(name: str) -> InboundMessage:
+            return InboundMessage(
+                id=name,
+                source="tasks.t",
+                body=b"{}",
+                headers={SCHEDULE_HEADER: "report", FIRE_HEADER: name},
+            )
+
+        on_a = guard_runs(slow, store=a, ttl=0.5)
+        on_b = guard_runs(slow, store=b, ttl=0.5)
+        first = asyncio.ensure_future(on_a({}, fire("f1")))
+        await started["f1"].wait()
+        assert await on_b({}, fire("f2")) is None  # f1 still runs on replica a
+        await asyncio.sleep(0.7)  # f1 outlives its lock's ttl
+        third = asyncio.ensure_future(on_b({}, fire("f3")))
+        await started["f3"].wait()
+        finish["f1"].set()
+        await first  # f1 ends and must not free f3's lock
+        assert await on_a({}, fire("f4")) is None  # f3 still holds it
+        finish["f3"].set()
+        await third
+        finish["f5"].set()
+        await on_a({}, fire("f5"))  # free again
+        assert ran == ["f1", "f3", "f5"]
+
+
+async def test_redis_restart_fires_the_latest_missed_time_once() -> None:
+    harness = make_harness("redis")
+    queue = harness.source("hourly")
+    async with key_store() as store:
+        broker = harness.broker("tasks")
+        await broker.connect()
+        try:
+            now = time.time()
+            hour = math.floor(now / 3600) * 3600
+            await store.raise_mark("schedule-fired:hourly", hour - 3 * 3600, 60)
+            fired = []
+            for _ in range(2):  # two replicas starting one after the other
+                task: Task[dict[str, Any]] = Task(
+                    name="t",
+                    broker=broker,
+                    encode=encode,
+                    idempotency=store,
+                    queue=queue,
+                )
+                s = Schedule(
+                    name="hourly", task=task, args=lambda w: {}, cron="0 * * * *"
+                )
+                await s.start()
+                await asyncio.sleep(0.3)
+                await s.close()
+                fired.append(s.fired)
+            assert fired == [1, 0]
+            assert await store.mark("schedule-fired:hourly") == hour
+            admin = Redis.from_url(REDIS_URL)
+            try:
+                entries = await xrange(admin, queue)
+            finally:
+                await admin.aclose()
+            [(_, fields)] = entries
+            when = fields[b"h:" + FIRE_HEADER.encode()].decode()
+            assert dt.datetime.fromisoformat(when).timestamp() == hour
+        finally:
+            await broker.close()
+            await harness.cleanup()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 from .errors import require
 
@@ -22,8 +22,17 @@ class IdempotencyStore(Protocol):
         """True for the first claim of ``key`` within ``ttl`` seconds, False after —
         except that the same ``owner`` may claim its own key again (a redelivery)."""
 
-    async def release(self, key: str) -> None:
-        """Forget ``key`` (an enqueue that failed after claiming it)."""
+    async def release(self, key: str, owner: str = "") -> None:
+        """Forget ``key`` (an enqueue that failed after claiming it); with ``owner``,
+        only while that owner holds it (a lock that expired and was taken by another
+        is left to its new holder)."""
+
+    async def mark(self, key: str) -> float | None:
+        """The value last raised to under ``key``, or None (schedules: the last fire)."""
+
+    async def raise_mark(self, key: str, value: float, ttl: float) -> None:
+        """Set ``key`` to ``value`` unless it already holds a larger one; keep it
+        ``ttl`` seconds."""
 
 
 class MemoryIdempotency:
@@ -32,6 +41,7 @@ class MemoryIdempotency:
     def __init__(self, *, name: str = "idempotency") -> None:
         self.name = name
         self._keys: dict[str, tuple[float, str]] = {}
+        self._marks: dict[str, tuple[float, float]] = {}
 
     async def open(self) -> None:
         return None
@@ -49,8 +59,37 @@ class MemoryIdempotency:
         self._keys[key] = (now + ttl, owner)
         return True
 
-    async def release(self, key: str) -> None:
-        self._keys.pop(key, None)
+    async def release(self, key: str, owner: str = "") -> None:
+        held = self._keys.get(key)
+        if held is not None and (not owner or held[1] == owner):
+            del self._keys[key]
+
+    async def mark(self, key: str) -> float | None:
+        held = self._marks.get(key)
+        return held[0] if held is not None and held[1] > time.monotonic() else None
+
+    async def raise_mark(self, key: str, value: float, ttl: float) -> None:
+        current = await self.mark(key)
+        if current is None or value > current:
+            self._marks[key] = (value, time.monotonic() + ttl)
+
+
+# KEYS[1]=key; ARGV: owner. Delete the key only while the owner holds it.
+_RELEASE_OWNED: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# KEYS[1]=key; ARGV: value, ttl ms. Keep the larger of the stored and given value.
+_RAISE_MARK: Final = """
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current == nil or tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
 
 
 class RedisIdempotency:
@@ -94,5 +133,20 @@ class RedisIdempotency:
         held = await client.get(name)  # type: ignore[attr-defined]
         return bool(owner) and held is not None and bytes(held) == owner.encode()
 
-    async def release(self, key: str) -> None:
-        await self._redis().delete(self.prefix + key)  # type: ignore[attr-defined]
+    async def release(self, key: str, owner: str = "") -> None:
+        client: Any = self._redis()
+        if owner:
+            await client.eval(_RELEASE_OWNED, 1, self.prefix + key, owner.encode())
+        else:
+            await client.delete(self.prefix + key)
+
+    async def mark(self, key: str) -> float | None:
+        client: Any = self._redis()
+        value = await client.get(self.prefix + key)
+        return None if value is None else float(value)
+
+    async def raise_mark(self, key: str, value: float, ttl: float) -> None:
+        client: Any = self._redis()
+        await client.eval(
+            _RAISE_MARK, 1, self.prefix + key, repr(value), max(int(ttl * 1000), 1)
+        )

@@ -4,8 +4,11 @@ Each replica computes the same fire times (cron in a timezone via croniter, or
 ``every`` aligned to the Unix epoch) and enqueues the schedule's task with the key
 ``<schedule>:<fire time>``; the task's idempotency store lets exactly one enqueue
 through. A replica that wakes late (a pause, a busy loop) fires only the latest
-missed time: misfires coalesce. ``guard_runs`` makes the task's handler skip a fire
-while an earlier run of the same schedule is still running.
+missed time: misfires coalesce. The latest fire is also kept in the store (a mark
+that only grows), so a service that starts after fire times passed with every
+replica down fires the latest of them once, then goes on; on its very first start
+nothing before the start is fired. ``guard_runs`` makes the task's handler skip a
+fire while an earlier run of the same schedule is still running.
 """
 
 from __future__ import annotations
@@ -32,6 +35,13 @@ T = TypeVar("T")
 
 SCHEDULE_HEADER: Final = "x-svcgen-schedule"
 FIRE_HEADER: Final = "x-svcgen-fire-time"
+MARK_TTL: Final = 30 * 24 * 3600.0
+"""How long the last fire is remembered at least (three periods when longer)."""
+
+# Store keys of schedules hold a '-', which task names (Python identifiers), the
+# first part of every task key, never do.
+_FIRED: Final = "schedule-fired:"
+_RUNNING: Final = "schedule-running:"
 
 
 class Schedule(Generic[T]):
@@ -98,15 +108,23 @@ class Schedule(Generic[T]):
         return nxt.timestamp()
 
     def latest_fire(self, since: float, now: float) -> float | None:
-        """The last fire time in ``(since, now]``: several missed ones coalesce to it."""
-        fire = self.next_fire(since)
-        if fire > now:
-            return None
-        while True:
+        """The last fire time in ``(since, now]``: several missed ones coalesce to it.
+
+        Computed back from ``now``, not by stepping from ``since``: a service down
+        for a month must not walk through a month of 250 ms fire times.
+        """
+        if self.every is not None:
+            fire = math.floor(now / self.every) * self.every
+        else:
+            from croniter import croniter
+
+            start = dt.datetime.fromtimestamp(now, self.tz)
+            prev: dt.datetime = croniter(self.cron, start).get_prev(dt.datetime)
+            fire = prev.timestamp()
             nxt = self.next_fire(fire)
-            if nxt > now:
-                return fire
-            fire = nxt
+            if nxt <= now:  # ``now`` is itself a fire time
+                fire = nxt
+        return fire if fire > since else None
 
     def key(self, fire: float) -> str:
         return f"{self.name}:{dt.datetime.fromtimestamp(fire, dt.UTC).isoformat()}"
@@ -119,9 +137,7 @@ class Schedule(Generic[T]):
 
     async def start(self) -> None:
         self._stop.clear()
-        self._task = asyncio.create_task(
-            self._loop(time.time()), name=f"schedule-{self.name}"
-        )
+        self._task = asyncio.create_task(self._run(), name=f"schedule-{self.name}")
 
     def stop_intake(self) -> None:
         self._stop.set()
@@ -140,6 +156,26 @@ class Schedule(Generic[T]):
         self.stop_intake()
         if self._task is not None:
             await cancel_and_wait([self._task], what=f"schedule {self.name}")
+
+    async def _run(self) -> None:
+        await self._loop(await self._last_fire(time.time()))
+
+    async def _last_fire(self, now: float) -> float:
+        """Where this schedule stands: the last fire any replica made, else now."""
+        store = self.task.idempotency
+        assert store is not None  # checked in __init__
+        try:
+            mark = await store.mark(_FIRED + self.name)
+        except Exception as exc:
+            log.warning(
+                "schedule %s: reading its last fire failed (%s: %s); fire times "
+                "missed while the service was down are not made up",
+                self.name,
+                type(exc).__name__,
+                exc,
+            )
+            return now
+        return now if mark is None else min(mark, now)
 
     async def _loop(self, last: float) -> None:
         while not self._stop.is_set():
@@ -178,6 +214,20 @@ class Schedule(Generic[T]):
         if sent:
             self.fired += 1
             log.info("schedule %s fired for %s", self.name, when.isoformat())
+        # Enqueued here or by another replica (the key was taken): either way done.
+        store = self.task.idempotency
+        assert store is not None
+        ttl = max(MARK_TTL, 3 * (self.next_fire(fire) - fire))
+        try:
+            await store.raise_mark(_FIRED + self.name, fire, ttl)
+        except Exception as exc:
+            log.warning(
+                "schedule %s: recording the fire for %s failed: %s: %s",
+                self.name,
+                when.isoformat(),
+                type(exc).__name__,
+                exc,
+            )
 
 
 def guard_runs(
@@ -189,16 +239,16 @@ def guard_runs(
     """Wrap a task handler so at most one run per schedule is in progress at a time.
 
     A fire whose schedule is still running is skipped (logged and acked): misfires
-    coalesce. The lock is owned by the message id, so a redelivery of the same run
+    coalesce. The lock is owned by the fire time, so a redelivery of the same run
     after a crash takes it back; ``ttl`` (at least the handler timeout) frees it if
-    its holder died.
+    its holder died, and a run releases the lock only while it still holds it.
     """
 
     async def guarded(payload: T, msg: InboundMessage) -> Outcome | None:
         schedule = msg.headers.get(SCHEDULE_HEADER)
         if schedule is None:
             return await handler(payload, msg)
-        lock = f"running:{schedule}"
+        lock = _RUNNING + schedule
         owner = f"run:{msg.headers.get(FIRE_HEADER, msg.id)}"
         if not await store.claim(lock, ttl, owner=owner):
             log.warning(
@@ -210,6 +260,6 @@ def guard_runs(
         try:
             return await handler(payload, msg)
         finally:
-            await store.release(lock)
+            await store.release(lock, owner=owner)
 
     return guarded

@@ -101,7 +101,7 @@ def build_app(
         else RedisIdempotency(
             name="jobs_broker_keys",
             url=settings.jobs_url,
-            prefix="billing:idempotency:",
+            prefix="svcgen-keys:billing:",
         )
     )
     # Renders an invoice's receipt into storage and caches it.

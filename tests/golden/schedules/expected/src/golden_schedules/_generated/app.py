@@ -76,7 +76,7 @@ def build_app(
         else RedisIdempotency(
             name="cache_keys",
             url=settings.cache_url,
-            prefix="golden-schedules:idempotency:",
+            prefix="svcgen-keys:golden-schedules:",
         )
     )
     ping_task: Task[bytes] = Task(

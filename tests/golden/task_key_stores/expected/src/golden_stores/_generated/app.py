@@ -85,7 +85,7 @@ def build_app(
         else RedisIdempotency(
             name="cache_keys",
             url=settings.cache_url,
-            prefix="golden-stores:idempotency:",
+            prefix="svcgen-keys:golden-stores:",
         )
     )
     # Task idempotency keys (and schedule fires), shared by every replica in Redis.
@@ -95,7 +95,7 @@ def build_app(
         else RedisIdempotency(
             name="fast_broker_keys",
             url=settings.fast_url,
-            prefix="golden-stores:idempotency:",
+            prefix="svcgen-keys:golden-stores:",
         )
     )
     # Task idempotency keys (and schedule fires), shared by every replica in Redis.
@@ -105,7 +105,7 @@ def build_app(
         else RedisIdempotency(
             name="slow_broker_keys",
             url=settings.slow_url,
-            prefix="golden-stores:idempotency:",
+            prefix="svcgen-keys:golden-stores:",
         )
     )
     batch_task: Task[bytes] = Task(

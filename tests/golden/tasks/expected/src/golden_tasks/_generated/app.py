@@ -82,7 +82,7 @@ def build_app(
         else RedisIdempotency(
             name="jobs_broker_keys",
             url=settings.jobs_url,
-            prefix="golden-tasks:idempotency:",
+            prefix="svcgen-keys:golden-tasks:",
         )
     )
     # The idempotency keys of the task(s) reindex are kept in this process: with several
