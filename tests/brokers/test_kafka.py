@@ -32,7 +32,12 @@ from svcgen_runtime.message import (
 from svcgen_runtime.outcome import Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 from tests.contract.harness import Harness as HarnessProtocol
-from tests.contract.harness_kafka import URL, Harness, cut_kafka_connections
+from tests.contract.harness_kafka import (
+    SESSION_TIMEOUT_MS,
+    URL,
+    Harness,
+    cut_kafka_connections,
+)
 from tests.support import until
 
 pytestmark = pytest.mark.broker
@@ -177,6 +182,42 @@ async def test_ack_commits_contiguous_offsets_on_close(harness: Harness) -> None
     assert sorted(s[3]["offset"] for s in seen) == list(range(20))
     assert c.stats.acked == 20
     assert await committed("kc", source) == 20
+
+
+async def test_partition_ordering_runs_one_message_per_partition_in_offset_order(
+    harness: Harness,
+) -> None:
+    broker = KafkaBroker("b", URL, partitions=3, session_timeout_ms=SESSION_TIMEOUT_MS)
+    source = harness.source("k-part")
+    running_now: dict[int, int] = {}
+    peak_per_partition: dict[int, int] = {}
+    peak_total = 0
+    order: dict[int, list[int]] = {}
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        nonlocal peak_total
+        part = msg.position["partition"]
+        running_now[part] = running_now.get(part, 0) + 1
+        peak_per_partition[part] = max(
+            peak_per_partition.get(part, 0), running_now[part]
+        )
+        peak_total = max(peak_total, sum(running_now.values()))
+        order.setdefault(part, []).append(msg.position["offset"])
+        await asyncio.sleep(0.02)
+        running_now[part] -= 1
+
+    c = make_consumer(
+        harness, broker, source, handle, concurrency=8, ordering="partition"
+    )
+    async with running(c, broker):
+        for i in range(60):
+            await broker.publish(source, b"m%d" % i, key=f"key-{i}")
+        await until(lambda: sum(map(len, order.values())) == 60, 30, "60 deliveries")
+    assert len(order) == 3  # the keys spread over all three partitions
+    assert set(peak_per_partition.values()) == {1}  # one at a time per partition
+    assert peak_total >= 2  # while the partitions ran side by side
+    for offsets in order.values():
+        assert offsets == sorted(offsets) == list(range(len(offsets)))
 
 
 async def test_requeue_goes_through_the_retry_topic_with_attempt_plus_one(

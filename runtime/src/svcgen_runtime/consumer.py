@@ -432,7 +432,12 @@ class Consumer(Generic[T]):
 
     def _order_key(self, msg: InboundMessage) -> Any:
         if self.spec.ordering == "partition":
-            return msg.position.get("partition", msg.key)
+            position = msg.position
+            if "partition" in position:
+                # A source partition and its retry topic's partition of the same
+                # number are separate logs: separate lanes.
+                return (position.get("topic"), position["partition"])
+            return msg.key
         return msg.key
 
     async def _run_one(
