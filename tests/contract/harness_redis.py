@@ -47,11 +47,14 @@ class Harness:
     async def cut_connections(self) -> None:
         admin = self._admin()
         try:
+            killed = 0
             for client in await admin.client_list():
                 if client.get("name") == self.client_name:
-                    await admin.client_kill_filter(_id=client["id"])
+                    killed += await admin.client_kill_filter(_id=client["id"])
         finally:
             await admin.aclose()
+        if not killed:
+            raise AssertionError(f"no redis connection named {self.client_name} to cut")
 
     async def cleanup(self) -> None:
         admin = self._admin()

@@ -427,9 +427,12 @@ async def test_reconnect_after_a_server_side_cut_loses_nothing(
     harness: Harness,
 ) -> None:
     source = harness.source("reconnect")
+    started: set[bytes] = set()
     seen: set[bytes] = set()
 
     async def handle(body: bytes, msg: InboundMessage) -> None:
+        started.add(body)
+        await asyncio.sleep(0.2)
         seen.add(body)
 
     first = [f"a-{i}".encode() for i in range(10)]
@@ -437,11 +440,12 @@ async def test_reconnect_after_a_server_side_cut_loses_nothing(
     async with service(harness, source, handle, concurrency=4) as svc:
         async with publisher(harness) as pub:
             await svc.publish(pub, *first)
-        await until(lambda: seen >= set(first), 20, "the first batch")
+        await until(lambda: len(started) >= 2, 20, "handlers in flight")
+        assert started - seen  # the cut lands while handlers run
         await harness.cut_connections()
         async with publisher(harness) as pub:
             await svc.publish(pub, *later)
+        await until(lambda: seen >= set(first), 60, "the batch cut in flight")
         await until(lambda: seen >= set(later), 60, "the batch after the cut")
-        assert svc.app is not None
         await until(lambda: svc.app is not None and svc.app.ready, 30, "ready again")
     assert seen == set(first) | set(later)
