@@ -133,7 +133,12 @@ def _edit(
     entry: dict[str, Any],
     flow: bool,
 ) -> Any:
+    """Edit, validate, render and write the code, then the spec: a refusal at any
+    step (a bad entry, a header-less file in the way) leaves service.yaml as it was,
+    so the same command can simply be run again."""
     from .edit import add_entry
+    from .spec import read_spec
+    from .writer import write
 
     path = root / SPEC_FILENAME
     if not path.exists():
@@ -141,17 +146,10 @@ def _edit(
             f"no {SPEC_FILENAME} in {root}: run this inside a service, or pass --dir"
         )
     text, spec = add_entry(
-        path.read_text(encoding="utf-8"),
-        section=section,
-        what=what,
-        entry=entry,
-        flow=flow,
+        read_spec(path), section=section, what=what, entry=entry, flow=flow
     )
-    from .writer import write
-
-    rendered = _render(spec)
+    report = write(root, _render(spec))
     _replace(path, text)
-    report = write(root, rendered)
     report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))
     return report
 

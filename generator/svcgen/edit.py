@@ -1,7 +1,11 @@
 """Edits of service.yaml for the ``add-*`` commands, keeping comments, order and layout.
 
-The file is loaded with ruamel's round-trip mode, one entry is appended, and the
-result is validated as a whole before anything is written.
+The file is loaded with ruamel's round-trip mode to find the list and refuse a
+duplicate name, and the result is validated as a whole before anything is written.
+A new entry of a block list is inserted as text right after the last entry and the
+comment lines indented under it, so every other line stays as it was: ruamel would
+move a comment that follows the last entry under the new one. Only a list that is
+missing, empty or in flow style is written by ruamel's dump.
 """
 
 from __future__ import annotations
@@ -70,8 +74,48 @@ def add_entry(
         flow = bool(getattr(last, "fa", None) and last.fa.flow_style())
     if flow:
         new.fa.set_flow_style()
-    items.append(new)
-    out = StringIO()
-    yaml.dump(data, out)
-    result = out.getvalue()
+    if items and not items.fa.flow_style():
+        result = _insert_after_last(text, items, new, yaml)
+    else:
+        items.append(new)
+        out = StringIO()
+        yaml.dump(data, out)
+        result = out.getvalue()
     return result, parse_spec(result)
+
+
+def _insert_after_last(text: str, items: Any, new: Any, yaml: Any) -> str:
+    """``text`` with ``new`` as a block list's next entry, written as ruamel would,
+    after the last entry and the comment lines indented under it (a comment after a
+    blank line, or at the list's indentation, introduces what follows instead)."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    lines = text.splitlines(keepends=True)
+    start, column = items.lc.item(len(items) - 1)
+    first = lines[start]
+    dash = _indent(first) if first.lstrip().startswith("-") else column - 2
+    end, blank = start, False
+    for i in range(start + 1, len(lines)):
+        stripped = lines[i].strip()
+        if not stripped:
+            blank = True
+        elif _indent(lines[i]) <= dash:
+            break
+        elif not stripped.startswith("#") or not blank:
+            end, blank = i, False
+    out = StringIO()
+    yaml.dump(CommentedMap({"items": CommentedSeq([new])}), out)
+    fragment = out.getvalue().splitlines(keepends=True)[1:]
+    shift = dash - _indent(fragment[0])
+    newline = "\r\n" if "\r\n" in text else "\n"
+    added = [
+        (" " * shift + line if shift >= 0 else line[-shift:]).replace("\n", newline)
+        for line in fragment
+    ]
+    if not lines[end].endswith("\n"):
+        lines[end] += newline
+    return "".join(lines[: end + 1] + added + lines[end + 1 :])
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))

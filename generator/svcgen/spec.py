@@ -1,10 +1,12 @@
 """The spec: pydantic models of service.yaml, and a loader that reports errors by line.
 
-``load_spec`` parses the YAML with ruamel (positions kept), validates it with the
-models below (``extra="forbid"``) plus the cross-reference checks a model cannot
-express (``spec_checks``: a consumer's broker exists and supports the use, names are
-unique, a schedule's task exists, ...), and raises one ``SpecError`` listing every
-problem, sorted by position.
+``load_spec`` parses the YAML with PyYAML's libyaml-backed safe loader (YAML 1.2
+booleans, positions kept; ``add-*`` edits use ruamel's round trip instead, see
+``edit``), validates it with the models below (``extra="forbid"``) plus the
+cross-reference checks a model cannot express (``spec_checks``: a consumer's broker
+exists and supports the use, names are unique, a schedule's task exists, ...), and
+raises one ``SpecError`` listing every problem, duplicate keys included, sorted by
+position.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import SpecError, SpecIssue
+from .errors import ProjectError, SpecError, SpecIssue
 
 SPEC_FILENAME: Final = "service.yaml"
 
@@ -69,7 +71,7 @@ _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _TAKEN_PACKAGES: Final = frozenset(
     {"svcgen", "svcgen_runtime", "starlette", "uvicorn", "pydantic", "httpx", "pytest"}
 )
-_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _MESSAGE_REF = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
@@ -98,10 +100,23 @@ def parse_duration(value: object) -> float:
 
 
 def _check_name(value: str) -> str:
-    if not _NAME.match(value) or keyword.iskeyword(value):
+    if value.startswith("_"):
+        bare = value.strip("_")
+        valid = _NAME.match(bare) and not keyword.iskeyword(bare)
+        example = bare if valid else "order_created"
+        raise ValueError(
+            f"{value!r} starts with an underscore, which Python keeps for private and "
+            f"special names such as __init__; start it with a letter, such as {example}"
+        )
+    if not _NAME.match(value):
         raise ValueError(
             f"{value!r} is not a valid name: use a Python identifier of lowercase "
             "letters, digits and underscores, such as order_created"
+        )
+    if keyword.iskeyword(value):
+        raise ValueError(
+            f"{value!r} is a Python keyword, so it cannot name a module or an "
+            f"attribute; choose another name, such as {value}_"
         )
     return value
 
@@ -141,6 +156,12 @@ def _check_env_syntax(value: str) -> str:
     return value
 
 
+def _check_positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be longer than 0, such as 30s")
+    return value
+
+
 def _check_not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
@@ -158,6 +179,8 @@ Duration = Annotated[
         }
     ),
 ]
+PositiveDuration = Annotated[Duration, AfterValidator(_check_positive)]
+"""A duration where zero makes no sense (a timeout, a period, a window)."""
 Name = Annotated[str, AfterValidator(_check_name)]
 ServiceName = Annotated[str, AfterValidator(_check_service_name)]
 MessageRef = Annotated[str, AfterValidator(_check_message_ref)]
@@ -230,7 +253,7 @@ class ConsumerSpec(_Model):
     message: MessageRef | None = None
     concurrency: int = Field(default=1, ge=1, le=10000)
     ordering: Literal["none", "key", "partition"] = "none"
-    timeout: Duration = 30.0
+    timeout: PositiveDuration = 30.0
     retry: RetrySpec = Field(default_factory=RetrySpec)
     dead_letter: NonBlank | None = None
     description: str = ""
@@ -256,10 +279,10 @@ class TaskSpec(_Model):
     broker: str
     args: MessageRef | None = None
     concurrency: int = Field(default=1, ge=1, le=10000)
-    timeout: Duration = 300.0
+    timeout: PositiveDuration = 300.0
     retry: RetrySpec = Field(default_factory=RetrySpec)
     dead_letter: NonBlank | None = None
-    key_window: Duration = 86400.0
+    key_window: PositiveDuration = 86400.0
     description: str = ""
 
 
@@ -269,7 +292,7 @@ class ScheduleSpec(_Model):
 
     name: Name
     cron: str | None = None
-    every: Duration | None = None
+    every: PositiveDuration | None = None
     timezone: str = "UTC"
     task: str
     description: str = ""
@@ -306,7 +329,7 @@ class DatabaseSpec(_Model):
     url: EnvString | None = None
     path: EnvString | None = None
     pool: PoolSpec | None = None
-    timeout: Duration | None = None
+    timeout: PositiveDuration | None = None
 
 
 class StorageSpec(_Model):
@@ -327,7 +350,7 @@ class ResourcesSpec(_Model):
 class ShutdownSpec(_Model):
     """How long in-flight work may take to finish after SIGTERM."""
 
-    drain_timeout: Duration = 25.0
+    drain_timeout: PositiveDuration = 25.0
 
 
 class ServiceSpec(_Model):
@@ -409,6 +432,8 @@ def _plain(node: Any, loc: Loc, pos: _Positions, construct: Any) -> Any:
         out: dict[Any, Any] = {}
         for key, value in node.value:
             name = str(key.value)
+            if name in out:
+                continue  # a duplicate key: reported, and the first one is validated
             child = (*loc, name)
             pos.keys[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
             pos.values[child] = (value.start_mark.line + 1, value.start_mark.column + 1)
@@ -465,8 +490,18 @@ def _duplicate_keys(root: Any) -> Iterator[SpecIssue]:
 
 def load_spec(path: Path) -> ServiceSpec:
     """Read and validate ``path``; raise SpecError listing every problem."""
+    return parse_spec(read_spec(path), filename=path.name)
+
+
+def read_spec(path: Path) -> str:
+    """The text of the spec at ``path``.
+
+    Raises:
+        SpecError: the file is missing, or is not UTF-8 (at the first bad byte).
+        ProjectError: ``path`` is a directory, or cannot be read.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SpecError(
             [
@@ -479,13 +514,49 @@ def load_spec(path: Path) -> ServiceSpec:
             ],
             filename=path.name,
         ) from None
-    return parse_spec(text, filename=path.name)
+    except IsADirectoryError:
+        raise ProjectError(
+            f"{path} is a directory, not a file: move it out of the way and write "
+            f"the service's spec there as a file (svcgen new NAME creates one)"
+        ) from None
+    except PermissionError:
+        raise ProjectError(
+            f"cannot read {path}: permission denied; make it readable, such as "
+            f"with chmod u+r {path}"
+        ) from None
+    except NotADirectoryError:
+        raise ProjectError(
+            f"cannot read {path}: {path.parent} is not a directory; pass --dir the "
+            "directory that holds service.yaml"
+        ) from None
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot read {path}: {exc.strerror or exc}; check the file and its "
+            "directory, then run svcgen again"
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        raise SpecError(
+            [
+                SpecIssue(
+                    line,
+                    column,
+                    "",
+                    f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+                    "here); save it as UTF-8",
+                )
+            ],
+            filename=path.name,
+        ) from None
 
 
 def parse_spec(text: str, *, filename: str = SPEC_FILENAME) -> ServiceSpec:
     """Validate the text of a spec; raise SpecError listing every problem."""
-    data, pos = _parse_yaml(text, filename)
-    issues: list[SpecIssue] = []
+    data, pos, issues = _parse_yaml(text, filename)
     spec: ServiceSpec | None = None
     try:
         spec = ServiceSpec.model_validate(data)
@@ -524,7 +595,12 @@ def _loader() -> Any:
     return Loader
 
 
-def _parse_yaml(text: str, filename: str) -> tuple[dict[str, Any], _Positions]:
+def _parse_yaml(
+    text: str, filename: str
+) -> tuple[dict[str, Any], _Positions, list[SpecIssue]]:
+    """The top-level mapping, its positions, and its duplicate keys (the first of
+    each is kept, so every other problem is still found); raise SpecError when the
+    text is not YAML or not a mapping."""
     import yaml
 
     loader = _loader()(text)
@@ -567,9 +643,7 @@ def _parse_yaml(text: str, filename: str) -> tuple[dict[str, Any], _Positions]:
             ],
             filename=filename,
         )
-    if duplicates:
-        raise SpecError(duplicates, filename=filename)
-    return data, pos
+    return data, pos, duplicates
 
 
 # -- pydantic errors as compiler-style issues ----------------------------------------
@@ -651,6 +725,8 @@ def _unwrap(annotation: Any) -> Any:
 
 
 def _from_pydantic(exc: ValidationError, pos: _Positions) -> Iterator[SpecIssue]:
+    """Each pydantic error as an issue; one about a key (unknown, missing, badly
+    named) carries that key's full path, top-level keys included."""
     for error in exc.errors(include_url=False):
         loc: Loc = tuple(error["loc"])
         kind = error["type"]
@@ -660,7 +736,7 @@ def _from_pydantic(exc: ValidationError, pos: _Positions) -> Iterator[SpecIssue]
             loc = loc[:-1]
             line, col = pos.key(loc)
             message = str(error["msg"]).removeprefix("Value error, ")
-            yield SpecIssue(line, col, _path(loc[:-1]), f"key {message}")
+            yield SpecIssue(line, col, _path(loc), f"key {message}")
             continue
         if kind == "extra_forbidden":
             parent, key = loc[:-1], str(loc[-1])
@@ -673,11 +749,11 @@ def _from_pydantic(exc: ValidationError, pos: _Positions) -> Iterator[SpecIssue]
                 if hint
                 else f"; expected one of: {', '.join(known)}"
             )
-            yield SpecIssue(*pos.key(loc), _path(parent), message)
+            yield SpecIssue(*pos.key(loc), _path(loc), message)
         elif kind == "missing":
             parent, key = loc[:-1], str(loc[-1])
             yield SpecIssue(
-                *pos.value(parent), _path(parent), f"missing required key {key!r}"
+                *pos.value(parent), _path(loc), f"missing required key {key!r}"
             )
         elif kind == "literal_error":
             yield SpecIssue(

@@ -114,7 +114,7 @@ def _broker_url(
             "a memory broker has no url; remove the key",
         )
     elif kind != "memory" and url is None:
-        loc = ("brokers", name)
+        loc = ("brokers", name, "url")
         yield SpecIssue(
             *pos.value(loc),
             _path(loc),
@@ -238,13 +238,6 @@ def toolbox_issues(
         for _, item in _entries(data, "tasks")
         if isinstance(item.get("name"), str)
     }
-    for i, item in _entries(data, "tasks"):
-        for key in ("timeout", "key_window"):
-            value = item.get(key)
-            if isinstance(value, str) and _zero_duration(value):
-                yield _issue(
-                    pos, ("tasks", i, key), "must be longer than 0, such as 30s"
-                )
     for i, item in _entries(data, "schedules"):
         yield from _schedule(i, item, pos)
         yield from _schedule_task(i, item, pos, tasks, kinds, redis_cache=redis_cache)
@@ -317,22 +310,11 @@ def _schedule(i: int, item: Mapping[str, Any], pos: _Positions) -> Iterator[Spec
         problem = _cron_problem(cron)
         if problem is not None:
             yield _issue(pos, (*loc, "cron"), problem)
-    if isinstance(every, str) and _zero_duration(every):
-        yield _issue(pos, (*loc, "every"), "must be longer than 0, such as 30s")
     timezone = item.get("timezone")
     if isinstance(timezone, str):
         problem = _timezone_problem(timezone)
         if problem is not None:
             yield _issue(pos, (*loc, "timezone"), problem)
-
-
-def _zero_duration(text: str) -> bool:
-    from .spec import parse_duration
-
-    try:
-        return parse_duration(text) <= 0
-    except ValueError:
-        return False  # the model reports it
 
 
 def _cron_problem(expression: str) -> str | None:
@@ -449,7 +431,9 @@ def _needs(
     if needs.get(kind) == key and spec.get(key) is None:
         example = _URL_EXAMPLES.get(kind, "./data") if key == "url" else "./data"
         yield _issue(
-            pos, loc, f"a {kind} {resource} needs a {key}, such as {key}: {example}"
+            pos,
+            (*loc, key),
+            f"a {kind} {resource} needs a {key}, such as {key}: {example}",
         )
     elif needs.get(kind) != key and key in spec:
         yield _issue(
@@ -490,7 +474,7 @@ def _database(database: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssu
         if database.get("url") is None:
             yield _issue(
                 pos,
-                loc,
+                (*loc, "url"),
                 f"a postgres database needs a url, such as url: "
                 f"{_URL_EXAMPLES['postgres']}",
             )
@@ -503,6 +487,3 @@ def _database(database: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssu
                 (*loc, "pool", "min"),
                 f"min ({low}) exceeds max ({high}): raise max or lower min",
             )
-    timeout = database.get("timeout")
-    if isinstance(timeout, str) and _zero_duration(timeout):
-        yield _issue(pos, (*loc, "timeout"), "must be longer than 0, such as 30s")

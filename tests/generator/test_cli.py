@@ -73,7 +73,7 @@ def test_bad_input_exits_2_with_every_error_and_no_traceback(tmp_path: Path) -> 
     assert result.stderr == (
         "service.yaml:2:21: brokers.b.kind: expected 'memory', 'kafka', 'rabbitmq', "
         "'nats', 'redis' or 'mqtt', got a string ('x')\n"
-        "service.yaml:3:1: unknown key 'foo'; expected one of: brokers, consumers, "
+        "service.yaml:3:1: foo: unknown key 'foo'; expected one of: brokers, consumers, "
         "description, http, name, publishers, resources, schedules, shutdown, tasks\n"
         "2 errors in service.yaml\n"
     )
@@ -394,4 +394,136 @@ def test_a_model_missing_from_an_existing_module_is_named(project: Path) -> None
     assert result.stderr == (
         "note: src/shop/models.py has no RefundArgs, which service.yaml names "
         "(shop.models:RefundArgs); add it, such as: class RefundArgs(BaseModel): ...\n"
+    )
+
+
+def test_a_spec_that_is_not_utf8_exits_2_naming_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "service.yaml").write_bytes(b"name: shop\n# caf\xe9\n")
+    result = run("validate", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "service.yaml:2:6: the file is not UTF-8 text (byte 0xe9 here); save it as "
+        "UTF-8\n1 error in service.yaml\n"
+    )
+
+
+def test_a_spec_that_is_a_directory_exits_2_with_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "service.yaml").mkdir()
+    for verb in ("validate", "generate", "check"):
+        result = run(verb, "--dir", str(tmp_path))
+        assert result.exit_code == 2
+        assert result.stderr == (
+            f"{tmp_path / 'service.yaml'} is a directory, not a file: move it out of "
+            "the way and write the service's spec there as a file (svcgen new NAME "
+            "creates one)\n"
+        )
+    added = run("add-task", "t", "--broker", "local", "--dir", str(tmp_path))
+    assert added.exit_code == 2
+    assert "is a directory, not a file" in added.stderr
+    debug = run("--debug", "validate", "--dir", str(tmp_path))
+    assert "Traceback" in debug.stderr
+
+
+def test_an_unreadable_spec_exits_2_with_one_sentence(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_bytes = Path.read_bytes
+
+    def denied(self: Path) -> bytes:
+        if self.name == "service.yaml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # chmod cannot stop root
+    spec = project / "service.yaml"
+    result = run("validate", "--dir", str(project))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"cannot read {spec}: permission denied; make it readable, such as with "
+        f"chmod u+r {spec}\n"
+    )
+
+
+def test_a_refused_generation_leaves_the_spec_unchanged(project: Path) -> None:
+    before = (project / "service.yaml").read_text()
+    app = project / "src/shop/_generated/app.py"
+    generated = app.read_text()
+    app.write_text("# edited by hand\n")
+    add = ("add-consumer", "order_paid", "--broker", "local", "--source", "o.paid")
+    result = run(*add, "--dir", str(project))
+    assert result.exit_code == 2
+    assert "src/shop/_generated/app.py exists but does not start with" in result.stderr
+    assert (project / "service.yaml").read_text() == before
+    assert app.read_text() == "# edited by hand\n"
+    assert not (project / "src/shop/handlers/order_paid.py").exists()
+    app.write_text(generated)
+    again = run(*add, "--dir", str(project))
+    assert again.exit_code == 0, again.output
+    assert "name: order_paid" in (project / "service.yaml").read_text()
+    assert run("check", "--dir", str(project)).exit_code == 0
+
+
+TRAILING = """\
+name: shop
+brokers:
+  local: {kind: memory}
+consumers:
+  - name: a
+    broker: local
+    source: x   # end of line
+    # a note on a, indented under it
+    # and its second line
+
+  # a note before the next section
+# another one
+publishers:
+  - {name: out, broker: local, target: t}
+    # a note on out
+"""
+
+
+def test_add_keeps_a_trailing_comment_with_the_last_entry(tmp_path: Path) -> None:
+    (tmp_path / "service.yaml").write_text(TRAILING)
+    args = ("--broker", "local", "--dir", str(tmp_path))
+    assert run("add-consumer", "b", "--source", "y", *args).exit_code == 0
+    assert run("add-consumer", "c", "--source", "z", *args).exit_code == 0
+    assert run("add-publisher", "out2", "--target", "u", *args).exit_code == 0
+    assert (tmp_path / "service.yaml").read_text() == (
+        "name: shop\n"
+        "brokers:\n"
+        "  local: {kind: memory}\n"
+        "consumers:\n"
+        "  - name: a\n"
+        "    broker: local\n"
+        "    source: x   # end of line\n"
+        "    # a note on a, indented under it\n"
+        "    # and its second line\n"
+        "  - name: b\n"
+        "    broker: local\n"
+        "    source: y\n"
+        "  - name: c\n"
+        "    broker: local\n"
+        "    source: z\n"
+        "\n"
+        "  # a note before the next section\n"
+        "# another one\n"
+        "publishers:\n"
+        "  - {name: out, broker: local, target: t}\n"
+        "    # a note on out\n"
+        "  - {name: out2, broker: local, target: u}\n"
+    )
+
+
+def test_add_consumer_after_new_keeps_the_skeleton_s_comments(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    assert run("new", "demo", "--dir", str(root)).exit_code == 0
+    before = (root / "service.yaml").read_text()
+    result = run(
+        "add-consumer", "second", "--broker", "local", "--source", "s", "--dir",
+        str(root),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    note = "    # dead_letter defaults to <source>.dlq; write `none` to drop after logging.\n"
+    assert (root / "service.yaml").read_text() == before.replace(
+        note, note + "  - name: second\n    broker: local\n    source: s\n"
     )

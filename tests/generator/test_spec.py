@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from svcgen.errors import SpecError
-from svcgen.spec import json_schema, parse_duration, parse_spec
+from svcgen.errors import ProjectError, SpecError
+from svcgen.spec import json_schema, load_spec, parse_duration, parse_spec
 
 MINIMAL = "name: orders\n"
 
@@ -64,14 +65,15 @@ def test_wrong_top_level_type() -> None:
 
 def test_unknown_key_suggests_the_closest() -> None:
     assert errors("name: orders\nbrokrs: {}\n") == [
-        "service.yaml:2:1: unknown key 'brokrs'; did you mean 'brokers'?",
+        "service.yaml:2:1: brokrs: unknown key 'brokrs'; did you mean 'brokers'?",
         "1 error in service.yaml",
     ]
 
 
 def test_unknown_key_without_a_close_match_lists_the_keys() -> None:
     assert errors("name: orders\nshutdown: {zzz: 1}\n") == [
-        "service.yaml:2:12: shutdown: unknown key 'zzz'; expected one of: drain_timeout",
+        "service.yaml:2:12: shutdown.zzz: unknown key 'zzz'; expected one of: "
+        "drain_timeout",
         "1 error in service.yaml",
     ]
 
@@ -123,9 +125,8 @@ def test_names_must_be_identifiers_and_unique() -> None:
         "  - {name: out, broker: m, target: u}\n"
     )
     assert errors(text) == [
-        "service.yaml:4:12: publishers[0].name: 'class' is not a valid name: use a "
-        "Python identifier of lowercase letters, digits and underscores, such as "
-        "order_created",
+        "service.yaml:4:12: publishers[0].name: 'class' is a Python keyword, so it "
+        "cannot name a module or an attribute; choose another name, such as class_",
         "service.yaml:6:12: publishers[2].name: publisher 'out' is defined twice "
         "(first as publishers[1]); rename one of them",
         "2 errors in service.yaml",
@@ -134,8 +135,8 @@ def test_names_must_be_identifiers_and_unique() -> None:
 
 def test_broker_key_must_be_a_name() -> None:
     assert errors("name: a\nbrokers:\n  my-bus: {kind: memory}\n") == [
-        "service.yaml:3:3: brokers: key 'my-bus' is not a valid name: use a Python "
-        "identifier of lowercase letters, digits and underscores, such as "
+        "service.yaml:3:3: brokers.my-bus: key 'my-bus' is not a valid name: use a "
+        "Python identifier of lowercase letters, digits and underscores, such as "
         "order_created",
         "1 error in service.yaml",
     ]
@@ -267,3 +268,120 @@ def test_a_schedule_may_use_a_nats_task_when_a_redis_cache_holds_the_keys() -> N
     assert any("would be kept per replica" in e for e in errors(text))
     spec = parse_spec(text + "resources: {cache: {kind: redis, url: 'redis://x'}}\n")
     assert spec.schedules[0].task == "t"
+
+
+def test_a_duplicate_key_hides_no_other_error() -> None:
+    assert errors("name: a\nname: b\nbrokrs: {}\nconsumers: 5\n") == [
+        "service.yaml:2:1: name: duplicate key 'name' (first defined on line 1); "
+        "keep one of them",
+        "service.yaml:3:1: brokrs: unknown key 'brokrs'; did you mean 'brokers'?",
+        "service.yaml:4:12: consumers: expected a list, got a number (5)",
+        "3 errors in service.yaml",
+    ]
+
+
+def test_a_duplicate_key_is_reported_with_the_errors_of_the_first_value() -> None:
+    text = (
+        "name: a\nbrokers: {m: {kind: memory}}\n"
+        "consumers:\n  - name: c\n    broker: m\n    source: s\n"
+        "    timeout: 0s\n    timeout: 5s\n"
+    )
+    assert errors(text) == [
+        "service.yaml:7:14: consumers[0].timeout: must be longer than 0, such as 30s",
+        "service.yaml:8:5: consumers[0].timeout: duplicate key 'timeout' (first "
+        "defined on line 7); keep one of them",
+        "2 errors in service.yaml",
+    ]
+
+
+def test_a_missing_top_level_key_names_the_key() -> None:
+    assert errors("description: x\n") == [
+        "service.yaml:1:1: name: missing required key 'name'",
+        "1 error in service.yaml",
+    ]
+
+
+def test_a_missing_nested_key_names_the_key_at_its_mapping() -> None:
+    text = (
+        "name: a\nbrokers: {m: {kind: memory}}\nconsumers:\n  - {name: c, broker: m}\n"
+    )
+    assert errors(text) == [
+        "service.yaml:4:5: consumers[0].source: missing required key 'source'",
+        "1 error in service.yaml",
+    ]
+
+
+NAMED = {
+    "http.routes[0].name": "http:\n  routes: [{name: NAME, method: GET, path: /x}]",
+    "consumers[0].name": "consumers: [{name: NAME, broker: m, source: s}]",
+    "publishers[0].name": "publishers: [{name: NAME, broker: m, target: t}]",
+    "tasks[0].name": "tasks: [{name: NAME, broker: m}]",
+    "schedules[0].name": (
+        "tasks: [{name: t, broker: m}]\nschedules: [{name: NAME, every: 1m, task: t}]"
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(NAMED))
+def test_names_may_not_start_with_an_underscore(path: str) -> None:
+    section = NAMED[path]
+    text = f"name: a\nbrokers: {{m: {{kind: memory}}}}\n{section}\n"
+    (dunder,) = errors(text.replace("NAME", "__init__"))[:-1]
+    assert dunder.split(": ", 2)[1:] == [
+        path,
+        "'__init__' starts with an underscore, which Python keeps for private and "
+        "special names such as __init__; start it with a letter, such as init",
+    ]
+    (private,) = errors(text.replace("NAME", "_x"))[:-1]
+    assert private.endswith("start it with a letter, such as x")
+    (keyword,) = errors(text.replace("NAME", "async"))[:-1]
+    assert keyword.split(": ", 2)[1:] == [
+        path,
+        "'async' is a Python keyword, so it cannot name a module or an attribute; "
+        "choose another name, such as async_",
+    ]
+    assert parse_spec(text.replace("NAME", "x_"))
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "consumers: [{name: c, broker: m, source: s, timeout: 0ms}]",
+        "tasks: [{name: t, broker: m, timeout: 0s}]",
+        "tasks: [{name: t, broker: m, key_window: 0h}]",
+        "shutdown: {drain_timeout: 0s}",
+        "resources: {database: {kind: sqlite, timeout: 0.0s}}",
+        "tasks: [{name: t, broker: m}]\nschedules: [{name: s, task: t, every: 0m}]",
+    ],
+)
+def test_zero_durations_are_refused_where_zero_makes_no_sense(where: str) -> None:
+    found = errors(f"name: a\nbrokers: {{m: {{kind: memory}}}}\n{where}\n")
+    assert len(found) == 2
+    assert found[0].endswith(": must be longer than 0, such as 30s")
+
+
+def test_a_zero_retry_delay_is_allowed() -> None:
+    text = (
+        "name: a\nbrokers: {m: {kind: memory}}\nconsumers:\n"
+        "  - {name: c, broker: m, source: s, retry: {initial: 0s, backoff: constant}}\n"
+    )
+    assert parse_spec(text).consumers[0].retry.initial == 0.0
+
+
+def test_a_spec_that_is_not_utf8_is_reported_at_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "service.yaml"
+    path.write_bytes(b"name: a\ndescription: caf\xe9 \xc3\xa9\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(info.value).splitlines() == [
+        "service.yaml:2:17: the file is not UTF-8 text (byte 0xe9 here); save it as "
+        "UTF-8",
+        "1 error in service.yaml",
+    ]
+
+
+def test_a_spec_that_is_a_directory_is_a_project_error(tmp_path: Path) -> None:
+    path = tmp_path / "service.yaml"
+    path.mkdir()
+    with pytest.raises(ProjectError, match=r"service.yaml is a directory, not a file"):
+        load_spec(path)
