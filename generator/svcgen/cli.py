@@ -107,7 +107,7 @@ def new(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
     root = commands.new(name, brokers=brokers, http=not no_http, directory=directory)
-    click.echo(f"created {root}; next: cd {root} && pip install -e . && pytest")
+    click.echo(f"created {root}; next: cd {root} && pip install -e '.[test]' && pytest")
 
 
 def _report(report: Any) -> None:

@@ -76,6 +76,15 @@ def test_default_new_uses_memory_one_route_one_consumer(tmp_path: Path) -> None:
     assert [c["name"] for c in spec["consumers"]] == ["event_received"]
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     assert pyproject["project"]["dependencies"] == ["svcgen-runtime[http]>=0.1"]
+    # `pip install -e '.[test]' && pytest` (the README's and the CLI's next step)
+    # brings what the service's own tests import.
+    test_extra = pyproject["project"]["optional-dependencies"]["test"]
+    assert {r.split(">")[0] for r in test_extra} == {
+        "pytest",
+        "pytest-asyncio",
+        "httpx",
+    }
+    assert "pip install -e '.[test]'" in (root / "README.md").read_text()
 
 
 @pytest.mark.slow
