@@ -1,0 +1,61 @@
+"""The cache of black's output returns exactly what black does, and never breaks a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from svcgen import render
+from svcgen.cache import BlackCache
+
+SOURCE = "x = {'a':1,\n'b':2}\n"
+FORMATTED = 'x = {"a": 1, "b": 2}\n'
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    render._black_cache.cache_clear()
+    yield tmp_path / "svcgen"
+    render._black_cache.cache_clear()
+
+
+def _no_black(template: str, text: str) -> str:
+    raise AssertionError("black ran on a cache hit")
+
+
+def test_a_hit_returns_blacks_output_without_running_black(
+    cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert render.format_python("t.jinja", SOURCE) == FORMATTED
+    monkeypatch.setattr(render, "_run_black", _no_black)
+    assert render.format_python("t.jinja", SOURCE) == FORMATTED
+
+
+def test_a_damaged_entry_is_ignored_and_replaced(cache_home: Path) -> None:
+    render.format_python("t.jinja", SOURCE)
+    (entry,) = cache_home.glob("black-*/*.py")
+    entry.write_bytes(entry.read_bytes().replace(b"1", b"7"))
+    assert render.format_python("t.jinja", SOURCE) == FORMATTED
+    assert render._black_cache().get(SOURCE) == FORMATTED
+
+
+def test_the_key_covers_the_mode(tmp_path: Path) -> None:
+    BlackCache("mode-a", root=tmp_path).put(SOURCE, FORMATTED)
+    assert BlackCache("mode-a", root=tmp_path).get(SOURCE) == FORMATTED
+    assert BlackCache("mode-b", root=tmp_path).get(SOURCE) is None
+
+
+def test_an_unwritable_cache_only_costs_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    render._black_cache.cache_clear()
+    try:
+        assert render.format_python("t.jinja", SOURCE) == FORMATTED
+    finally:
+        render._black_cache.cache_clear()
