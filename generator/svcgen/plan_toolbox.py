@@ -16,7 +16,7 @@ from .plan import (
     _dead_letter,
     _MessageNames,
 )
-from .spec import ServiceSpec, task_keys_prefix
+from .spec import ServiceSpec, task_keys_bucket, task_keys_prefix
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,12 @@ class IdempotencyPlan:
 
     var: str
     cls: str
-    """``RedisIdempotency`` or ``MemoryIdempotency``."""
-    url_setting: str | None
-    prefix: str | None
+    """``RedisIdempotency``, ``NatsIdempotency``, ``PostgresIdempotency`` or
+    ``MemoryIdempotency``."""
+    where: str
+    """Where the keys live, for the comment above the store in app.py."""
+    args: tuple[tuple[str, str], ...]
+    """(keyword, Python expression) of the constructor, after ``name``."""
     per_replica: tuple[str, ...]
     """Tasks on a server broker whose keys this in-process store keeps per replica."""
 
@@ -90,26 +93,43 @@ def plan_tasks(
 ) -> tuple[tuple[TaskPlan, ...], tuple[IdempotencyPlan, ...]]:
     """The task plans, and the idempotency stores their keys are claimed in.
 
-    A task on a redis broker keeps its keys on that server; otherwise a redis cache
-    is used when there is one; otherwise keys stay in the process (right for a
-    memory broker, per replica for the others: the spec refuses a schedule then).
+    Keys live where every replica sees them: on the task's redis broker; else in a
+    redis cache; else on the task's nats broker (a JetStream key-value bucket); else
+    in a postgres database; else in the process (right for a memory broker, per
+    replica for the others: the spec refuses a schedule then).
     """
-    cache = spec.resources.cache
-    redis_cache = cache is not None and cache.kind == "redis"
+    shared = shared_key_place(spec)
+    place: _Place
+    prefix = repr(task_keys_prefix(spec.name))
     scheduled = {s.task for s in spec.schedules}
-    stores: dict[str, tuple[str | None, list[str]]] = {}
+    # store variable -> (class, where, constructor args, tasks kept per replica)
+    stores: dict[str, tuple[str, str, tuple[tuple[str, str], ...], list[str]]] = {}
     plans = []
     for t in sorted(spec.tasks, key=lambda t: t.name):
         kind = kinds[t.broker]
         # Variables end in _keys, which no other generated name does.
+        url = f"settings.{t.broker}_url"
         if kind == "redis":
-            store, url = f"{t.broker}_broker_keys", f"{t.broker}_url"
-        elif kind != "memory" and redis_cache:
-            store, url = "cache_keys", "cache_url"
+            store = f"{t.broker}_broker_keys"
+            place = ("RedisIdempotency", "in Redis", (("url", url), ("prefix", prefix)))
+        elif kind != "memory" and shared is not None and shared[0] == "cache_keys":
+            store, place = shared
+            place = (place[0], place[1], (*place[2], ("prefix", prefix)))
+        elif kind == "nats":
+            store = f"{t.broker}_broker_keys"
+            bucket = repr(task_keys_bucket(spec.name))
+            place = (
+                "NatsIdempotency",
+                "in a JetStream key-value bucket",
+                (("url", url), ("bucket", bucket)),
+            )
+        elif kind != "memory" and shared is not None:
+            store, place = shared
+            place = (place[0], place[1], (*place[2], ("prefix", prefix)))
         else:
-            store, url = "process_keys", None
-        per_replica = stores.setdefault(store, (url, []))[1]
-        if url is None and kind != "memory":
+            store, place = "process_keys", ("MemoryIdempotency", "in this process", ())
+        per_replica = stores.setdefault(store, (*place, []))[3]
+        if store == "process_keys" and kind != "memory":
             per_replica.append(t.name)
         queue = f"tasks.{t.name}"
         plans.append(
@@ -141,17 +161,45 @@ def plan_tasks(
                 description=t.description,
             )
         )
+    for var, (cls, where, args, per_replica) in list(stores.items()):
+        windows = [t.key_window for t in plans if t.idempotency_var == var]
+        if cls == "NatsIdempotency" and max(windows) > NATS_KEYS_MAX_AGE:
+            # The bucket forgets entries after max_age: it must outlive every window.
+            args = (*args, ("max_age", repr(max(windows))))
+            stores[var] = (cls, where, args, per_replica)
     idempotency = tuple(
         IdempotencyPlan(
-            var=var,
-            cls="RedisIdempotency" if url is not None else "MemoryIdempotency",
-            url_setting=url,
-            prefix=task_keys_prefix(spec.name) if url is not None else None,
-            per_replica=tuple(per_replica),
+            var=var, cls=cls, where=where, args=args, per_replica=tuple(per_replica)
         )
-        for var, (url, per_replica) in sorted(stores.items())
+        for var, (cls, where, args, per_replica) in sorted(stores.items())
     )
     return tuple(plans), idempotency
+
+
+NATS_KEYS_MAX_AGE: Final = 31 * 24 * 3600.0
+"""NatsIdempotency's default max_age: a longer key window passes its own."""
+
+_Place = tuple[str, str, tuple[tuple[str, str], ...]]
+"""A key store's class, where it keeps the keys, and its constructor arguments."""
+
+
+def shared_key_place(spec: ServiceSpec) -> tuple[str, _Place] | None:
+    """The resource that can share task keys across replicas: a redis cache's
+    server, else a postgres database; None when there is neither."""
+    r = spec.resources
+    if r.cache is not None and r.cache.kind == "redis":
+        return "cache_keys", (
+            "RedisIdempotency",
+            "in Redis (the cache's server)",
+            (("url", "settings.cache_url"),),
+        )
+    if r.database is not None and r.database.kind == "postgres":
+        return "database_keys", (
+            "PostgresIdempotency",
+            "in PostgreSQL (the database's table svcgen_keys)",
+            (("url", "settings.database_url"),),
+        )
+    return None
 
 
 def plan_schedules(

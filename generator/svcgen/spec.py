@@ -65,6 +65,11 @@ def task_keys_prefix(service: str) -> str:
     return f"svcgen-keys:{service}:"
 
 
+def task_keys_bucket(service: str) -> str:
+    """The JetStream key-value bucket of a service's task keys on a NATS broker."""
+    return f"svcgen-keys-{service}".replace(".", "-")
+
+
 DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h)$"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}

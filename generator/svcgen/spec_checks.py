@@ -216,9 +216,10 @@ def _routes(http: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
 
 # -- tasks, schedules, resources ------------------------------------------------------
 
-SHARED_KEY_KINDS: Final = frozenset({"redis", "memory"})
-"""Task broker kinds whose idempotency keys every replica shares without a redis cache
-(redis keeps them on the broker; a memory broker lives in one process anyway)."""
+SHARED_KEY_KINDS: Final = frozenset({"redis", "nats", "memory"})
+"""Task broker kinds whose idempotency keys every replica shares on the broker itself
+(redis: strings; nats: a JetStream key-value bucket; a memory broker lives in one
+process anyway); the others need a redis cache or a postgres database for that."""
 
 CRON_EXAMPLE: Final = '"0 3 * * *"'
 
@@ -233,6 +234,10 @@ def toolbox_issues(
     resources = resources if isinstance(resources, dict) else {}
     cache = resources.get("cache")
     redis_cache = isinstance(cache, dict) and cache.get("kind") == "redis"
+    database = resources.get("database")
+    shared_store = redis_cache or (
+        isinstance(database, dict) and database.get("kind") == "postgres"
+    )
     tasks = {
         str(item["name"]): item
         for _, item in _entries(data, "tasks")
@@ -240,7 +245,7 @@ def toolbox_issues(
     }
     for i, item in _entries(data, "schedules"):
         yield from _schedule(i, item, pos)
-        yield from _schedule_task(i, item, pos, tasks, kinds, redis_cache=redis_cache)
+        yield from _schedule_task(i, item, pos, tasks, kinds, shared_store=shared_store)
     yield from _resources(resources, pos)
     name = data.get("name")
     if isinstance(cache, dict) and redis_cache and tasks and isinstance(name, str):
@@ -356,7 +361,7 @@ def _schedule_task(
     tasks: Mapping[str, Mapping[str, Any]],
     kinds: Mapping[str, str],
     *,
-    redis_cache: bool,
+    shared_store: bool,
 ) -> Iterator[SpecIssue]:
     name = item.get("task")
     if not isinstance(name, str):
@@ -377,15 +382,15 @@ def _schedule_task(
         return
     broker = task.get("broker")
     kind = kinds.get(broker) if isinstance(broker, str) else None
-    if kind is None or kind in SHARED_KEY_KINDS or kind == "mqtt" or redis_cache:
+    if kind is None or kind in SHARED_KEY_KINDS or kind == "mqtt" or shared_store:
         return
     yield _issue(
         pos,
         loc,
         f"task {name!r} is on the {kind} broker {broker!r}, whose idempotency keys "
         "would be kept per replica, so every replica would fire this schedule; add "
-        "a redis cache (resources: cache: {kind: redis, url: ...}) or put the task "
-        "on a redis broker",
+        "a redis cache (resources: cache: {kind: redis, url: ...}) or a postgres "
+        "database, or put the task on a redis or nats broker",
     )
 
 

@@ -127,12 +127,23 @@ async def test_generated_tasks_run_on_memory_brokers(
     settings = load("tasks", "golden_tasks", "settings", monkeypatch)
     store = MemoryIdempotency()
     app = app_module.build_app(
-        settings=settings.Settings(bus_url="unused", jobs_url="unused", http_port=0),
-        brokers={"jobs": MemoryBroker("jobs"), "bus": MemoryBroker("bus")},
+        settings=settings.Settings(
+            bus_url="unused", jobs_url="unused", rabbit_url="unused", http_port=0
+        ),
+        brokers={
+            "jobs": MemoryBroker("jobs"),
+            "bus": MemoryBroker("bus"),
+            "rabbit": MemoryBroker("rabbit"),
+        },
         idempotency=store,
         handle_signals=False,
     )
-    assert [c.name for c in app.consumers] == ["reindex", "send_receipt", "warm_up"]
+    assert [c.name for c in app.consumers] == [
+        "notify",
+        "reindex",
+        "send_receipt",
+        "warm_up",
+    ]
     assert app.resources == [store]
     (schedule,) = app.components
     assert isinstance(schedule, Schedule)
@@ -167,10 +178,11 @@ def test_tasks_without_a_redis_store_say_so_in_app_py() -> None:
     app = (
         GOLDEN / "tasks" / EXPECTED / "src/golden_tasks/_generated/app.py"
     ).read_text()
-    assert "# The idempotency keys of the task(s) reindex are kept in this process" in (
+    assert "# The idempotency keys of the task(s) notify are kept in this process" in (
         app
     )
     assert "process_keys: IdempotencyStore = (" in app
+    assert 'bucket="svcgen-keys-golden-tasks",' in app  # reindex, on nats
     assert (
         'url=settings.jobs_url,\n            prefix="svcgen-keys:golden-tasks:"' in app
     )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import importlib
 import itertools
@@ -15,12 +16,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nats
 import pytest
 import redis.asyncio as aioredis
 
 from svcgen import commands
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+NATS_URL = "nats://127.0.0.1:4222"
 
 
 @pytest.mark.broker
@@ -186,3 +189,60 @@ async def test_three_replica_processes_of_a_generated_service_run_each_fire_once
                 await client.delete(*keys)
         finally:
             await client.aclose()
+
+
+@pytest.mark.broker
+async def test_generated_nats_task_keys_are_shared_by_replicas_on_real_nats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task on a nats broker keeps its keys in a JetStream key-value bucket: two
+    replicas of the generated service enqueue one key once, and fire each time of a
+    250 ms schedule once."""
+    suffix = secrets.token_hex(4)
+    name, task = f"natsk_{suffix}", f"tick_{suffix}"
+    root = commands.new(name, brokers=["nats"], http=False, directory=tmp_path / name)
+    commands.add_task(root, name=task, broker="nats")
+    commands.add_schedule(root, name="quarter", task=task, every="250ms")
+    monkeypatch.syspath_prepend(str(root / "src"))
+    app_module = importlib.import_module(f"{name}._generated.app")
+    settings_module = importlib.import_module(f"{name}._generated.settings")
+    settings = settings_module.load_settings({"NATS_URL": NATS_URL, "HEALTH_PORT": "0"})
+    replicas = [
+        app_module.build_app(settings=settings, handle_signals=False) for _ in range(2)
+    ]
+    serving = [asyncio.create_task(app.serve()) for app in replicas]
+    try:
+        for app in replicas:
+            await asyncio.wait_for(app.wait_started(), 20)
+        (store,) = {app.resources[0].name for app in replicas}
+        assert store == "nats_broker_keys"
+        tasks = [app.components[0].task for app in replicas]
+        sent = [await t.enqueue(b"once", key="order-1") for t in tasks]
+        assert sorted(sent) == [False, True]
+        await asyncio.sleep(2.6)
+        for app in replicas:
+            app.shutdown()
+        assert [await asyncio.wait_for(s, 30) for s in serving] == [0, 0]
+        fired = sum(app.components[0].fired for app in replicas)
+        ran = sum(app.consumer(task).stats.acked for app in replicas)
+        assert fired >= 8
+        assert ran == fired + 1  # every fire once, and the keyed enqueue once
+    finally:
+        for app, s in zip(replicas, serving, strict=True):
+            if not s.done():
+                app.shutdown(force=True)
+                await asyncio.gather(s, return_exceptions=True)
+        nc = await nats.connect(NATS_URL)
+        try:
+            js = nc.jetstream()
+            with contextlib.suppress(Exception):
+                await js.delete_key_value(f"svcgen-keys-{name}")
+            for stream in await js.streams_info():
+                subjects = stream.config.subjects or []
+                doomed = stream.config.name
+                if doomed and any(
+                    s.startswith((f"tasks.{task}", f"{name}.")) for s in subjects
+                ):
+                    await js.delete_stream(doomed)
+        finally:
+            await nc.close()

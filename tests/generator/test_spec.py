@@ -258,16 +258,21 @@ def test_schema_describes_tasks_schedules_and_resources() -> None:
     assert timeout["default"] == "300s"
 
 
-def test_a_schedule_may_use_a_nats_task_when_a_redis_cache_holds_the_keys() -> None:
+def test_a_schedule_needs_keys_every_replica_shares() -> None:
     text = (
         "name: shop\n"
-        "brokers: {bus: {kind: nats, url: x}}\n"
+        "brokers: {bus: {kind: rabbitmq, url: x}}\n"
         "tasks: [{name: t, broker: bus}]\n"
         "schedules: [{name: s, every: 1m, task: t}]\n"
     )
     assert any("would be kept per replica" in e for e in errors(text))
-    spec = parse_spec(text + "resources: {cache: {kind: redis, url: 'redis://x'}}\n")
-    assert spec.schedules[0].task == "t"
+    for shared in (
+        "resources: {cache: {kind: redis, url: 'redis://x'}}\n",
+        "resources: {database: {kind: postgres, url: 'postgresql://x/db'}}\n",
+    ):
+        assert parse_spec(text + shared).schedules[0].task == "t"
+    # A nats broker keeps them itself, in a JetStream key-value bucket.
+    assert parse_spec(text.replace("rabbitmq", "nats")).schedules[0].task == "t"
 
 
 def test_a_duplicate_key_hides_no_other_error() -> None:

@@ -78,7 +78,8 @@ def build_app(
             url=settings.cache_url,
             prefix="stores:",
         )
-    # Task idempotency keys (and schedule fires), shared by every replica in Redis.
+    # Task idempotency keys (and schedule fires), shared by every replica in Redis (the
+    # cache's server).
     cache_keys: IdempotencyStore = (
         idempotency
         if idempotency is not None

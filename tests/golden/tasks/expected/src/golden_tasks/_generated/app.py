@@ -16,11 +16,13 @@ from svcgen_runtime import Application, ConfigurationError, Consumer, RetryPolic
 from svcgen_runtime.brokers.base import Broker
 from svcgen_runtime.brokers.memory import MemoryBroker
 from svcgen_runtime.brokers.nats import NatsBroker
+from svcgen_runtime.brokers.rabbitmq import RabbitMQBroker
 from svcgen_runtime.brokers.redis import RedisBroker
 from svcgen_runtime.http import HttpServer
 from svcgen_runtime.idempotency import (
     IdempotencyStore,
     MemoryIdempotency,
+    NatsIdempotency,
     RedisIdempotency,
 )
 from svcgen_runtime.publisher import pydantic_encoder
@@ -32,6 +34,7 @@ from golden_tasks._generated.settings import Settings, load_settings
 from golden_tasks.models import ReceiptArgs, WarmUp
 from golden_tasks.routes import place_order as place_order_route
 from golden_tasks.schedules import nightly_receipts as nightly_receipts_schedule_args
+from golden_tasks.tasks import notify as notify_task_module
 from golden_tasks.tasks import reindex as reindex_task_module
 from golden_tasks.tasks import send_receipt as send_receipt_task_module
 from golden_tasks.tasks import warm_up as warm_up_task_module
@@ -40,6 +43,7 @@ BROKERS: tuple[str, ...] = (
     "bus",
     "jobs",
     "local",
+    "rabbit",
 )
 """The broker connections by name; ``build_app(brokers=...)`` may replace them."""
 
@@ -75,6 +79,20 @@ def build_app(
         name="jobs", url=settings.jobs_url
     )
     local_broker: Broker = overrides.get("local") or MemoryBroker("local")
+    rabbit_broker: Broker = overrides.get("rabbit") or RabbitMQBroker(
+        name="rabbit", url=settings.rabbit_url
+    )
+    # Task idempotency keys (and schedule fires), shared by every replica in a JetStream
+    # key-value bucket.
+    bus_broker_keys: IdempotencyStore = (
+        idempotency
+        if idempotency is not None
+        else NatsIdempotency(
+            name="bus_broker_keys",
+            url=settings.bus_url,
+            bucket="svcgen-keys-golden-tasks",
+        )
+    )
     # Task idempotency keys (and schedule fires), shared by every replica in Redis.
     jobs_broker_keys: IdempotencyStore = (
         idempotency
@@ -85,21 +103,29 @@ def build_app(
             prefix="svcgen-keys:golden-tasks:",
         )
     )
-    # The idempotency keys of the task(s) reindex are kept in this process: with several
+    # The idempotency keys of the task(s) notify are kept in this process: with several
     # replicas, each replica drops repeats of its own enqueues only. Add a redis cache
-    # to service.yaml (resources: cache: {kind: redis, url: ...}) to share them across
-    # replicas.
+    # or a postgres database to service.yaml (resources: cache: {kind: redis, url: ...}
+    # or database: {kind: postgres, url: ...}) to share them across replicas.
     process_keys: IdempotencyStore = (
         idempotency
         if idempotency is not None
         else MemoryIdempotency(name="process_keys")
+    )
+    notify_task: Task[bytes] = Task(
+        name="notify",
+        broker=rabbit_broker,
+        queue="tasks.notify",
+        encode=bytes,
+        idempotency=process_keys,
+        key_window=86400.0,
     )
     reindex_task: Task[bytes] = Task(
         name="reindex",
         broker=bus_broker,
         queue="tasks.reindex",
         encode=bytes,
-        idempotency=process_keys,
+        idempotency=bus_broker_keys,
         key_window=86400.0,
     )
     # Emails the receipt of a paid order.
@@ -121,10 +147,29 @@ def build_app(
     )
     ctx = Context(
         tasks=Tasks(
+            notify=notify_task,
             reindex=reindex_task,
             send_receipt=send_receipt_task,
             warm_up=warm_up_task,
         ),
+    )
+    notify_worker: Consumer[bytes] = task_worker(
+        name="notify",
+        broker=rabbit_broker,
+        queue="tasks.notify",
+        group="tasks-notify",
+        handler=partial(notify_task_module.handle, ctx),
+        decode=None,
+        concurrency=1,
+        timeout=300.0,
+        retry=RetryPolicy(
+            max_attempts=3,
+            backoff="exponential",
+            initial=1.0,
+            max=60.0,
+            jitter=True,
+        ),
+        dead_letter="tasks.notify.dlq",
     )
     reindex_worker: Consumer[bytes] = task_worker(
         name="reindex",
@@ -209,8 +254,10 @@ def build_app(
             bus_broker,
             jobs_broker,
             local_broker,
+            rabbit_broker,
         ],
         consumers=[
+            notify_worker,
             reindex_worker,
             send_receipt_worker,
             warm_up_worker,
@@ -221,6 +268,7 @@ def build_app(
         resources=[
             *dict.fromkeys(
                 [
+                    bus_broker_keys,
                     jobs_broker_keys,
                     process_keys,
                 ]

@@ -15,11 +15,13 @@ class Tasks:
     """The task queues: ``await ctx.tasks.<name>.enqueue(args, delay=..., key=...)``.
 
     Attributes:
+        notify: enqueues bytes on tasks.notify on the rabbit broker.
         reindex: enqueues bytes on tasks.reindex on the bus broker.
         send_receipt: enqueues ReceiptArgs on tasks.send_receipt on the jobs broker. Emails the receipt of a paid order.
         warm_up: enqueues WarmUp on tasks.warm_up on the local broker.
     """
 
+    notify: Task[bytes]
     reindex: Task[bytes]
     send_receipt: Task[ReceiptArgs]
     warm_up: Task[WarmUp]

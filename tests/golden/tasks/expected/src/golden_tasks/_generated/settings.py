@@ -18,11 +18,13 @@ class Settings:
         bus_url: brokers.bus.url, from $NATS_URL (default nats://localhost:4222).
         http_port: the HTTP server's port, from $HTTP_PORT (default 8000).
         jobs_url: brokers.jobs.url, from $REDIS_URL (default redis://localhost:6379/0).
+        rabbit_url: brokers.rabbit.url, from $AMQP_URL (default amqp://guest:guest@localhost:5672/).
     """
 
     bus_url: str
     http_port: int
     jobs_url: str
+    rabbit_url: str
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -44,6 +46,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "REDIS_URL",
             default="redis://localhost:6379/0",
             needed_by="brokers.jobs.url",
+        ),
+        rabbit_url=_env(
+            env,
+            "AMQP_URL",
+            default="amqp://guest:guest@localhost:5672/",
+            needed_by="brokers.rabbit.url",
         ),
     )
 

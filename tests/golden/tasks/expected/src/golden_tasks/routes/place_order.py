@@ -17,6 +17,7 @@ async def handle(ctx: Context, request: Request) -> Response:
     """Answer one request.
 
     Tasks on ``ctx.tasks`` (``delay=`` seconds, ``key=`` runs a key once):
+    - ``await ctx.tasks.notify.enqueue(b'...')``
     - ``await ctx.tasks.reindex.enqueue(b'...')``
     - ``await ctx.tasks.send_receipt.enqueue(ReceiptArgs(...))``
     - ``await ctx.tasks.warm_up.enqueue(WarmUp(...))``

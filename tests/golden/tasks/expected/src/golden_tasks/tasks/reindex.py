@@ -3,10 +3,6 @@
 It runs each task enqueued on tasks.reindex on the bus broker (arguments: bytes);
 enqueue with ``await ctx.tasks.reindex.enqueue(args, delay=..., key=...)``.
 
-Its idempotency keys are kept per replica (its broker is nats and the service has no
-redis cache): with several replicas, a repeated ``key=`` is dropped only by the
-replica that saw it first.
-
 svcgen created this file once; it never overwrites it.
 """
 
@@ -26,6 +22,7 @@ async def handle(ctx: Context, args: bytes, raw: InboundMessage) -> Outcome | No
     ``raw.delivery_count`` is 1 on the first run.
 
     Tasks on ``ctx.tasks`` (``delay=`` seconds, ``key=`` runs a key once):
+    - ``await ctx.tasks.notify.enqueue(b'...')``
     - ``await ctx.tasks.reindex.enqueue(b'...')``
     - ``await ctx.tasks.send_receipt.enqueue(ReceiptArgs(...))``
     - ``await ctx.tasks.warm_up.enqueue(WarmUp(...))``

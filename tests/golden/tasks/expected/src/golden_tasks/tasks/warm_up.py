@@ -23,6 +23,7 @@ async def handle(ctx: Context, args: WarmUp, raw: InboundMessage) -> Outcome | N
     ``raw.delivery_count`` is 1 on the first run.
 
     Tasks on ``ctx.tasks`` (``delay=`` seconds, ``key=`` runs a key once):
+    - ``await ctx.tasks.notify.enqueue(b'...')``
     - ``await ctx.tasks.reindex.enqueue(b'...')``
     - ``await ctx.tasks.send_receipt.enqueue(ReceiptArgs(...))``
     - ``await ctx.tasks.warm_up.enqueue(WarmUp(...))``
