@@ -422,6 +422,22 @@ async def test_postgres_command_timeout_raises_a_clear_error() -> None:
         await db.close()
 
 
+async def test_postgres_acquire_timeout_bounds_the_wait_for_a_free_connection() -> None:
+    db = PostgresDatabase(name="d", url=PG_URL, max_size=1, acquire_timeout=0.3)
+    await db.open()
+    try:
+        async with db.transaction():  # holds the only connection
+            started = time.monotonic()
+            with pytest.raises(DatabaseTimeoutError, match=r"acquire_timeout=0\.3s"):
+                await db.query("SELECT 1 AS n")
+            assert 0.3 <= time.monotonic() - started < 2
+        assert await db.query_one("SELECT 2 AS n") == {"n": 2}  # free again
+    finally:
+        await db.close()
+    with pytest.raises(ConfigurationError, match="acquire_timeout"):
+        PostgresDatabase(name="d", url=PG_URL, acquire_timeout=0)
+
+
 async def test_postgres_connect_timeout_raises_a_clear_error() -> None:
     # A socket that completes the TCP handshake (the kernel's backlog) and never
     # answers: connecting hangs until connect_timeout.

@@ -427,6 +427,8 @@ class PostgresDatabase:
         command_timeout: seconds one statement may run before it is cancelled and
             ``DatabaseTimeoutError`` is raised; None for no limit.
         connect_timeout: seconds to establish one connection.
+        acquire_timeout: seconds a caller waits for a free connection when all
+            ``max_size`` are busy before ``DatabaseTimeoutError``; None to wait.
     """
 
     def __init__(
@@ -438,6 +440,7 @@ class PostgresDatabase:
         max_size: int = 10,
         command_timeout: float | None = 30.0,
         connect_timeout: float = 10.0,
+        acquire_timeout: float | None = 30.0,
     ) -> None:
         require("asyncpg", "postgres")
         if not url:
@@ -454,6 +457,11 @@ class PostgresDatabase:
                 f"PostgresDatabase {name!r} command_timeout must be positive seconds "
                 f"or None, got {command_timeout!r}"
             )
+        if acquire_timeout is not None and acquire_timeout <= 0:
+            raise ConfigurationError(
+                f"PostgresDatabase {name!r} acquire_timeout must be positive seconds "
+                f"or None, got {acquire_timeout!r}"
+            )
         if connect_timeout <= 0:
             raise ConfigurationError(
                 f"PostgresDatabase {name!r} connect_timeout must be positive seconds, "
@@ -465,6 +473,7 @@ class PostgresDatabase:
         self.max_size = max_size
         self.command_timeout = command_timeout
         self.connect_timeout = connect_timeout
+        self.acquire_timeout = acquire_timeout
         self._pool: Any = None
 
     async def open(self) -> None:
@@ -508,6 +517,23 @@ class PostgresDatabase:
         if self._pool is None:
             raise _not_open(self.name)
         return self._pool
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection, waited for at most ``acquire_timeout`` seconds."""
+        pool = self._open_pool()
+        try:
+            conn = await pool.acquire(timeout=self.acquire_timeout)
+        except TimeoutError as exc:
+            raise DatabaseTimeoutError(
+                f"database {self.name!r} had no free connection within "
+                f"acquire_timeout={self.acquire_timeout}s (all max_size={self.max_size} "
+                "were busy): raise max_size, or hold connections for less time"
+            ) from exc
+        try:
+            yield conn
+        finally:
+            await pool.release(conn)
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -567,20 +593,20 @@ class PostgresDatabase:
     # -- public ----------------------------------------------------------------
 
     async def query(self, sql: str, *params: Any) -> list[Row]:
-        async with self._open_pool().acquire() as conn:
+        async with self._connection() as conn:
             return await self._query(conn, sql, params)
 
     async def query_one(self, sql: str, *params: Any) -> Row | None:
-        async with self._open_pool().acquire() as conn:
+        async with self._connection() as conn:
             return await self._query_one(conn, sql, params)
 
     async def execute(self, sql: str, *params: Any) -> int:
-        async with self._open_pool().acquire() as conn:
+        async with self._connection() as conn:
             return await self._execute(conn, sql, params)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
-        async with self._open_pool().acquire() as conn:
+        async with self._connection() as conn:
             xact = conn.transaction()
             with self._errors():
                 await xact.start()
