@@ -101,11 +101,18 @@ async def run_runtime(broker: KafkaBroker, n: int, concurrency: int) -> float:
     return n / (last[0] - first[0])
 
 
+async def _handle(payload: Any) -> None:
+    """The raw loops' handler: as trivial as the runtime side's."""
+
+
 class _RawLoop:
     """Permits before fetches, a fixed pool of workers, contiguous commits."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, n: int, concurrency: int) -> None:
+    def __init__(
+        self, consumer: AIOKafkaConsumer, n: int, concurrency: int, timeouts: bool
+    ) -> None:
         self.consumer = consumer
+        self.timeouts = timeouts
         self.n = n
         self.idle = concurrency
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -140,7 +147,11 @@ class _RawLoop:
             tp, rec = await self.queue.get()
             if not self.first:
                 self.first = time.perf_counter()
-            json.loads(rec.value)
+            if self.timeouts:
+                async with asyncio.timeout(30.0):
+                    await _handle(json.loads(rec.value))
+            else:
+                await _handle(json.loads(rec.value))
             order = self.taken[tp]
             done = self.done.setdefault(tp, set())
             done.add(rec.offset)
@@ -168,8 +179,11 @@ class _RawLoop:
             await self.commit()
 
 
-async def run_raw(broker: KafkaBroker, n: int, concurrency: int) -> float:
-    """The same shape by hand on aiokafka, with the adapter's fetch sizes."""
+async def run_raw(
+    broker: KafkaBroker, n: int, concurrency: int, *, timeouts: bool = True
+) -> float:
+    """The same shape by hand on aiokafka, with the adapter's fetch sizes; with
+    ``timeouts`` each message is handled under its own ``asyncio.timeout``."""
     topic = await _topic(broker, "raw", n)
     fetch_bytes = min(max(concurrency * 16384, 65536), 1048576)
     consumer = AIOKafkaConsumer(
@@ -184,7 +198,7 @@ async def run_raw(broker: KafkaBroker, n: int, concurrency: int) -> float:
         fetch_max_bytes=4 * fetch_bytes,
     )
     await consumer.start()
-    loop = _RawLoop(consumer, n, concurrency)
+    loop = _RawLoop(consumer, n, concurrency, timeouts)
     tasks = [asyncio.create_task(loop.worker()) for _ in range(concurrency)]
     tasks += [
         asyncio.create_task(loop.fetcher()),
@@ -210,9 +224,10 @@ async def run(n: int, concurrency: int) -> dict[str, float]:
     try:
         raw = await run_raw(broker, n, concurrency)
         runtime = await run_runtime(broker, n, concurrency)
+        raw_bare = await run_raw(broker, n, concurrency, timeouts=False)
     finally:
         await broker.close()
-    return {"runtime": runtime, "raw": raw}
+    return {"runtime": runtime, "raw": raw, "raw_bare": raw_bare}
 
 
 async def _main(rounds: int = 3) -> None:

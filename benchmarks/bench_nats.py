@@ -103,7 +103,9 @@ async def _runtime(js: JetStreamContext, n: int, concurrency: int) -> float:
     return n / took
 
 
-async def _raw(nc: Client, n: int, concurrency: int, *, pool: bool) -> float:
+async def _raw(
+    nc: Client, n: int, concurrency: int, *, pool: bool, timeouts: bool = True
+) -> float:
     """The hand-written loop: pipelined pull requests on a private inbox; ``pool``
     runs handlers on ``concurrency`` worker coroutines, else in the callback."""
     js = nc.jetstream()
@@ -162,7 +164,10 @@ async def _raw(nc: Client, n: int, concurrency: int, *, pool: bool) -> float:
         nonlocal free
         while True:
             msg = await queue.get()
-            async with asyncio.timeout(30.0):
+            if timeouts:
+                async with asyncio.timeout(30.0):
+                    await handle(json.loads(msg.data))
+            else:
                 await handle(json.loads(msg.data))
             await settle(msg)
             free += 1
@@ -228,12 +233,19 @@ async def run(n: int, concurrency: int, *, rounds: int = 1) -> dict[str, float]:
     """
     nc = await nats.connect(URL)
     js = nc.jetstream()
-    best = {"runtime": 0.0, "raw": 0.0, "raw_inline": 0.0, "raw_fetch": 0.0}
+    best = {
+        "runtime": 0.0,
+        "raw": 0.0,
+        "raw_bare": 0.0,
+        "raw_inline": 0.0,
+        "raw_fetch": 0.0,
+    }
     try:
         for _ in range(rounds):
             for side, rate in (
                 ("raw", await _raw(nc, n, concurrency, pool=True)),
                 ("runtime", await _runtime(js, n, concurrency)),
+                ("raw_bare", await _raw(nc, n, concurrency, pool=True, timeouts=False)),
                 ("raw_inline", await _raw(nc, n, concurrency, pool=False)),
                 ("raw_fetch", await _raw_fetch(nc, n, concurrency)),
             ):

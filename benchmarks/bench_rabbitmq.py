@@ -125,7 +125,12 @@ async def consume_raw_aio_pika(
 
 
 async def consume_raw(
-    connection: aio_pika.abc.AbstractConnection, source: str, n: int, concurrency: int
+    connection: aio_pika.abc.AbstractConnection,
+    source: str,
+    n: int,
+    concurrency: int,
+    *,
+    timeouts: bool = True,
 ) -> float:
     """The same loop on the aiormq channel under aio-pika, acks coalesced as the
     adapter does: the tags handled in one loop iteration go out as one
@@ -145,9 +150,16 @@ async def consume_raw(
 
     flushes: set[asyncio.Task[None]] = set()
 
+    async def handle(payload: Any) -> None:
+        return None
+
     async def on_message(message: DeliveredMessage) -> None:
         nonlocal handled
-        json.loads(message.body)
+        if timeouts:
+            async with asyncio.timeout(30.0):
+                await handle(json.loads(message.body))
+        else:
+            await handle(json.loads(message.body))
         delivery = message.delivery
         assert isinstance(delivery, Basic.Deliver)
         if not pending:
@@ -184,6 +196,8 @@ async def _one(
             rate = await consume_runtime(source, n, concurrency)
         elif side == "raw":
             rate = await consume_raw(connection, source, n, concurrency)
+        elif side == "raw_bare":
+            rate = await consume_raw(connection, source, n, concurrency, timeouts=False)
         else:
             rate = await consume_raw_aio_pika(connection, source, n, concurrency)
         return rate, (time.process_time() - cpu) / n * 1e6
@@ -203,7 +217,7 @@ async def run(n: int, concurrency: int, *, rounds: int = 1) -> dict[str, float]:
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         for _ in range(rounds):
-            for side in ("raw", "raw_aio_pika", "runtime"):
+            for side in ("raw", "raw_aio_pika", "runtime", "raw_bare"):
                 rate, cpu = await _one(connection, channel, side, n, concurrency)
                 result[side] = max(result.get(side, 0.0), rate)
                 key = f"{side}_cpu_us"
