@@ -45,6 +45,15 @@ class IdempotencyStore(Protocol):
         ``ttl`` seconds."""
 
 
+def _opened(handle: Any, name: str) -> Any:
+    """``handle`` (a client, bucket or pool) of an open store, else a clear error."""
+    if handle is None:
+        raise RuntimeError(
+            f"idempotency store {name!r} is not open; the Application opens it"
+        )
+    return handle
+
+
 class MemoryIdempotency:
     """Keys kept in this process: right for one replica and for tests."""
 
@@ -125,38 +134,34 @@ class RedisIdempotency:
         if client is not None:
             await client.aclose()  # type: ignore[attr-defined]
 
-    def _redis(self) -> object:
-        if self._client is None:
-            raise RuntimeError(
-                f"idempotency store {self.name!r} is not open; the Application opens it"
-            )
-        return self._client
+    def _redis(self) -> Any:
+        return _opened(self._client, self.name)
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
         client = self._redis()
         name = self.prefix + key
-        ok = await client.set(  # type: ignore[attr-defined]
+        ok = await client.set(
             name, owner.encode() or b"1", nx=True, px=max(int(ttl * 1000), 1)
         )
         if ok:
             return True
-        held = await client.get(name)  # type: ignore[attr-defined]
+        held = await client.get(name)
         return bool(owner) and held is not None and bytes(held) == owner.encode()
 
     async def release(self, key: str, owner: str = "") -> None:
-        client: Any = self._redis()
+        client = self._redis()
         if owner:
             await client.eval(_RELEASE_OWNED, 1, self.prefix + key, owner.encode())
         else:
             await client.delete(self.prefix + key)
 
     async def mark(self, key: str) -> float | None:
-        client: Any = self._redis()
+        client = self._redis()
         value = await client.get(self.prefix + key)
         return None if value is None else float(value)
 
     async def raise_mark(self, key: str, value: float, ttl: float) -> None:
-        client: Any = self._redis()
+        client = self._redis()
         await client.eval(
             _RAISE_MARK, 1, self.prefix + key, repr(value), max(int(ttl * 1000), 1)
         )
@@ -216,19 +221,20 @@ class NatsIdempotency:
             await nc.close()
 
     def _bucket(self) -> Any:
-        if self._kv is None:
-            raise RuntimeError(
-                f"idempotency store {self.name!r} is not open; the Application opens it"
-            )
-        return self._kv
+        return _opened(self._kv, self.name)
 
-    async def _entry(self, key: str) -> Any:
+    async def _entry(self, key: str) -> tuple[Any, float, str] | None:
+        """The entry under ``key`` with its value split: (entry, expires, rest)."""
         from nats.js.errors import KeyNotFoundError
 
         try:
-            return await self._bucket().get(key)
+            entry = await self._bucket().get(key)
         except KeyNotFoundError:  # never written, deleted or purged
             return None
+        if not entry.value:
+            return None
+        expires, _, rest = entry.value.decode().partition(" ")
+        return entry, float(expires), rest
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
         from nats.js.errors import KeyWrongLastSequenceError
@@ -242,13 +248,13 @@ class NatsIdempotency:
         for _ in range(5):  # each turn loses a race to another replica at most
             now = time.time()
             value = f"{now + ttl!r} {owner}".encode()
-            entry = await self._entry(k)
+            found = await self._entry(k)
             try:
-                if entry is None:
+                if found is None:
                     await kv.create(k, value)
                     return True
-                expires, _, held = entry.value.decode().partition(" ")
-                if float(expires) > now:
+                entry, expires, held = found
+                if expires > now:
                     return bool(owner) and held == owner
                 await kv.update(k, value, last=entry.revision)
                 return True
@@ -260,10 +266,10 @@ class NatsIdempotency:
         from nats.js.errors import KeyWrongLastSequenceError
 
         k = _nats_key(key)
-        entry = await self._entry(k)
-        if entry is None or entry.value is None:
+        found = await self._entry(k)
+        if found is None:
             return
-        held = entry.value.decode().partition(" ")[2]
+        entry, _, held = found
         if owner and held != owner:
             return
         try:
@@ -272,11 +278,8 @@ class NatsIdempotency:
             pass  # changed meanwhile: no longer the claim this call meant
 
     async def mark(self, key: str) -> float | None:
-        entry = await self._entry(_nats_key(key))
-        if entry is None or not entry.value:
-            return None
-        expires, _, value = entry.value.decode().partition(" ")
-        return float(value) if float(expires) > time.time() else None
+        found = await self._entry(_nats_key(key))
+        return _live_mark(found)
 
     async def raise_mark(self, key: str, value: float, ttl: float) -> None:
         from nats.js.errors import KeyWrongLastSequenceError
@@ -284,18 +287,25 @@ class NatsIdempotency:
         kv, k = self._bucket(), _nats_key(key)
         for _ in range(10):
             data = f"{time.time() + min(ttl, self.max_age)!r} {value!r}".encode()
-            entry = await self._entry(k)
+            found = await self._entry(k)
             try:
-                if entry is None or not entry.value:
+                if found is None:
                     await kv.create(k, data)
                     return
-                current = await self.mark(key)
+                current = _live_mark(found)
                 if current is not None and current >= value:
                     return
-                await kv.update(k, data, last=entry.revision)
+                await kv.update(k, data, last=found[0].revision)
                 return
             except KeyWrongLastSequenceError:
                 await asyncio.sleep(0)
+
+
+def _live_mark(found: tuple[Any, float, str] | None) -> float | None:
+    """The mark an entry holds, unless it is missing or expired."""
+    if found is None or found[1] <= time.time():
+        return None
+    return float(found[2])
 
 
 _PG_TABLE: Final = """
@@ -363,11 +373,7 @@ class PostgresIdempotency:
             await pool.close()
 
     def _db(self) -> Any:
-        if self._pool is None:
-            raise RuntimeError(
-                f"idempotency store {self.name!r} is not open; the Application opens it"
-            )
-        return self._pool
+        return _opened(self._pool, self.name)
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
         db, t = self._db(), self.table

@@ -79,6 +79,7 @@ class Schedule(Generic[T]):
             )
         self.name = name
         self.task = task
+        self._store: IdempotencyStore = task.idempotency
         self.args = args
         self.cron = cron
         self.every = every
@@ -162,10 +163,8 @@ class Schedule(Generic[T]):
 
     async def _last_fire(self, now: float) -> float:
         """Where this schedule stands: the last fire any replica made, else now."""
-        store = self.task.idempotency
-        assert store is not None  # checked in __init__
         try:
-            mark = await store.mark(_FIRED + self.name)
+            mark = await self._store.mark(_FIRED + self.name)
         except Exception as exc:
             log.warning(
                 "schedule %s: reading its last fire failed (%s: %s); fire times "
@@ -215,11 +214,9 @@ class Schedule(Generic[T]):
             self.fired += 1
             log.info("schedule %s fired for %s", self.name, when.isoformat())
         # Enqueued here or by another replica (the key was taken): either way done.
-        store = self.task.idempotency
-        assert store is not None
         ttl = max(MARK_TTL, 3 * (self.next_fire(fire) - fire))
         try:
-            await store.raise_mark(_FIRED + self.name, fire, ttl)
+            await self._store.raise_mark(_FIRED + self.name, fire, ttl)
         except Exception as exc:
             log.warning(
                 "schedule %s: recording the fire for %s failed: %s: %s",
