@@ -88,6 +88,13 @@ class ResourcePlan:
     """(keyword, Python expression) in the order the constructor documents them."""
 
 
+NATS_KEYS_MAX_AGE: Final = 31 * 24 * 3600.0
+"""NatsIdempotency's default max_age: a longer key window passes its own."""
+
+_Place = tuple[str, str, tuple[tuple[str, str], ...]]
+"""A key store's class, where it keeps the keys, and its constructor arguments."""
+
+
 def plan_tasks(
     spec: ServiceSpec, names: _MessageNames, kinds: dict[str, str]
 ) -> tuple[tuple[TaskPlan, ...], tuple[IdempotencyPlan, ...]]:
@@ -98,9 +105,9 @@ def plan_tasks(
     in a postgres database; else in the process (right for a memory broker, per
     replica for the others: the spec refuses a schedule then).
     """
-    shared = shared_key_place(spec)
-    place: _Place
     prefix = repr(task_keys_prefix(spec.name))
+    shared = shared_key_place(spec, prefix)
+    place: _Place
     scheduled = {s.task for s in spec.schedules}
     # store variable -> (class, where, constructor args, tasks kept per replica)
     stores: dict[str, tuple[str, str, tuple[tuple[str, str], ...], list[str]]] = {}
@@ -114,7 +121,6 @@ def plan_tasks(
             place = ("RedisIdempotency", "in Redis", (("url", url), ("prefix", prefix)))
         elif kind != "memory" and shared is not None and shared[0] == "cache_keys":
             store, place = shared
-            place = (place[0], place[1], (*place[2], ("prefix", prefix)))
         elif kind == "nats":
             store = f"{t.broker}_broker_keys"
             bucket = repr(task_keys_bucket(spec.name))
@@ -125,7 +131,6 @@ def plan_tasks(
             )
         elif kind != "memory" and shared is not None:
             store, place = shared
-            place = (place[0], place[1], (*place[2], ("prefix", prefix)))
         else:
             store, place = "process_keys", ("MemoryIdempotency", "in this process", ())
         per_replica = stores.setdefault(store, (*place, []))[3]
@@ -176,28 +181,22 @@ def plan_tasks(
     return tuple(plans), idempotency
 
 
-NATS_KEYS_MAX_AGE: Final = 31 * 24 * 3600.0
-"""NatsIdempotency's default max_age: a longer key window passes its own."""
-
-_Place = tuple[str, str, tuple[tuple[str, str], ...]]
-"""A key store's class, where it keeps the keys, and its constructor arguments."""
-
-
-def shared_key_place(spec: ServiceSpec) -> tuple[str, _Place] | None:
+def shared_key_place(spec: ServiceSpec, prefix: str) -> tuple[str, _Place] | None:
     """The resource that can share task keys across replicas: a redis cache's
-    server, else a postgres database; None when there is neither."""
+    server, else a postgres database; None when there is neither. ``prefix`` is
+    the keys' prefix, as a Python expression."""
     r = spec.resources
     if r.cache is not None and r.cache.kind == "redis":
         return "cache_keys", (
             "RedisIdempotency",
             "in Redis (the cache's server)",
-            (("url", "settings.cache_url"),),
+            (("url", "settings.cache_url"), ("prefix", prefix)),
         )
     if r.database is not None and r.database.kind == "postgres":
         return "database_keys", (
             "PostgresIdempotency",
             "in PostgreSQL (the database's table svcgen_keys)",
-            (("url", "settings.database_url"),),
+            (("url", "settings.database_url"), ("prefix", prefix)),
         )
     return None
 

@@ -14,7 +14,9 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -26,6 +28,18 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 NATS_URL = "nats://127.0.0.1:4222"
 
 
+def app_builder(
+    root: Path, name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], Any]:
+    """``build_app`` of the generated service ``name`` in ``root``, with the settings
+    that ``env`` gives and signal handling off: one call, one replica."""
+    monkeypatch.syspath_prepend(str(root / "src"))
+    app_module = importlib.import_module(f"{name}._generated.app")
+    settings_module = importlib.import_module(f"{name}._generated.settings")
+    settings = settings_module.load_settings({**env, "HEALTH_PORT": "0"})
+    return lambda: app_module.build_app(settings=settings, handle_signals=False)
+
+
 @pytest.mark.broker
 async def test_generated_service_consumes_from_real_redis(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -35,13 +49,7 @@ async def test_generated_service_consumes_from_real_redis(
     commands.add_consumer(
         root, name="audit", broker="redis", source=f"{name}.audit", max_attempts=2
     )
-    monkeypatch.syspath_prepend(str(root / "src"))
-    app_module = importlib.import_module(f"{name}._generated.app")
-    settings_module = importlib.import_module(f"{name}._generated.settings")
-    settings = settings_module.load_settings(
-        {"REDIS_URL": REDIS_URL, "HEALTH_PORT": "0"}
-    )
-    app = app_module.build_app(settings=settings, handle_signals=False)
+    app = app_builder(root, name, {"REDIS_URL": REDIS_URL}, monkeypatch)()
     sources = [f"{name}.events", f"{name}.audit"]
     serving = asyncio.create_task(app.serve())
     try:
@@ -160,13 +168,7 @@ async def test_three_replica_processes_of_a_generated_service_run_each_fire_once
 
         keys = [k async for k in client.scan_iter(f"svcgen-keys:{name}:{task}:*")]
         assert len(keys) >= len(fires)
-        monkeypatch.syspath_prepend(str(root / "src"))
-        app_module = importlib.import_module(f"{name}._generated.app")
-        settings_module = importlib.import_module(f"{name}._generated.settings")
-        settings = settings_module.load_settings(
-            {"REDIS_URL": REDIS_URL, "HEALTH_PORT": "0"}
-        )
-        app = app_module.build_app(settings=settings, handle_signals=False)
+        app = app_builder(root, name, {"REDIS_URL": REDIS_URL}, monkeypatch)()
         [cache] = [r for r in app.resources if r.name == "cache"]
         await cache.open()
         try:
@@ -203,13 +205,8 @@ async def test_generated_nats_task_keys_are_shared_by_replicas_on_real_nats(
     root = commands.new(name, brokers=["nats"], http=False, directory=tmp_path / name)
     commands.add_task(root, name=task, broker="nats")
     commands.add_schedule(root, name="quarter", task=task, every="250ms")
-    monkeypatch.syspath_prepend(str(root / "src"))
-    app_module = importlib.import_module(f"{name}._generated.app")
-    settings_module = importlib.import_module(f"{name}._generated.settings")
-    settings = settings_module.load_settings({"NATS_URL": NATS_URL, "HEALTH_PORT": "0"})
-    replicas = [
-        app_module.build_app(settings=settings, handle_signals=False) for _ in range(2)
-    ]
+    build = app_builder(root, name, {"NATS_URL": NATS_URL}, monkeypatch)
+    replicas = [build() for _ in range(2)]
     serving = [asyncio.create_task(app.serve()) for app in replicas]
     try:
         for app in replicas:
