@@ -67,7 +67,7 @@ def task_keys_prefix(service: str) -> str:
 
 def task_keys_bucket(service: str) -> str:
     """The JetStream key-value bucket of a service's task keys on a NATS broker."""
-    return f"svcgen-keys-{service}".replace(".", "-")
+    return f"svcgen-keys-{service}"  # service names are already [a-z0-9_-]
 
 
 DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h)$"
