@@ -92,9 +92,11 @@ def write(root: Path, rendered: Rendered) -> WriteReport:
                 "svcgen will not overwrite it: move it out of the way, then run "
                 "svcgen generate again"
             )
-    for rel, text in rendered.generated.items():
+    for rel in rendered.generated:
         path = root / rel
-        if path.exists() and path.read_text(encoding="utf-8") == text:
+        current = _read(path)
+        text = rendered.generated.resolve(rel, current)
+        if current == text:
             report.unchanged.append(rel)
             continue
         _atomic_write(path, text)
@@ -108,6 +110,14 @@ def write(root: Path, rendered: Rendered) -> WriteReport:
             _atomic_write(root / rel, rendered.stubs[rel])
             report.created.append(rel)
     return report
+
+
+def _read(path: Path) -> str | None:
+    """``path``'s text, or None when there is no such file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
 
 
 _serial = itertools.count()
@@ -130,13 +140,14 @@ def _atomic_write(path: Path, text: str) -> None:
 def check(root: Path, rendered: Rendered) -> list[Drift]:
     """Every way ``root`` differs from ``rendered``; empty when it is current."""
     drifts: list[Drift] = []
-    for rel, text in rendered.generated.items():
+    for rel in rendered.generated:
         path = root / rel
-        if not path.exists():
+        current = _read(path)
+        text = rendered.generated.resolve(rel, current)
+        if current is None:
             diff = _diff("", text, "/dev/null", f"b/{rel}")
             drifts.append(Drift(rel, "missing", diff))
             continue
-        current = path.read_text(encoding="utf-8")
         if current == text:
             continue
         kind = "stale" if has_header(path) else "not-generated"

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from svcgen import render
+
 from .golden import EXPECTED, EXPECTED_ERROR, GOLDEN, cases, read_tree, run_case
 
 CASES = cases()
@@ -92,6 +94,16 @@ def test_every_generated_file_has_the_header_and_stubs_do_not() -> None:
         for rel, text in read_tree(case / EXPECTED).items():
             generated = "/_generated/" in rel
             assert text.startswith(header) == generated, rel
+
+
+def test_expected_trees_are_black_stable() -> None:
+    """black leaves every generated file (fingerprint line included) and every
+    stub as it is: the fingerprint stands for black's output, and a user running
+    black over the service changes nothing svcgen wrote."""
+    for case in GOOD:
+        for rel, text in read_tree(case / EXPECTED).items():
+            if rel.endswith(".py"):
+                assert render._run_black(rel, text) == text, f"{case.name}/{rel}"
 
 
 def _expected_src_dirs() -> list[Path]:

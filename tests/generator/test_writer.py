@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from svcgen import commands
+from svcgen import commands, render
 from svcgen.errors import SpecError, WriterError
-from svcgen.render import HEADER
+from svcgen.render import FINGERPRINT, HEADER
 
 SPEC = """\
 name: shop
@@ -175,3 +175,46 @@ def test_check_reports_a_hand_written_file_in_place_of_a_generated_one(
     assert [(d.kind, d.path) for d in drifts] == [
         ("not-generated", f"{GEN}/context.py")
     ]
+
+
+def test_current_files_are_known_by_their_fingerprint_without_black(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_formatting(template: str, text: str) -> str:
+        raise AssertionError(f"{template} was formatted although it is current")
+
+    monkeypatch.setattr(render, "format_python", no_formatting)
+    before = _files(project)
+    assert commands.check(project) == []
+    report = commands.generate(project)
+    assert report.written == [] and len(report.unchanged) == 4
+    assert _files(project) == before
+
+
+def test_a_hand_edited_fingerprint_is_reported_and_rewritten(project: Path) -> None:
+    app = project / GEN / "app.py"
+    good = app.read_text()
+    header, line, rest = good.split("\n", 2)
+    assert header == HEADER and line.startswith(FINGERPRINT)
+    app.write_text(f"{header}\n{FINGERPRINT}{'0' * 32}\n{rest}")
+    drifts = commands.check(project)
+    assert [(d.kind, d.path) for d in drifts] == [("stale", f"{GEN}/app.py")]
+    assert f"-{FINGERPRINT}{'0' * 32}\n+{line}\n" in drifts[0].diff
+    assert commands.generate(project).written == [f"{GEN}/app.py"]
+    assert app.read_text() == good
+
+
+def test_a_reformatted_file_under_its_fingerprint_is_reported(project: Path) -> None:
+    app = project / GEN / "app.py"
+    good = app.read_text()
+    app.write_text(
+        good.replace(
+            '        source="carts.updated",\n',
+            '        source="carts.updated",  # moved\n',
+        )
+    )
+    drifts = commands.check(project)
+    assert [(d.kind, d.path) for d in drifts] == [("stale", f"{GEN}/app.py")]
+    assert '+        source="carts.updated",\n' in drifts[0].diff
+    commands.generate(project)
+    assert app.read_text() == good
