@@ -50,6 +50,7 @@ class BlackCache:
         version = black_version()
         self._salt = f"{version}\0{mode_key}\0".encode()
         self._dir = (root or cache_root()) / f"black-{version}"
+        self._pruned = False
 
     def _path(self, text: str) -> Path:
         digest = hashlib.sha256(self._salt + text.encode("utf-8", "surrogatepass"))
@@ -77,7 +78,9 @@ class BlackCache:
             with tmp.open("xb") as f:
                 f.write(_stamp(body) + b"\n" + body)
             os.replace(tmp, path)  # readers see the whole entry or none
-            _prune(path.parent)
+            if not self._pruned:  # once a run: a scan per entry cost more than black
+                self._pruned = True
+                _prune(path.parent)
         except OSError:
             with contextlib.suppress(OSError):
                 tmp.unlink()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from .layout import py_literal
 from .plan import (
     RESOURCE_CLASSES,
     Import,
@@ -105,7 +106,7 @@ def plan_tasks(
     in a postgres database; else in the process (right for a memory broker, per
     replica for the others: the spec refuses a schedule then).
     """
-    prefix = repr(task_keys_prefix(spec.name))
+    prefix = py_literal(task_keys_prefix(spec.name))
     shared = shared_key_place(spec, prefix)
     place: _Place
     scheduled = {s.task for s in spec.schedules}
@@ -123,7 +124,7 @@ def plan_tasks(
             store, place = shared
         elif kind == "nats":
             store = f"{t.broker}_broker_keys"
-            bucket = repr(task_keys_bucket(spec.name))
+            bucket = py_literal(task_keys_bucket(spec.name))
             place = (
                 "NatsIdempotency",
                 "in a JetStream key-value bucket",
@@ -170,7 +171,7 @@ def plan_tasks(
         windows = [t.key_window for t in plans if t.idempotency_var == var]
         if cls == "NatsIdempotency" and max(windows) > NATS_KEYS_MAX_AGE:
             # The bucket forgets entries after max_age: it must outlive every window.
-            args = (*args, ("max_age", repr(max(windows))))
+            args = (*args, ("max_age", py_literal(max(windows))))
             stores[var] = (cls, where, args, per_replica)
     idempotency = tuple(
         IdempotencyPlan(
@@ -237,12 +238,12 @@ def plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
                 kind=kind,
                 cls=RESOURCE_CLASSES[(attr, kind)],
                 protocol=protocol,
-                args=(("name", repr(attr)), *args),
+                args=(("name", py_literal(attr)), *args),
             )
         )
 
     if r.cache is not None:
-        prefix = ("prefix", repr(r.cache.prefix or f"{spec.name}:"))
+        prefix = ("prefix", py_literal(r.cache.prefix or f"{spec.name}:"))
         if r.cache.kind == "redis":
             add("cache", "redis", "Cache", ("url", "settings.cache_url"), prefix)
         else:
@@ -255,9 +256,12 @@ def plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
             "postgres",
             "Database",
             ("url", "settings.database_url"),
-            ("min_size", repr(pool.min if pool else 1)),
-            ("max_size", repr(pool.max if pool else 10)),
-            ("command_timeout", repr(db.timeout if db.timeout is not None else 30.0)),
+            ("min_size", py_literal(pool.min if pool else 1)),
+            ("max_size", py_literal(pool.max if pool else 10)),
+            (
+                "command_timeout",
+                py_literal(db.timeout if db.timeout is not None else 30.0),
+            ),
         )
     elif db is not None:
         timeout = db.timeout if db.timeout is not None else SQLITE_DEFAULT_TIMEOUT
@@ -266,7 +270,7 @@ def plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
             "sqlite",
             "Database",
             ("path", "settings.database_path"),
-            ("busy_timeout", repr(timeout)),
+            ("busy_timeout", py_literal(timeout)),
         )
     if r.storage is not None and r.storage.kind == "fs":
         add("storage", "fs", "Storage", ("path", "settings.storage_path"))

@@ -8,13 +8,23 @@ package's ``__init__`` and ``__main__``) are created once, only when missing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import SvcgenError
+from .layout import (
+    Bracket,
+    Item,
+    Split,
+    Sum,
+    import_line,
+    lay_out,
+    prefixed,
+    py_literal,
+)
 from .plan import Import, Plan, Setting, import_sections
 
 if TYPE_CHECKING:
@@ -40,10 +50,18 @@ class Rendered:
 
     generated: Generated
     """Files svcgen owns: rewritten each time, pruned when no longer produced."""
-    stubs: Mapping[str, str]
+    stubs: Stubs
     """User-owned files: written only when missing."""
     generated_dir: str
     """The directory whose headed files svcgen owns (for pruning and drift checks)."""
+
+    def unformatted(self) -> dict[str, tuple[str, str]]:
+        """Every file as its template rendered it, before black: path → (template,
+        text). The templates aim to print black's output already (black then makes
+        one pass instead of two); the golden tests hold them to it."""
+        texts = {path: self.generated.render_of(path) for path in self.generated}
+        texts.update((path, self.stubs.render_of(path)) for path in self.stubs)
+        return texts
 
 
 def templates_dir() -> Path:
@@ -67,7 +85,7 @@ def render(plan: Plan) -> Rendered:
             template,
             env.get_template(template).render(plan=plan),
         )
-    stubs = _Stubs(env, plan)
+    stubs = Stubs(env, plan)
     stub = stubs.add
 
     stub(
@@ -205,6 +223,10 @@ class Generated(Mapping[str, str]):
             self._texts[path] = text
         return text
 
+    def render_of(self, path: str) -> tuple[str, str]:
+        """(template, its render) of ``path``, before black."""
+        return self._renders[path]
+
     def __getitem__(self, path: str) -> str:
         return self.resolve(path, None)
 
@@ -239,7 +261,7 @@ def _is_fingerprinted(raw: str, text: str) -> bool:
     return line[len(FINGERPRINT) :] == _fingerprint(raw, body)
 
 
-class _Stubs(Mapping[str, str]):
+class Stubs(Mapping[str, str]):
     """Stub files, rendered only when read: most exist already, so most are never
     rendered (this keeps ``generate`` and ``check`` fast on large specs)."""
 
@@ -252,11 +274,17 @@ class _Stubs(Mapping[str, str]):
     def add(self, path: str, template: str, **context: Any) -> None:
         self._sources[path] = (template, context)
 
+    def render_of(self, path: str) -> tuple[str, str]:
+        """(template, its render) of ``path``, before black."""
+        template, context = self._sources[path]
+        return template, self._env.get_template(template).render(
+            plan=self._plan, **context
+        )
+
     def __getitem__(self, path: str) -> str:
         text = self._texts.get(path)
         if text is None:
-            template, context = self._sources[path]
-            raw = self._env.get_template(template).render(plan=self._plan, **context)
+            template, raw = self.render_of(path)
             text = self._texts[path] = format_python(template, raw)
         return text
 
@@ -292,17 +320,44 @@ def _environment() -> jinja2.Environment:
         bytecode_cache=bytecode_cache(repr(sorted(_ENVIRONMENT_OPTIONS.items()))),
         **options,  # type: ignore[arg-type]
     )
-    env.filters["py"] = _py
+    env.filters["py"] = py_literal
     env.filters["setting_expr"] = _setting_expr
+    env.filters["import_line"] = import_line
+    env.globals["lay_out"] = lay_out
+    env.globals["lay"] = _lay
+    env.globals["resources_list"] = _resources_list
     env.filters["comment"] = _comment
     return env
 
 
-def _py(value: object) -> str:
-    """A Python literal for a plain value."""
-    if isinstance(value, str | int | float | bool) or value is None:
-        return repr(value)
-    raise TypeError(f"no literal for {type(value).__name__}")
+def _lay(
+    head: str,
+    items: Sequence[Item],
+    tail: str,
+    indent: int = 0,
+    suffix: str = "",
+    split: Split = "fit",
+    one_tuple: bool = False,
+    lone_comma: bool = False,
+) -> str:
+    """Templates' shorthand for ``lay_out(Bracket(...), indent, suffix)``."""
+    bracket = Bracket(
+        head, list(items), tail, split=split, one_tuple=one_tuple, lone_comma=lone_comma
+    )
+    return lay_out(bracket, indent, suffix)
+
+
+def _resources_list(plan: Plan) -> Bracket:
+    """``resources=[...]`` of ``Application``: the resources, then the key stores
+    (once each: a store may be a resource too)."""
+    items: list[str | Bracket] = [r.attr for r in plan.resources]
+    stores = [store.var for store in plan.idempotency]
+    if len(stores) == 1:
+        items.append(stores[0])
+    elif stores:
+        listed = Bracket("[", stores, "]", split="always")
+        items.append(Bracket("*dict.fromkeys(", [listed], ")"))
+    return Bracket("resources=[", items, "]", split="items")
 
 
 def _comment(text: str, indent: int = 4) -> str:
@@ -314,21 +369,22 @@ def _comment(text: str, indent: int = 4) -> str:
     return "\n".join(f"{pad}# {line}" for line in lines)
 
 
-def _setting_expr(setting: Setting) -> str:
-    """The expression that reads ``setting`` from ``env``."""
-    pieces: list[str] = []
+def _setting_expr(setting: Setting) -> Item:
+    """``attr=<expression that reads setting from env>``, for ``lay_out``."""
+    source = f"needed_by={py_literal(setting.source)}"
+    pieces: list[str | Bracket] = []
     for part in setting.parts:
         if part.var is None:
-            pieces.append(repr(part.text))
+            pieces.append(py_literal(part.text))
         else:
-            pieces.append(
-                f"_env(env, {part.var!r}, default={part.default!r}, "
-                f"needed_by={setting.source!r})"
-            )
-    expr = " + ".join(pieces)
+            args = ["env", py_literal(part.var), f"default={py_literal(part.default)}"]
+            pieces.append(Bracket("_env(", [*args, source], ")"))
     if setting.annotation == "int":
-        return f"_port({expr}, needed_by={setting.source!r})"
-    return expr
+        value: Item = pieces[0] if len(pieces) == 1 else Sum("", pieces)
+        return Bracket(f"{setting.attr}=_port(", [value, source], ")")
+    if len(pieces) == 1:
+        return prefixed(f"{setting.attr}=", pieces[0])
+    return Sum(f"{setting.attr}=", pieces)
 
 
 _BLACK_MODE: Final = {
@@ -340,8 +396,15 @@ _BLACK_MODE: Final = {
 """black's fixed ``Mode``; it is also part of the cache key."""
 
 
+_CACHE_FROM: Final = 4096
+"""Texts shorter than this (characters) are not cached: black formats a stub in
+about the time a cache entry takes to write."""
+
+
 def format_python(template: str, text: str) -> str:
     """``text`` formatted by black (or its cached output for the same input)."""
+    if len(text) < _CACHE_FROM:
+        return _run_black(template, text)
     cached = _black_cache().get(text)
     if cached is not None:
         return cached

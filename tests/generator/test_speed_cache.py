@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from svcgen import render
+from svcgen import cache, render
 from svcgen.cache import BlackCache
 
-SOURCE = "x = {'a':1,\n'b':2}\n"
-FORMATTED = 'x = {"a": 1, "b": 2}\n'
+SOURCE = "".join(f"x{i} = {{'a':1,\n'b':2}}\n" for i in range(300))
+FORMATTED = "".join(f'x{i} = {{"a": 1, "b": 2}}\n' for i in range(300))
+SMALL = "x = {'a':1,\n'b':2}\n"
 
 
 @pytest.fixture
@@ -59,3 +61,28 @@ def test_an_unwritable_cache_only_costs_time(
         assert render.format_python("t.jinja", SOURCE) == FORMATTED
     finally:
         render._black_cache.cache_clear()
+
+
+def test_small_texts_skip_the_cache(cache_home: Path) -> None:
+    assert len(SMALL) < render._CACHE_FROM <= len(SOURCE)
+    assert render.format_python("t.jinja", SMALL) == 'x = {"a": 1, "b": 2}\n'
+    assert not cache_home.exists() or not any(cache_home.glob("black-*/*.py"))
+    render.format_python("t.jinja", SOURCE)
+    assert len(list(cache_home.glob("black-*/*.py"))) == 1
+
+
+def test_entries_unused_for_a_month_are_pruned_once_a_run(
+    cache_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render.format_python("t.jinja", SOURCE)
+    (entry,) = cache_home.glob("black-*/*.py")
+    old = entry.stat().st_mtime - 31 * 24 * 3600
+    os.utime(entry, (old, old))
+    render._black_cache.cache_clear()  # a new run
+    other = SOURCE.replace("x0 ", "y0 ")
+    render.format_python("t.jinja", other)  # its first put prunes the old entry
+    assert not entry.exists()
+    scans: list[Path] = []
+    monkeypatch.setattr(cache, "_prune", scans.append)
+    render.format_python("t.jinja", SOURCE.replace("x1 ", "y1 "))
+    assert scans == []  # the same run does not scan again
