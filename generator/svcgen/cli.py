@@ -334,17 +334,21 @@ def add_schedule(root: Path, **options: Any) -> None:
 
 
 def run() -> None:
-    """The console script: ``main`` with the garbage collector tuned for a short run.
+    """The console script: ``main`` tuned for a short run in a process of its own.
 
-    A cold ``generate`` makes black build a syntax tree per file; with Python's
+    black may fork a helper to use a second CPU (``render.use_processes``). And a
+    cold ``generate`` makes black build a syntax tree per file; with Python's
     default thresholds the collector walked those trees again and again (a tenth
     of the run on the benchmark spec). Like mypy's entry point, collect rarely;
     the process ends before that matters.
     """
     import gc
 
+    from . import render
+
     gc.freeze()  # everything imported so far lives as long as the process
     gc.set_threshold(200_000, 30, 30)
+    render.use_processes(True)
     main()
 
 

@@ -8,7 +8,9 @@ package's ``__init__`` and ``__main__``) are created once, only when missing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -54,6 +56,22 @@ class Rendered:
     """User-owned files: written only when missing."""
     generated_dir: str
     """The directory whose headed files svcgen owns (for pruning and drift checks)."""
+
+    def prepare(self, current: Mapping[str, str | None], stubs: Iterable[str]) -> None:
+        """Format in one batch what the writer is about to read: the generated
+        files whose ``current`` text (None: missing) is not theirs already, and
+        ``stubs``. A batch can use a second CPU (``format_many``)."""
+        jobs = {
+            path: self.generated.render_of(path)
+            for path, text in current.items()
+            if not self.generated.is_current(path, text)
+        }
+        jobs.update((path, self.stubs.render_of(path)) for path in stubs)
+        for path, text in format_many(jobs).items():
+            if path in self.generated:
+                self.generated.formatted(path, text)
+            else:
+                self.stubs.formatted(path, text)
 
     def unformatted(self) -> dict[str, tuple[str, str]]:
         """Every file as its template rendered it, before black: path → (template,
@@ -209,19 +227,29 @@ class Generated(Mapping[str, str]):
         self._renders = dict(sorted(renders.items()))
         self._texts: dict[str, str] = {}
 
+    def is_current(self, path: str, current: str | None) -> bool:
+        """True when ``current`` carries the fingerprint of this render and of
+        its own text: it is what svcgen generates at ``path``."""
+        return current is not None and _is_fingerprinted(
+            self._renders[path][1], current
+        )
+
     def resolve(self, path: str, current: str | None) -> str:
         """The text svcgen generates at ``path``: ``current`` (the file on disk)
         when its fingerprint shows that it is that text already."""
-        template, raw = self._renders[path]
-        if current is not None and _is_fingerprinted(raw, current):
+        if self.is_current(path, current):
+            assert current is not None
             return current
-        text = self._texts.get(path)
-        if text is None:
-            body = format_python(template, raw)
-            head, _, rest = body.partition("\n")
-            text = f"{head}\n{FINGERPRINT}{_fingerprint(raw, body)}\n{rest}"
-            self._texts[path] = text
-        return text
+        if path not in self._texts:
+            template, raw = self._renders[path]
+            self.formatted(path, format_python(template, raw))
+        return self._texts[path]
+
+    def formatted(self, path: str, body: str) -> None:
+        """Keep ``body``, black's output for ``path``, with its fingerprint line."""
+        head, _, rest = body.partition("\n")
+        raw = self._renders[path][1]
+        self._texts[path] = f"{head}\n{FINGERPRINT}{_fingerprint(raw, body)}\n{rest}"
 
     def render_of(self, path: str) -> tuple[str, str]:
         """(template, its render) of ``path``, before black."""
@@ -287,6 +315,10 @@ class Stubs(Mapping[str, str]):
             template, raw = self.render_of(path)
             text = self._texts[path] = format_python(template, raw)
         return text
+
+    def formatted(self, path: str, text: str) -> None:
+        """Keep ``text``, black's output for ``path``."""
+        self._texts[path] = text
 
     def __contains__(self, path: object) -> bool:
         return path in self._sources  # without rendering, as Mapping's would
@@ -411,6 +443,109 @@ def format_python(template: str, text: str) -> str:
     formatted = _run_black(template, text)
     _black_cache().put(text, formatted)
     return formatted
+
+
+def format_many(jobs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """``format_python`` of each ``(template, text)``, by key. When processes are
+    allowed (``use_processes``) and a second CPU is free, a forked helper
+    formats about half of the text meanwhile."""
+    results: dict[str, str] = {}
+    todo: dict[str, tuple[str, str]] = {}
+    for key, (template, text) in jobs.items():
+        cached = _black_cache().get(text) if len(text) >= _CACHE_FROM else None
+        if cached is None:
+            todo[key] = (template, text)
+        else:
+            results[key] = cached
+    helper = _Helper.start(todo)
+    for key, (template, text) in todo.items():
+        if helper is None or key not in helper.jobs:
+            results[key] = _run_black(template, text)
+    if helper is not None:
+        results.update(helper.collect())
+    for key, (_, text) in todo.items():
+        if len(text) >= _CACHE_FROM:
+            _black_cache().put(text, results[key])
+    return results
+
+
+_FORK_FROM: Final = 16384
+"""``format_many`` forks a helper only for at least this much text (characters):
+a fork costs milliseconds, black about a second per 200 KB."""
+
+_processes = False
+
+
+def use_processes(allowed: bool) -> None:
+    """Let ``format_many`` fork a helper process. The CLI allows it; a library
+    caller's process may run threads, which ``fork`` does not mix well with."""
+    global _processes
+    _processes = allowed
+
+
+def _free_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class _Helper:
+    """A forked process that runs black on a share of the jobs and sends back
+    its output as JSON through a pipe. Whatever goes wrong there (a crash, a
+    template black cannot format) makes ``collect`` format those jobs here
+    instead, where errors are reported as usual."""
+
+    def __init__(self, jobs: dict[str, tuple[str, str]], pid: int, pipe: int) -> None:
+        self.jobs = jobs
+        self._pid = pid
+        self._pipe = pipe
+
+    @classmethod
+    def start(cls, todo: Mapping[str, tuple[str, str]]) -> _Helper | None:
+        size = sum(len(text) for _, text in todo.values())
+        if not (_processes and hasattr(os, "fork") and _free_cpus() > 1):
+            return None
+        if len(todo) < 2 or size < _FORK_FROM:
+            return None
+        import black  # noqa: F401 - imported once, before the fork, for both
+
+        share: dict[str, tuple[str, str]] = {}
+        theirs = ours = 0
+        for key, job in sorted(todo.items(), key=lambda kv: -len(kv[1][1])):
+            if theirs <= ours:  # the larger texts first, to the lighter side
+                share[key] = job
+                theirs += len(job[1])
+            else:
+                ours += len(job[1])
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
+            os.close(read)
+            try:
+                out = {k: _run_black(t, text) for k, (t, text) in share.items()}
+                data = json.dumps(out).encode()
+            except BaseException:
+                data = b""
+            try:
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(data)
+            finally:
+                os._exit(0)
+        os.close(write)
+        return cls(share, pid, read)
+
+    def collect(self) -> dict[str, str]:
+        with os.fdopen(self._pipe, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(self._pid, 0)
+        try:
+            out = json.loads(data)
+        except ValueError:
+            out = None
+        if not isinstance(out, dict) or set(out) != set(self.jobs):
+            return {k: _run_black(t, text) for k, (t, text) in self.jobs.items()}
+        return {str(k): str(v) for k, v in out.items()}
 
 
 @cache

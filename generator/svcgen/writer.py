@@ -92,23 +92,23 @@ def write(root: Path, rendered: Rendered) -> WriteReport:
                 "svcgen will not overwrite it: move it out of the way, then run "
                 "svcgen generate again"
             )
-    for rel in rendered.generated:
-        path = root / rel
-        current = _read(path)
+    currents = {rel: _read(root / rel) for rel in rendered.generated}
+    missing = [rel for rel in rendered.stubs if not _stub_exists(root, rel)]
+    rendered.prepare(currents, missing)
+    for rel, current in currents.items():
         text = rendered.generated.resolve(rel, current)
         if current == text:
             report.unchanged.append(rel)
             continue
-        _atomic_write(path, text)
+        _atomic_write(root / rel, text)
         report.written.append(rel)
     for rel, headed in _generated_on_disk(root, rendered.generated_dir).items():
         if headed and rel not in rendered.generated:
             (root / rel).unlink()
             report.deleted.append(rel)
-    for rel in rendered.stubs:
-        if not _stub_exists(root, rel):
-            _atomic_write(root / rel, rendered.stubs[rel])
-            report.created.append(rel)
+    for rel in missing:
+        _atomic_write(root / rel, rendered.stubs[rel])
+        report.created.append(rel)
     return report
 
 
@@ -140,9 +140,11 @@ def _atomic_write(path: Path, text: str) -> None:
 def check(root: Path, rendered: Rendered) -> list[Drift]:
     """Every way ``root`` differs from ``rendered``; empty when it is current."""
     drifts: list[Drift] = []
-    for rel in rendered.generated:
+    currents = {rel: _read(root / rel) for rel in rendered.generated}
+    missing = [rel for rel in rendered.stubs if not _stub_exists(root, rel)]
+    rendered.prepare(currents, missing)
+    for rel, current in currents.items():
         path = root / rel
-        current = _read(path)
         text = rendered.generated.resolve(rel, current)
         if current is None:
             diff = _diff("", text, "/dev/null", f"b/{rel}")
@@ -158,10 +160,9 @@ def check(root: Path, rendered: Rendered) -> list[Drift]:
             drifts.append(
                 Drift(rel, "extra", _diff(current, "", f"a/{rel}", "/dev/null"))
             )
-    for rel in rendered.stubs:
-        if not _stub_exists(root, rel):
-            diff = _diff("", rendered.stubs[rel], "/dev/null", f"b/{rel}")
-            drifts.append(Drift(rel, "missing", diff))
+    for rel in missing:
+        diff = _diff("", rendered.stubs[rel], "/dev/null", f"b/{rel}")
+        drifts.append(Drift(rel, "missing", diff))
     return sorted(drifts, key=lambda d: d.path)
 
 

@@ -1,0 +1,82 @@
+"""A forked helper formats half of a large batch, and never changes the output."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from benchmarks.generate import big_spec
+from svcgen import commands, render
+
+from .golden import read_tree
+
+
+@pytest.fixture
+def processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Processes allowed (as in the CLI) on two CPUs; yields the forked pids."""
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(render, "_free_cpus", lambda: 2)
+    render.use_processes(True)
+    try:
+        yield forks
+    finally:
+        render.use_processes(False)
+
+
+def _generate(root: Path) -> dict[str, str]:
+    root.mkdir()
+    (root / "service.yaml").write_text(big_spec())
+    commands.generate(root)
+    return read_tree(root / "src")
+
+
+def test_a_large_generate_forks_one_helper_and_writes_the_same_tree(
+    tmp_path: Path, processes: list[int]
+) -> None:
+    render.use_processes(False)
+    alone = _generate(tmp_path / "alone")
+    assert processes == []
+    render.use_processes(True)
+    together = _generate(tmp_path / "together")
+    assert len(processes) == 1
+    assert together == alone
+    assert len(together) == 79  # app.py, context.py, settings.py, __init__ and stubs
+
+
+def test_a_helper_that_sends_nothing_usable_costs_time_not_output(
+    tmp_path: Path, processes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render.use_processes(False)
+    alone = _generate(tmp_path / "alone")
+    render.use_processes(True)
+    broken = SimpleNamespace(dumps=lambda data: "{not json", loads=json.loads)
+    monkeypatch.setattr(render, "json", broken)
+    assert _generate(tmp_path / "fallback") == alone
+    assert len(processes) == 1
+
+
+def test_small_batches_and_a_single_cpu_do_not_fork(
+    tmp_path: Path, processes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = tmp_path / "small"
+    small.mkdir()
+    (small / "service.yaml").write_text("name: tiny\nbrokers: {}\n")
+    commands.generate(small)
+    assert processes == []
+    monkeypatch.setattr(render, "_free_cpus", lambda: 1)
+    _generate(tmp_path / "one_cpu")
+    assert processes == []
