@@ -341,15 +341,35 @@ _ENVIRONMENT_OPTIONS: Final = {
 
 @cache
 def _environment() -> jinja2.Environment:
+    """The environment renders use: the precompiled templates when they are
+    current (``svcgen.compiled``), else the sources through Jinja's cache."""
+    return _make_environment(precompiled=True)
+
+
+def source_environment() -> tuple[jinja2.Environment, Path, str]:
+    """The environment on the template sources alone, the templates folder and the
+    options' key: what ``svcgen.compiled`` compiles with."""
+    return _make_environment(precompiled=False), templates_dir(), _options_key()
+
+
+def _options_key() -> str:
+    return repr(sorted(_ENVIRONMENT_OPTIONS.items()))
+
+
+def _make_environment(*, precompiled: bool) -> jinja2.Environment:
     import jinja2
 
+    from . import compiled
     from .cache import bytecode_cache
 
     options = dict(_ENVIRONMENT_OPTIONS)
     options["undefined"] = getattr(jinja2, str(options["undefined"]))
+    loader: jinja2.BaseLoader = jinja2.FileSystemLoader(str(templates_dir()))
+    if precompiled:
+        loader = compiled.loader(loader, templates_dir(), _options_key())
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        bytecode_cache=bytecode_cache(repr(sorted(_ENVIRONMENT_OPTIONS.items()))),
+        loader=loader,
+        bytecode_cache=bytecode_cache(_options_key()) if precompiled else None,
         **options,  # type: ignore[arg-type]
     )
     env.filters["py"] = py_literal

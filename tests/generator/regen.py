@@ -1,4 +1,5 @@
-"""Regenerate every golden case: ``python -m tests.generator.regen`` (from the repo root).
+"""Regenerate svcgen's precompiled templates and every golden case:
+``python -m tests.generator.regen`` (from the repo root).
 
 Goldens are never edited by hand: change the generator or a case's service.yaml,
 run this, and review the diff.
@@ -6,10 +7,13 @@ run this, and review the diff.
 
 from __future__ import annotations
 
+from svcgen import compiled
+
 from .golden import cases, regenerate
 
 
 def main() -> None:
+    compiled.main()
     for case in cases():
         print(f"{case.name}: {regenerate(case)}")
 

@@ -143,6 +143,7 @@ def test_the_wheel_carries_the_templates(tmp_path: Path) -> None:
         "svcgen/templates/skeleton/copier.yml",
         "svcgen/templates/skeleton/project/.gitignore",
         "svcgen/templates/skeleton/project/service.yaml.jinja",
+        "svcgen/_compiled_templates/manifest.json",
     ):
         assert template in names
     # Installed from the wheel alone, svcgen finds its templates inside itself.
@@ -150,7 +151,13 @@ def test_the_wheel_carries_the_templates(tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(target)
     found = subprocess.run(
         [sys.executable, "-c",
-         "from svcgen.render import templates_dir; print(templates_dir())"],
-        capture_output=True, text=True, check=True, env={"PYTHONPATH": str(target)},
+         "from svcgen.render import _environment, templates_dir; "
+         "print(templates_dir()); print(type(_environment().loader).__name__)"],
+        capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(target), "XDG_CACHE_HOME": str(tmp_path / "cache")},
     )  # fmt: skip
-    assert found.stdout.strip() == str(target / "svcgen" / "templates")
+    # ... and its precompiled templates, which match them
+    assert found.stdout.split() == [
+        str(target / "svcgen" / "templates"),
+        "ChoiceLoader",
+    ]
