@@ -5,9 +5,12 @@ measurement is a fresh process, as a developer or CI runs it, and each round sta
 with an empty svcgen cache (``XDG_CACHE_HOME`` points into the round's temporary
 directory), so the first ``generate`` and the clean-clone ``check`` pay for black::
 
-    python benchmarks/generate.py [--runs 5]
+    python benchmarks/generate.py [--runs 5] [--against REV]
 
-It prints a Markdown table (median and minimum wall time over the runs).
+It prints a Markdown table (median and minimum wall time over the runs). With
+``--against REV`` it also runs svcgen as of git revision REV (a temporary
+worktree), alternating the two round by round, and adds REV's median and the
+ratio (REV's time over this tree's; above 1 means this tree is faster).
 
 Target: at most 1.0 s each on the development machine.
 """
@@ -24,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Final
+
+REPO = Path(__file__).resolve().parents[1]
 
 KINDS = {
     "kafka": "${KAFKA_URL:-localhost:9092}",
@@ -68,9 +73,14 @@ def big_spec(consumers: int = 50, routes: int = 20, publishers: int = 10) -> str
     return "\n".join(lines) + "\n"
 
 
-def timed(args: list[str], cwd: Path, cache: Path) -> tuple[float, float]:
-    """Wall seconds and CPU seconds (user + system) of one fresh process."""
+def timed(
+    args: list[str], cwd: Path, cache: Path, code: Path | None
+) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one fresh process; ``code``
+    is another checkout's ``generator/`` to run instead of the installed svcgen."""
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(
@@ -92,8 +102,10 @@ ROWS: Final = {
     "check_cold": "`svcgen check` on a clean clone, cache cold (CI)",
 }
 
+Results = dict[str, list[tuple[float, float]]]
 
-def one_round(tmp: Path, results: dict[str, list[tuple[float, float]]]) -> None:
+
+def one_round(tmp: Path, results: Results, code: Path | None) -> None:
     """Each row once; svcgen's cache (black's output) starts empty, as on a new
     machine or in CI."""
     svcgen = [sys.executable, "-m", "svcgen.cli"]
@@ -102,34 +114,96 @@ def one_round(tmp: Path, results: dict[str, list[tuple[float, float]]]) -> None:
         root.mkdir()
         (root / "service.yaml").write_text(big_spec())
     cache, cold = tmp / "cache", tmp / "cold-cache"
-    results["empty"].append(timed([*svcgen, "generate"], service, cache))
-    results["unchanged"].append(timed([*svcgen, "generate"], service, cache))
-    results["check"].append(timed([*svcgen, "check"], service, cache))
-    results["check_cold"].append(timed([*svcgen, "check"], service, cold))
-    results["empty_warm"].append(timed([*svcgen, "generate"], second, cache))
+    results["empty"].append(timed([*svcgen, "generate"], service, cache, code))
+    results["unchanged"].append(timed([*svcgen, "generate"], service, cache, code))
+    results["check"].append(timed([*svcgen, "check"], service, cache, code))
+    results["check_cold"].append(timed([*svcgen, "check"], service, cold, code))
+    results["empty_warm"].append(timed([*svcgen, "generate"], second, cache, code))
+
+
+def _worktree(rev: str, where: Path) -> Path:
+    """A checkout of ``rev`` at ``where``; its ``generator/`` to run."""
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", "--quiet", str(where), rev],
+        cwd=REPO,
+        check=True,
+    )
+    return where / "generator"
+
+
+def _warm_up(tmp: Path, code: Path | None) -> None:
+    """One run first, so that neither side pays for compiling svcgen's modules."""
+    (tmp / "service.yaml").write_text(big_spec())
+    timed([sys.executable, "-m", "svcgen.cli", "validate"], tmp, tmp / "cache", code)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
-    results: dict[str, list[tuple[float, float]]] = {row: [] for row in ROWS}
-    for _ in range(runs):
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also time svcgen at git revision REV, alternating, with the ratio",
+    )
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="svcgen-bench-") as scratch:
+        sides: dict[str, Path | None] = {"this tree": None}
+        if options.against:
+            sides[options.against] = _worktree(options.against, Path(scratch) / "base")
+        try:
+            results = _measure(sides, options.runs)
+        finally:
+            if options.against:
+                subprocess.run(
+                    [
+                        "git",
+                        "worktree",
+                        "remove",
+                        "--force",
+                        str(Path(scratch) / "base"),
+                    ],
+                    cwd=REPO,
+                    check=False,
+                )
+    _print(results, options.runs)
+
+
+def _measure(sides: dict[str, Path | None], runs: int) -> dict[str, Results]:
+    results = {side: {row: [] for row in ROWS} for side in sides}
+    for code in sides.values():
         with tempfile.TemporaryDirectory(prefix="svcgen-bench-") as tmp:
-            one_round(Path(tmp), results)
+            _warm_up(Path(tmp), code)
+    for _ in range(runs):
+        for side, code in sides.items():  # alternating, so both see the same machine
+            with tempfile.TemporaryDirectory(prefix="svcgen-bench-") as tmp:
+                one_round(Path(tmp), results[side], code)
+    return results
+
+
+def _print(results: dict[str, Results], runs: int) -> None:
     print(
         f"spec: 50 consumers, 20 routes, 10 publishers; {runs} runs, a fresh process "
         f"each; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
     )
-    print("| command | wall median | wall min | CPU median |")
-    print("|---|---:|---:|---:|")
+    sides = list(results)
+    head = "| command | wall median | wall min | CPU median |"
+    rule = "|---|---:|---:|---:|"
+    if len(sides) > 1:
+        head += f" `{sides[1]}` wall median | ratio |"
+        rule += "---:|---:|"
+    print(head)
+    print(rule)
     for row, label in ROWS.items():
-        walls = [w for w, _ in results[row]]
-        cpus = [c for _, c in results[row]]
-        print(
+        walls = [w for w, _ in results[sides[0]][row]]
+        cpus = [c for _, c in results[sides[0]][row]]
+        line = (
             f"| {label} | {statistics.median(walls):.2f} s | {min(walls):.2f} s "
             f"| {statistics.median(cpus):.2f} s |"
         )
+        if len(sides) > 1:
+            base = statistics.median(w for w, _ in results[sides[1]][row])
+            line += f" {base:.2f} s | {base / statistics.median(walls):.2f}x |"
+        print(line)
 
 
 if __name__ == "__main__":
