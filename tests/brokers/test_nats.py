@@ -514,6 +514,48 @@ async def test_subscribe_declares_idempotently_and_reuses_covering_streams(
     assert name_for(f"{parent}.dlq") not in names
 
 
+async def test_replicas_declaring_one_subject_together_share_one_stream(
+    harness: Harness, broker: NatsBroker
+) -> None:
+    """Replicas of a service start together and race to create each stream."""
+    other = harness.broker("replica")
+    await other.connect()
+    try:
+        for i in range(6):
+            source = harness.source(f"race{i}")
+            named = harness.stream(f"race{i}") if i % 2 else None
+            got = await asyncio.gather(
+                broker.declare(source, stream=named),
+                other.declare(source, stream=named),
+            )
+            assert got == [named or name_for(source)] * 2
+    finally:
+        await other.close()
+
+
+async def test_a_stream_created_between_lookup_and_create_is_used(
+    harness: Harness,
+    broker: NatsBroker,
+    js: JetStreamContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race, made certain: another replica created the stream (with other
+    settings, so creating it again fails) after this one looked for it."""
+    source = harness.source("lost")
+    await js.add_stream(name=name_for(source), subjects=[source], max_age=3600)
+    looked = 0
+    real = NatsBroker._existing_stream
+
+    async def late(self: NatsBroker, *args: Any) -> str | None:
+        nonlocal looked
+        looked += 1
+        return None if looked == 1 else await real(self, *args)
+
+    monkeypatch.setattr(NatsBroker, "_existing_stream", late)
+    assert await broker.declare(source) == name_for(source)
+    assert looked == 2  # creating it failed, and the second look found it
+
+
 async def test_stream_option_names_the_stream(
     harness: Harness, broker: NatsBroker, js: JetStreamContext
 ) -> None:

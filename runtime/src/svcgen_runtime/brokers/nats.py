@@ -304,28 +304,12 @@ class NatsBroker:
     async def _ensure_stream(
         self, js: JetStreamContext, subject: str, stream: str | None
     ) -> str:
-        if stream is None:
-            try:
-                found: str = await js.find_stream_name_by_subject(subject)
-                return found
-            except nats.js.errors.NotFoundError:
-                stream = name_for(subject)
-        else:
-            try:
-                info = await js.stream_info(stream)
-            except nats.js.errors.NotFoundError:
-                pass
-            else:
-                if not any(
-                    subject_matches(s, subject) for s in info.config.subjects or []
-                ):
-                    raise ConfigurationError(
-                        f"stream {stream!r} does not store subject {subject!r}: add the "
-                        "subject to the stream or drop the stream option"
-                    )
-                return stream
+        existing = await self._existing_stream(js, subject, stream)
+        if existing is not None:
+            return existing
+        name = stream or name_for(subject)
         config = StreamConfig(
-            name=stream,
+            name=name,
             subjects=[subject],
             storage=self.storage,
             max_age=self.max_age,
@@ -333,13 +317,40 @@ class NatsBroker:
         try:
             await js.add_stream(config)
         except nats.js.errors.APIError as exc:
-            if exc.err_code in (_NAME_IN_USE, _SUBJECTS_OVERLAP):
-                raise ConfigurationError(
-                    f"cannot create stream {stream!r} for subject {subject!r} "
-                    f"({exc.description}): name an existing stream with the stream option"
-                ) from exc
-            raise
-        log.info("nats broker %s created stream %s for %s", self.name, stream, subject)
+            if exc.err_code not in (_NAME_IN_USE, _SUBJECTS_OVERLAP):
+                raise
+            # Replicas starting together race to create the stream: the loser
+            # finds the winner's, which stores the subject all the same.
+            existing = await self._existing_stream(js, subject, stream)
+            if existing is not None:
+                return existing
+            raise ConfigurationError(
+                f"cannot create stream {name!r} for subject {subject!r} "
+                f"({exc.description}): name an existing stream with the stream option"
+            ) from exc
+        log.info("nats broker %s created stream %s for %s", self.name, name, subject)
+        return name
+
+    async def _existing_stream(
+        self, js: JetStreamContext, subject: str, stream: str | None
+    ) -> str | None:
+        """The stream that stores ``subject``: ``stream`` when named (an error if
+        it stores other subjects only), else any; None when there is none yet."""
+        if stream is None:
+            try:
+                found: str = await js.find_stream_name_by_subject(subject)
+            except nats.js.errors.NotFoundError:
+                return None
+            return found
+        try:
+            info = await js.stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            return None
+        if not any(subject_matches(s, subject) for s in info.config.subjects or []):
+            raise ConfigurationError(
+                f"stream {stream!r} does not store subject {subject!r}: add the "
+                "subject to the stream or drop the stream option"
+            )
         return stream
 
     async def subscribe(self, spec: SubscriptionSpec) -> NatsSubscription:
