@@ -169,7 +169,7 @@ def main() -> None:
 
 
 def _measure(sides: dict[str, Path | None], runs: int) -> dict[str, Results]:
-    results = {side: {row: [] for row in ROWS} for side in sides}
+    results: dict[str, Results] = {side: {row: [] for row in ROWS} for side in sides}
     for code in sides.values():
         with tempfile.TemporaryDirectory(prefix="svcgen-bench-") as tmp:
             _warm_up(Path(tmp), code)

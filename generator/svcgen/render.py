@@ -450,7 +450,7 @@ _BLACK_MODE: Final = {
 
 _CACHE_FROM: Final = 4096
 """Texts shorter than this (characters) are not cached: black formats a stub in
-about the time a cache entry takes to write."""
+about the time an entry takes to write, and a cold run writes dozens."""
 
 
 def format_python(template: str, text: str) -> str:
@@ -478,15 +478,20 @@ def format_many(jobs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
         else:
             results[key] = cached
     helper = _Helper.start(todo)
-    for key, (template, text) in todo.items():
-        if helper is None or key not in helper.jobs:
-            results[key] = _run_black(template, text)
+    mine = {k: job for k, job in todo.items() if helper is None or k not in helper.jobs}
+    results.update(_format_and_store(mine))
     if helper is not None:
         results.update(helper.collect())
-    for key, (_, text) in todo.items():
-        if len(text) >= _CACHE_FROM:
-            _black_cache().put(text, results[key])
     return results
+
+
+def _format_and_store(jobs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """black's output for each job, stored in the cache as well."""
+    out = {key: _run_black(template, text) for key, (template, text) in jobs.items()}
+    for key, (_, text) in jobs.items():
+        if len(text) >= _CACHE_FROM:
+            _black_cache().put(text, out[key])
+    return out
 
 
 _FORK_FROM: Final = 16384
@@ -543,8 +548,7 @@ class _Helper:
         if pid == 0:  # pragma: no cover - the child; coverage does not follow it
             os.close(read)
             try:
-                out = {k: _run_black(t, text) for k, (t, text) in share.items()}
-                data = json.dumps(out).encode()
+                data = json.dumps(_format_and_store(share)).encode()
             except BaseException:
                 data = b""
             try:
@@ -564,7 +568,7 @@ class _Helper:
         except ValueError:
             out = None
         if not isinstance(out, dict) or set(out) != set(self.jobs):
-            return {k: _run_black(t, text) for k, (t, text) in self.jobs.items()}
+            return _format_and_store(self.jobs)
         return {str(k): str(v) for k, v in out.items()}
 
 

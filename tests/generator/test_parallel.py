@@ -12,6 +12,9 @@ import pytest
 
 from benchmarks.generate import big_spec
 from svcgen import commands, render
+from svcgen.cache import BlackCache
+from svcgen.plan import make_plan
+from svcgen.spec import load_spec
 
 from .golden import read_tree
 
@@ -80,3 +83,29 @@ def test_small_batches_and_a_single_cpu_do_not_fork(
     monkeypatch.setattr(render, "_free_cpus", lambda: 1)
     _generate(tmp_path / "one_cpu")
     assert processes == []
+
+
+def test_the_helper_stores_its_share_in_the_cache(
+    tmp_path: Path, processes: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh-cache"))
+    render._black_cache.cache_clear()
+    stored_here: list[str] = []
+    real_put = BlackCache.put
+
+    def put(self: BlackCache, text: str, formatted: str) -> None:
+        stored_here.append(text)  # only this process's puts: the helper's are its own
+        real_put(self, text, formatted)
+
+    monkeypatch.setattr(BlackCache, "put", put)
+    try:
+        root = tmp_path / "service"
+        _generate(root)
+        assert len(processes) == 1
+        rendered = render.render(make_plan(load_spec(root / "service.yaml")))
+        template, text = rendered.generated.render_of("src/bench/_generated/app.py")
+        # app.py, the largest text, went to the helper, which stored it itself
+        assert text not in stored_here
+        assert render._black_cache().get(text) == render._run_black(template, text)
+    finally:
+        render._black_cache.cache_clear()
