@@ -528,7 +528,7 @@ async def test_replicas_declaring_one_subject_together_share_one_stream(
                 broker.declare(source, stream=named),
                 other.declare(source, stream=named),
             )
-            assert got == [named or name_for(source)] * 2
+            assert list(got) == [named or name_for(source)] * 2
     finally:
         await other.close()
 
