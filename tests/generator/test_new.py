@@ -56,6 +56,9 @@ def test_new_with_brokers_and_no_http(tmp_path: Path) -> None:
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["ports"][0]["containerPort"] == 8080
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == "8080"
+    assert annotations["prometheus.io/path"] == "/metrics"
     assert 'CMD ["python", "-m", "sensor_hub"]' in (root / "Dockerfile").read_text()
     assert "__pycache__/" in (root / ".gitignore").read_text()
     assert (

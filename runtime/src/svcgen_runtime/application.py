@@ -7,7 +7,7 @@ import enum
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol
 
 from .brokers.base import Broker
@@ -31,6 +31,10 @@ class State(enum.Enum):
 
 class _Probed(Protocol):
     def bind(self, readiness: Readiness) -> None: ...
+
+
+class _Measured(Protocol):
+    def bind_metrics(self, metrics: Callable[[], bytes]) -> None: ...
 
 
 class Application:
@@ -169,6 +173,11 @@ class Application:
         if self.http is not None and hasattr(self.http, "bind"):
             probed: _Probed = self.http  # type: ignore[assignment]
             probed.bind(lambda: self.ready)
+        if self.http is not None and hasattr(self.http, "bind_metrics"):
+            from .metrics import exposition
+
+            measured: _Measured = self.http  # type: ignore[assignment]
+            measured.bind_metrics(lambda: exposition(self))
         for resource in self.resources:
             await resource.open()
         for broker in self.brokers:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Generic, TypeVar
 
 from .brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Handler = Callable[[T, InboundMessage], Awaitable[Outcome | None]]
 """``async def handle(payload, message) -> Ack() | Nack(...) | Retry(...) | None``."""
+
+HANDLER_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Upper bounds (seconds) of the handler-duration histogram: Prometheus' defaults."""
 
 DUE_TOLERANCE: Final = 0.005
 """A message due within this many seconds is handled now rather than deferred."""
@@ -68,6 +72,15 @@ class ConsumerStats:
     settle_failures: int = 0
     in_flight: int = 0
     peak_in_flight: int = 0
+    handled: int = 0
+    """Handler runs finished (returned, raised, timed out or cancelled)."""
+    handler_seconds: float = 0.0
+    """Their total duration."""
+    handler_buckets: list[int] = field(
+        default_factory=lambda: [0] * (len(HANDLER_BUCKETS) + 1)
+    )
+    """Runs by duration: ``[i]`` counts those up to ``HANDLER_BUCKETS[i]`` seconds
+    and longer than the bucket before; the last, those longer than every bound."""
 
     def summary(self) -> str:
         return (
@@ -489,7 +502,8 @@ class Consumer(Generic[T]):
             )
             return Decision(Action.DEAD_LETTER, reason="poison", error=exc)
         handling = self._handling
-        handling[task] = _InFlight(self._now(), self.timeout, sub, msg)
+        started = self._now()
+        handling[task] = _InFlight(started, self.timeout, sub, msg)
         try:
             outcome = await self.handler(payload, msg)
         except asyncio.CancelledError:
@@ -513,6 +527,11 @@ class Consumer(Generic[T]):
             return decide(self.retry, attempt, error=exc)
         finally:
             handling.pop(task, None)
+            stats = self.stats  # the handler-time histogram
+            took = self._now() - started
+            stats.handled += 1
+            stats.handler_seconds += took
+            stats.handler_buckets[bisect.bisect_left(HANDLER_BUCKETS, took)] += 1
         if task in self._timed_out:  # the handler swallowed its cancellation
             return self._timeout_decision(task, msg, attempt)
         if self._forced:  # likewise, under a forced shutdown: never ack it

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING, Final
 
 from .types import Readiness
+
+if TYPE_CHECKING:
+    from .metrics import Exposition
 
 log = logging.getLogger(__name__)
 
 HEALTHZ = "/healthz"
 READYZ = "/readyz"
+METRICS: Final = "/metrics"
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+"""Of ``/metrics``: Prometheus' text format (``svcgen_runtime.metrics``)."""
 
 
 def probe(path: str, readiness: Readiness) -> tuple[int, bytes] | None:
@@ -25,7 +32,8 @@ def probe(path: str, readiness: Readiness) -> tuple[int, bytes] | None:
 
 
 class HealthServer:
-    """Serves ``/healthz`` and ``/readyz`` over plain HTTP/1.1 with asyncio streams.
+    """Serves ``/healthz``, ``/readyz`` and ``/metrics`` over plain HTTP/1.1 with
+    asyncio streams.
 
     For services that have no HTTP routes (no starlette, no uvicorn needed). It keeps
     answering until the Application closes it, so probes see readiness fail during
@@ -39,9 +47,14 @@ class HealthServer:
         self.port = port
         self._server: asyncio.Server | None = None
         self._readiness: Readiness = lambda: False
+        self._metrics: Exposition | None = None
 
     def bind(self, readiness: Readiness) -> None:
         self._readiness = readiness
+
+    def bind_metrics(self, metrics: Exposition) -> None:
+        """Answer ``/metrics`` with what ``metrics`` returns."""
+        self._metrics = metrics
 
     @property
     def ready(self) -> bool:
@@ -82,13 +95,16 @@ class HealthServer:
                     pass
             parts = request_line.decode("latin-1").split()
             path = parts[1].split("?", 1)[0] if len(parts) >= 2 else ""
+            kind = "application/json"
             answer = probe(path, self._readiness)
+            if path == METRICS and self._metrics is not None:
+                answer, kind = (200, self._metrics()), CONTENT_TYPE
             status, body = (
                 answer if answer is not None else (404, b'{"status":"not found"}')
             )
             reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
             writer.write(
-                f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+                f"HTTP/1.1 {status} {reason}\r\ncontent-type: {kind}\r\n"
                 f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
                 + body
             )

@@ -14,7 +14,8 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from .errors import require
-from .health import HEALTHZ, READYZ, probe
+from .health import CONTENT_TYPE, HEALTHZ, METRICS, READYZ, probe
+from .metrics import Exposition
 from .types import Readiness
 
 require("starlette", "http")
@@ -37,7 +38,7 @@ class _Server(uvicorn.Server):
 
 
 class HttpServer:
-    """Serves ``routes`` plus ``/healthz`` and ``/readyz`` on ``host:port``.
+    """Serves ``routes`` plus ``/healthz``, ``/readyz`` and ``/metrics`` on ``host:port``.
 
     Args:
         routes: starlette routes (``Route(path, endpoint, methods=[...])``).
@@ -59,9 +60,11 @@ class HttpServer:
         self.host = host
         self.port = port
         self._readiness: Readiness = lambda: False
+        self._metrics: Exposition | None = None
         probes: list[BaseRoute] = [
             Route(HEALTHZ, self._probe, methods=["GET"]),
             Route(READYZ, self._probe, methods=["GET"]),
+            Route(METRICS, self._serve_metrics, methods=["GET"]),
         ]
         self.app = Starlette(routes=[*probes, *routes])
         self._config = uvicorn.Config(
@@ -77,6 +80,15 @@ class HttpServer:
 
     def bind(self, readiness: Readiness) -> None:
         self._readiness = readiness
+
+    def bind_metrics(self, metrics: Exposition) -> None:
+        """Answer ``/metrics`` with what ``metrics`` returns."""
+        self._metrics = metrics
+
+    async def _serve_metrics(self, request: Request) -> Response:
+        if self._metrics is None:
+            return Response(b"", status_code=404)
+        return Response(self._metrics(), headers={"content-type": CONTENT_TYPE})
 
     async def _probe(self, request: Request) -> Response:
         answer = probe(request.url.path, self._readiness)

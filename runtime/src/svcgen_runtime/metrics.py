@@ -1,0 +1,129 @@
+"""Prometheus metrics of an Application, served at ``/metrics`` by its HTTP server or
+health listener.
+
+Every consumer (task workers included) is counted from its ``ConsumerStats``, so
+the numbers are the ones the shutdown summary and tests read, and the hot path
+pays for a clock read and a bisect per message, nothing more. The text is
+Prometheus' exposition format 0.0.4, written here without a dependency; when
+``prometheus_client`` is installed (the ``prometheus`` extra), its default
+registry follows, with the process metrics and whatever the service registers
+there itself.
+
+Labels: ``service``, ``consumer``, ``broker`` (the connection's name in the spec).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from .consumer import HANDLER_BUCKETS, Consumer, ConsumerStats
+
+if TYPE_CHECKING:
+    from .application import Application
+
+Exposition = Callable[[], bytes]
+"""What a server calls to answer ``/metrics``."""
+
+OUTCOMES: Final[Sequence[tuple[str, Callable[[ConsumerStats], int]]]] = (
+    ("ack", lambda s: s.acked),
+    ("nack", lambda s: s.requeued),
+    ("retry", lambda s: s.retried),
+    ("dead_letter", lambda s: s.dead_lettered),
+    ("released", lambda s: s.released),
+)
+"""How deliveries were settled: the outcome vocabulary, plus ``released`` (given
+back unsettled when a forced shutdown cancelled the handler)."""
+
+
+def exposition(app: Application) -> bytes:
+    """``app``'s metrics in the text format, then prometheus_client's if present."""
+    text = "".join(_lines(app)).encode()
+    try:
+        import prometheus_client
+    except ImportError:
+        return text
+    return text + prometheus_client.generate_latest(prometheus_client.REGISTRY)
+
+
+def _lines(app: Application) -> Iterable[str]:
+    consumers = [
+        (c, _labels(app.name, c)) for c in app.consumers if isinstance(c, Consumer)
+    ]
+    yield from _family(
+        "svcgen_ready", "gauge", "1 when the service is ready (as /readyz says).",
+        [(_labels(app.name), int(app.ready))],
+    )  # fmt: skip
+    yield from _family(
+        "svcgen_consumer_received_total", "counter",
+        "Messages a consumer fetched from its broker.",
+        [(labels, c.stats.received) for c, labels in consumers],
+    )  # fmt: skip
+    yield from _family(
+        "svcgen_consumer_outcomes_total", "counter",
+        "Deliveries settled, by outcome (ack, nack, retry, dead_letter, released).",
+        [
+            (f'{labels},outcome="{outcome}"', count(c.stats))
+            for c, labels in consumers
+            for outcome, count in OUTCOMES
+        ],
+    )  # fmt: skip
+    yield from _family(
+        "svcgen_consumer_handler_errors_total", "counter",
+        "Handler runs that raised (retried or dead-lettered per the retry policy).",
+        [(labels, c.stats.errors) for c, labels in consumers],
+    )  # fmt: skip
+    yield from _family(
+        "svcgen_consumer_handler_timeouts_total", "counter",
+        "Handler runs cancelled at the consumer's timeout.",
+        [(labels, c.stats.timeouts) for c, labels in consumers],
+    )  # fmt: skip
+    yield from _family(
+        "svcgen_consumer_in_flight", "gauge",
+        "Handlers running now.",
+        [(labels, c.stats.in_flight) for c, labels in consumers],
+    )  # fmt: skip
+    yield from _family(
+        "svcgen_consumer_concurrency", "gauge",
+        "The most handlers a consumer runs at once.",
+        [(labels, c.concurrency) for c, labels in consumers],
+    )  # fmt: skip
+    yield "# HELP svcgen_consumer_handler_seconds Handler run time.\n"
+    yield "# TYPE svcgen_consumer_handler_seconds histogram\n"
+    for c, labels in consumers:
+        yield from _histogram("svcgen_consumer_handler_seconds", labels, c.stats)
+
+
+def _family(
+    name: str, kind: str, help_text: str, samples: Iterable[tuple[str, float]]
+) -> Iterable[str]:
+    yield f"# HELP {name} {help_text}\n"
+    yield f"# TYPE {name} {kind}\n"
+    for labels, value in samples:
+        yield f"{name}{{{labels}}} {_number(value)}\n"
+
+
+def _histogram(name: str, labels: str, stats: ConsumerStats) -> Iterable[str]:
+    running = 0
+    for bound, count in zip(HANDLER_BUCKETS, stats.handler_buckets, strict=False):
+        running += count
+        yield f'{name}_bucket{{{labels},le="{_number(bound)}"}} {running}\n'
+    yield f'{name}_bucket{{{labels},le="+Inf"}} {stats.handled}\n'
+    yield f"{name}_sum{{{labels}}} {_number(stats.handler_seconds)}\n"
+    yield f"{name}_count{{{labels}}} {stats.handled}\n"
+
+
+def _labels(service: str, consumer: Consumer[Any] | None = None) -> str:
+    pairs = [("service", service)]
+    if consumer is not None:
+        pairs += [("consumer", consumer.name), ("broker", consumer.broker.name)]
+    return ",".join(f'{key}="{_escaped(value)}"' for key, value in pairs)
+
+
+def _escaped(value: str) -> str:
+    """A label value as the format wants it: backslash, quote and newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    return repr(float(value)) if isinstance(value, float) else str(value)
