@@ -16,14 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from svcgen_runtime import (
     Application,
     Consumer,
     InboundMessage,
     Nack,
+    Publisher,
     Retry,
     RetryPolicy,
+    tracing,
 )
 from svcgen_runtime import message as m
 from svcgen_runtime.brokers.base import Broker
@@ -333,6 +338,45 @@ async def test_per_key_ordering(harness: Harness) -> None:
     assert overlaps == []
     for key, seq in order.items():
         assert seq == sorted(seq), (key, seq)
+
+
+# -- tracing ------------------------------------------------------------------------
+
+
+async def test_a_trace_crosses_the_broker_in_the_headers(harness: Harness) -> None:
+    """The sender's span context rides in the message headers (W3C traceparent):
+    the handler's span on the other side belongs to the same trace."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.use_provider(provider)  # before the consumer starts: it decides then
+    try:
+        source = harness.source("trace")
+        handled: list[InboundMessage] = []
+
+        async def handle(body: bytes, msg: InboundMessage) -> None:
+            handled.append(msg)
+
+        async with (
+            service(harness, source, handle) as svc,
+            publisher(harness) as pub,
+        ):
+            sender: Publisher[bytes] = Publisher(name="p", broker=pub, target=source)
+            await sender.publish(b"traced")
+            await until(lambda: len(handled) == 1, 20, "the delivery")
+            consumer = svc.consumer
+            assert consumer is not None
+            await until(lambda: consumer.stats.acked == 1, 10, "the ack")
+    finally:
+        tracing.use_provider(None)
+    spans = {s.name: s for s in exporter.get_finished_spans()}
+    send, process = spans[f"send {source}"], spans[f"process {source}"]
+    assert "traceparent" in handled[0].headers
+    assert process.context.trace_id == send.context.trace_id
+    assert process.parent is not None and process.parent.span_id == send.context.span_id
+    attributes = dict(process.attributes or {})
+    assert attributes["messaging.system"] == harness.broker("x").kind
+    assert attributes["svcgen.outcome"] == "ack"
 
 
 # -- processes: crash, drain, reconnect ----------------------------------------------

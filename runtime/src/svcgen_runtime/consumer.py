@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Generic, TypeVar
 
+from . import tracing
 from .brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
 from .cancel import cancel_and_wait
 from .errors import ConfigurationError
@@ -256,6 +257,7 @@ class Consumer(Generic[T]):
         self._watchdog: asyncio.Task[None] | None = None
         self._beats: set[asyncio.Task[None]] = set()
         self._now = time.monotonic  # the event loop's clock too
+        self._tracer: Any = None  # set at start when tracing is set up
         self._settling = 0
         self._busy_keys: dict[
             Any, collections.deque[tuple[Subscription, InboundMessage]]
@@ -281,6 +283,7 @@ class Consumer(Generic[T]):
 
     async def start(self) -> None:
         """Subscribe (declaring topology) and start the worker pool."""
+        self._tracer = tracing.tracer()
         self._sub = await self.broker.subscribe(self.spec)
         self.consuming = True
         self._queue.put_nowait(None)
@@ -461,7 +464,10 @@ class Consumer(Generic[T]):
         if stats.in_flight > stats.peak_in_flight:
             stats.peak_in_flight = stats.in_flight
         try:
-            decision = await self._handle(sub, msg, task)
+            if self._tracer is None:
+                decision = await self._handle(sub, msg, task)
+            else:
+                decision = await self._traced(sub, msg, task)
             self._settling += 1
             try:
                 if decision is ACK_DECISION:  # the hot path, inlined
@@ -480,6 +486,26 @@ class Consumer(Generic[T]):
             self._permit_freed.set()
             if self._idle == self.concurrency:
                 self._idle_all.set()
+
+    async def _traced(
+        self, sub: Subscription, msg: InboundMessage, task: asyncio.Task[None]
+    ) -> Decision:
+        """``_handle`` inside the delivery's span (``svcgen_runtime.tracing``)."""
+        from opentelemetry.trace import Status, StatusCode
+
+        with tracing.processing(
+            self._tracer,
+            msg,
+            system=self.broker.kind,
+            consumer=self.name,
+            group=self.spec.group,
+        ) as span:
+            decision = await self._handle(sub, msg, task)
+            span.set_attribute("svcgen.outcome", decision.action.value)
+            if decision.error is not None:
+                span.record_exception(decision.error)
+                span.set_status(Status(StatusCode.ERROR, str(decision.error)))
+            return decision
 
     async def _handle(
         self, sub: Subscription, msg: InboundMessage, task: asyncio.Task[None]

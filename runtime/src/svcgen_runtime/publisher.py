@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
+from . import tracing
 from .brokers.base import Broker
 
 T = TypeVar("T")
@@ -48,7 +49,10 @@ class Publisher(Generic[T]):
             raise TypeError(
                 f"publisher {self.name!r} sends bytes; got {type(message).__name__}"
             )
-        await self.broker.publish(self.target, body, key=key, headers=headers)
+        with tracing.sending(
+            tracing.tracer(), self.target, system=self.broker.kind, headers=headers
+        ) as sent:
+            await self.broker.publish(self.target, body, key=key, headers=sent)
 
 
 def pydantic_encoder(message: object) -> bytes:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar
 
+from . import tracing
 from .brokers.base import Broker
 from .consumer import DEFAULT_DEAD_LETTER, Consumer, Handler, _DefaultDeadLetter
 from .errors import ConfigurationError
@@ -111,7 +112,10 @@ class Task(Generic[T]):
                 log.info("task %s: key %r already enqueued; dropped", self.name, key)
                 return False
         try:
-            await self.broker.publish(self.queue, body, key=key, headers=hdrs)
+            with tracing.sending(
+                tracing.tracer(), self.queue, system=self.broker.kind, headers=hdrs
+            ) as sent:
+                await self.broker.publish(self.queue, body, key=key, headers=sent)
         except BaseException:
             if claim is not None and self.idempotency is not None:
                 await self.idempotency.release(claim)
