@@ -197,6 +197,52 @@ def validate(root: Path) -> None:
 
 
 @main.command()
+@_dir
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the document here (default: standard output).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    default=None,
+    help="Default: json for an --output ending in .json, else yaml.",
+)
+@click.option(
+    "--no-schemas",
+    is_flag=True,
+    help="Do not import the message models for their JSON Schemas.",
+)
+@_wrapped
+def docs(root: Path, output: Path | None, fmt: str | None, no_schemas: bool) -> None:
+    """Write an AsyncAPI 3.0 document of the service's messaging side.
+
+    Servers are the brokers, channels the addresses it reads and writes, operations
+    its consumers, task workers, publishers and task enqueues; message payloads are
+    the JSON Schemas of the pydantic models in src/.
+
+    \b
+    Examples:
+      svcgen docs -o asyncapi.yaml
+      svcgen docs --format json --no-schemas
+    """
+    from . import commands
+
+    if fmt is None:
+        fmt = "json" if output is not None and output.suffix == ".json" else "yaml"
+    text = commands.docs(root, fmt=fmt, schemas=not no_schemas)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+
+
+@main.command()
 @_wrapped
 def schema() -> None:
     """Print the JSON Schema of service.yaml (for editor completion).

@@ -115,6 +115,13 @@ def check(root: Path) -> list[Any]:
     return check_tree(root, _render(validate(root)))
 
 
+def docs(root: Path, *, fmt: str = "yaml", schemas: bool = True) -> str:
+    """The AsyncAPI 3.0 document of ``root``'s service, as YAML or JSON text."""
+    from .docs import asyncapi, render
+
+    return render(asyncapi(validate(root), root, schemas=schemas), fmt=fmt)
+
+
 def schema() -> str:
     """The JSON Schema of service.yaml, as indented JSON."""
     from .spec import json_schema
