@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -531,6 +532,8 @@ class _Helper:
         size = sum(len(text) for _, text in todo.values())
         if not (_processes and hasattr(os, "fork") and _free_cpus() > 1):
             return None
+        if threading.active_count() > 1:
+            return None  # a thread holding a lock at the fork would hold it forever
         if len(todo) < 2 or size < _FORK_FROM:
             return None
         import black  # noqa: F401 - imported once, before the fork, for both

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -72,7 +73,7 @@ def test_a_helper_that_sends_nothing_usable_costs_time_not_output(
     assert len(processes) == 1
 
 
-def test_small_batches_and_a_single_cpu_do_not_fork(
+def test_small_batches_a_single_cpu_or_threads_do_not_fork(
     tmp_path: Path, processes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     small = tmp_path / "small"
@@ -82,6 +83,10 @@ def test_small_batches_and_a_single_cpu_do_not_fork(
     assert processes == []
     monkeypatch.setattr(render, "_free_cpus", lambda: 1)
     _generate(tmp_path / "one_cpu")
+    assert processes == []
+    monkeypatch.setattr(render, "_free_cpus", lambda: 2)
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    _generate(tmp_path / "threads")  # another thread running: no fork
     assert processes == []
 
 
