@@ -456,14 +456,7 @@ about the time an entry takes to write, and a cold run writes dozens."""
 
 def format_python(template: str, text: str) -> str:
     """``text`` formatted by black (or its cached output for the same input)."""
-    if len(text) < _CACHE_FROM:
-        return _run_black(template, text)
-    cached = _black_cache().get(text)
-    if cached is not None:
-        return cached
-    formatted = _run_black(template, text)
-    _black_cache().put(text, formatted)
-    return formatted
+    return format_many({template: (template, text)})[template]
 
 
 def format_many(jobs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
