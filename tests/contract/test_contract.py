@@ -33,7 +33,7 @@ from svcgen_runtime import (
 from svcgen_runtime import message as m
 from svcgen_runtime.brokers.base import Broker
 from svcgen_runtime.outcome import Outcome
-from tests.support import until
+from tests.support import until, until_async
 
 from .harness import Harness, unique
 from .worker import is_ready, lines
@@ -377,6 +377,48 @@ async def test_a_trace_crosses_the_broker_in_the_headers(harness: Harness) -> No
     attributes = dict(process.attributes or {})
     assert attributes["messaging.system"] == harness.broker("x").kind
     assert attributes["svcgen.outcome"] == "ack"
+
+
+# -- lag ----------------------------------------------------------------------------
+
+
+async def test_lag_counts_what_waits_and_drops_to_zero(harness: Harness) -> None:
+    """With one handler held, most of a backlog waits in the broker, and the
+    consumer's lag says so; once everything is acknowledged it says 0 (MQTT: the
+    broker does not tell, so no lag at all)."""
+    source = harness.source("lag")
+    release = asyncio.Event()
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        await release.wait()
+
+    async with (
+        service(harness, source, handle, concurrency=1) as svc,
+        publisher(harness) as pub,
+    ):
+        consumer = svc.consumer
+        assert consumer is not None
+        await svc.publish(pub, *[f"m-{i}".encode() for i in range(20)])
+        await until(lambda: consumer.stats.in_flight == 1, 20, "the first handler")
+        if harness.broker("x").kind == "mqtt":
+            assert await consumer.lag() is None
+            release.set()
+            return
+        waiting: list[int | None] = []
+
+        async def most_waits() -> bool:
+            waiting.append(await consumer.lag())
+            return (waiting[-1] or 0) >= 10
+
+        await until_async(most_waits, 20, "a lag of at least 10")
+        release.set()
+        await until(lambda: consumer.stats.acked == 20, 30, "20 acks")
+
+        async def none_waits() -> bool:
+            waiting.append(await consumer.lag())
+            return waiting[-1] == 0
+
+        await until_async(none_waits, 20, "a lag of 0")
 
 
 # -- processes: crash, drain, reconnect ----------------------------------------------

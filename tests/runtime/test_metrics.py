@@ -123,6 +123,7 @@ async def test_metrics_count_what_the_consumer_did(server: str) -> None:
     assert _value(samples, "svcgen_consumer_handler_errors_total") == 2
     assert _value(samples, "svcgen_consumer_in_flight") == 0
     assert _value(samples, "svcgen_consumer_concurrency") == 4
+    assert _value(samples, "svcgen_consumer_lag") == 0  # the memory broker tells
 
     hist = "svcgen_consumer_handler_seconds"
     count = _value(samples, f"{hist}_count")

@@ -7,7 +7,7 @@ import enum
 import logging
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, Protocol
 
 from .brokers.base import Broker
@@ -34,7 +34,7 @@ class _Probed(Protocol):
 
 
 class _Measured(Protocol):
-    def bind_metrics(self, metrics: Callable[[], bytes]) -> None: ...
+    def bind_metrics(self, metrics: Callable[[], Awaitable[bytes]]) -> None: ...
 
 
 class Application:

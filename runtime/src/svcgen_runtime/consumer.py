@@ -281,6 +281,23 @@ class Consumer(Generic[T]):
 
     # -- lifecycle -------------------------------------------------------------
 
+    async def lag(self, timeout: float = 2.0) -> int | None:
+        """Messages waiting in the broker for this consumer, when the broker tells
+        (see each adapter's ``lag``); None when it does not, or not within
+        ``timeout`` seconds."""
+        ask = getattr(self._sub, "lag", None)
+        if ask is None:
+            return None
+        try:
+            async with asyncio.timeout(timeout):
+                waiting: int | None = await ask()
+        except Exception as exc:  # a scrape must not fail on a slow or lost broker
+            log.debug(
+                "consumer %s: no lag (%s: %s)", self.name, type(exc).__name__, exc
+            )
+            return None
+        return waiting
+
     async def start(self) -> None:
         """Subscribe (declaring topology) and start the worker pool."""
         self._tracer = tracing.tracer()

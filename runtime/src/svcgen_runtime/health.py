@@ -98,7 +98,7 @@ class HealthServer:
             kind = "application/json"
             answer = probe(path, self._readiness)
             if path == METRICS and self._metrics is not None:
-                answer, kind = (200, self._metrics()), CONTENT_TYPE
+                answer, kind = (200, await self._metrics()), CONTENT_TYPE
             status, body = (
                 answer if answer is not None else (404, b'{"status":"not found"}')
             )

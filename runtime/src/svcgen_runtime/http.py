@@ -88,7 +88,7 @@ class HttpServer:
     async def _serve_metrics(self, request: Request) -> Response:
         if self._metrics is None:
             return Response(b"", status_code=404)
-        return Response(self._metrics(), headers={"content-type": CONTENT_TYPE})
+        return Response(await self._metrics(), headers={"content-type": CONTENT_TYPE})
 
     async def _probe(self, request: Request) -> Response:
         answer = probe(request.url.path, self._readiness)

@@ -14,7 +14,8 @@ Labels: ``service``, ``consumer``, ``broker`` (the connection's name in the spec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from .consumer import HANDLER_BUCKETS, Consumer, ConsumerStats
@@ -22,7 +23,7 @@ from .consumer import HANDLER_BUCKETS, Consumer, ConsumerStats
 if TYPE_CHECKING:
     from .application import Application
 
-Exposition = Callable[[], bytes]
+Exposition = Callable[[], Awaitable[bytes]]
 """What a server calls to answer ``/metrics``."""
 
 OUTCOMES: Final[Sequence[tuple[str, Callable[[ConsumerStats], int]]]] = (
@@ -36,9 +37,11 @@ OUTCOMES: Final[Sequence[tuple[str, Callable[[ConsumerStats], int]]]] = (
 back unsettled when a forced shutdown cancelled the handler)."""
 
 
-def exposition(app: Application) -> bytes:
+async def exposition(app: Application) -> bytes:
     """``app``'s metrics in the text format, then prometheus_client's if present."""
-    text = "".join(_lines(app)).encode()
+    consumers = [c for c in app.consumers if isinstance(c, Consumer)]
+    lags = await asyncio.gather(*(c.lag() for c in consumers))
+    text = "".join(_lines(app, dict(zip(consumers, lags, strict=True)))).encode()
     try:
         import prometheus_client
     except ImportError:
@@ -46,10 +49,8 @@ def exposition(app: Application) -> bytes:
     return text + prometheus_client.generate_latest(prometheus_client.REGISTRY)
 
 
-def _lines(app: Application) -> Iterable[str]:
-    consumers = [
-        (c, _labels(app.name, c)) for c in app.consumers if isinstance(c, Consumer)
-    ]
+def _lines(app: Application, lags: dict[Consumer[Any], int | None]) -> Iterable[str]:
+    consumers = [(c, _labels(app.name, c)) for c in lags]
     yield from _family(
         "svcgen_ready", "gauge", "1 when the service is ready (as /readyz says).",
         [(_labels(app.name), int(app.ready))],
@@ -87,6 +88,12 @@ def _lines(app: Application) -> Iterable[str]:
         "svcgen_consumer_concurrency", "gauge",
         "The most handlers a consumer runs at once.",
         [(labels, c.concurrency) for c, labels in consumers],
+    )  # fmt: skip
+    yield from _family(
+        "svcgen_consumer_lag", "gauge",
+        "Messages waiting in the broker for a consumer, where the broker tells "
+        "(Kafka: past the group's commit point; others: not yet delivered).",
+        [(labels, lag) for c, labels in consumers if (lag := lags[c]) is not None],
     )  # fmt: skip
     yield "# HELP svcgen_consumer_handler_seconds Handler run time.\n"
     yield "# TYPE svcgen_consumer_handler_seconds histogram\n"

@@ -804,6 +804,25 @@ class KafkaSubscription:
             or "nothing",
         )
 
+    async def lag(self) -> int | None:
+        """Messages of the source's assigned partitions past the group's commit
+        point: not yet acknowledged (the retry topic is not counted)."""
+        consumer = self._consumer
+        total, known = 0, False
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)  # from the last fetch; None before one
+            if end is None:
+                continue
+            part = self._parts.get(tp)
+            point = part.commit_to if part is not None else None
+            if point is None:
+                point = await consumer.committed(tp)
+            if point is None:
+                point = await consumer.position(tp)
+            total += max(0, end - point)
+            known = True
+        return total if known else None
+
     async def close(self) -> None:
         """Commit what is done, cancel retry timers, leave both groups."""
         if self._closed:

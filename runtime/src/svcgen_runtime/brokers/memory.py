@@ -259,6 +259,10 @@ class MemorySubscription:
     async def in_progress(self, msg: InboundMessage) -> None:
         return None
 
+    async def lag(self) -> int | None:
+        """Messages waiting for this group: ready or not yet due."""
+        return len(self._queue.ready) + len(self._queue.delayed)
+
     async def close(self) -> None:
         """Return every unacked delivery to the queue: the next consumer gets it."""
         self._closed = True

@@ -638,6 +638,13 @@ class NatsSubscription:
         except _NATIVE_ERRORS as exc:
             raise _failure(exc, f"in-progress ack of {msg.id}") from exc
 
+    async def lag(self) -> int | None:
+        """Messages of the stream not yet delivered to the durable consumer
+        (``num_pending``)."""
+        _, js = await self._broker._ready()
+        info = await js.consumer_info(self.stream, self.durable)
+        return int(info.num_pending or 0)
+
     async def close(self) -> None:
         """Stop pulling, give buffered deliveries back, flush acks."""
         if self._closed:

@@ -711,6 +711,15 @@ class RabbitMQSubscription:
             except _CONNECTION_ERRORS:
                 log.debug("rabbitmq: cancelling the consumer failed", exc_info=True)
 
+    async def lag(self) -> int | None:
+        """Messages ready in the queue (a passive declare's ``message_count``; those
+        delivered and not yet acknowledged are not counted)."""
+        raw = self._raw
+        if raw is None:
+            return None
+        ok = await raw.queue_declare(self._spec.source, passive=True)
+        return int(ok.message_count or 0)
+
     async def close(self) -> None:
         """Stop the consumer and close the channel; unacked deliveries are requeued."""
         if self._closing:

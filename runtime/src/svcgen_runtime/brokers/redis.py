@@ -849,6 +849,20 @@ class RedisSubscription:
 
     # -- closing ---------------------------------------------------------------
 
+    async def lag(self) -> int | None:
+        """Entries of the stream not yet delivered to the group (XINFO GROUPS'
+        ``lag``, Redis 7), plus retries waiting for their due time."""
+        groups = await self._client.xinfo_groups(self._source)
+        for group in groups:
+            name = group.get("name")
+            if name in (self._group, self._group_b):
+                waiting = group.get("lag")
+                if waiting is None:
+                    return None  # Redis could not tell (before 7, or a trimmed stream)
+                delayed = await self._client.zcard(self._delayed)
+                return int(waiting) + int(delayed)
+        return None
+
     async def close(self) -> None:
         """Flush acks; unsettled entries stay pending and are reclaimed after idle."""
         self._closed = True
