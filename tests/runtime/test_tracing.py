@@ -4,6 +4,7 @@ delivery's span says how it ended, and nothing is traced unless a provider is se
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from svcgen_runtime import (
     RetryPolicy,
     tracing,
 )
+from svcgen_runtime.message import DUE_HEADER
 from svcgen_runtime.tasks import Task
 from svcgen_runtime.testing import run_service
 from tests.support import until
@@ -173,3 +175,25 @@ def test_without_opentelemetry_the_failed_import_is_not_repeated(
     assert tracing._api is False
     monkeypatch.delitem(sys.modules, "opentelemetry")
     assert tracing.tracer() is None  # remembered: no second attempt
+
+
+async def test_a_delivery_waiting_for_its_due_time_has_no_span(
+    spans: InMemorySpanExporter,
+) -> None:
+    ran: list[float] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome | None:
+        ran.append(time.time())
+        return None
+
+    broker = MemoryBroker("events")
+    app, consumer, _ = _service(handle, broker)
+    async with run_service(app):
+        due = time.time() + 0.3
+        await broker.publish(
+            "orders.created", b"later", headers={DUE_HEADER: f"{due:.3f}"}
+        )
+        await until(lambda: consumer.stats.acked == 1, what="the ack")
+        assert consumer.stats.deferred >= 1  # it did come early, and went back
+    assert ran and ran[0] >= due - 0.01
+    assert len(_by_name(spans)["process orders.created"]) == 1  # the run, only

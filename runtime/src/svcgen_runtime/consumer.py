@@ -507,9 +507,14 @@ class Consumer(Generic[T]):
     async def _traced(
         self, sub: Subscription, msg: InboundMessage, task: asyncio.Task[None]
     ) -> Decision:
-        """``_handle`` inside the delivery's span (``svcgen_runtime.tracing``)."""
+        """``_handle`` inside the delivery's span (``svcgen_runtime.tracing``); a
+        delivery that only waits for its due time is handed back without one."""
         from opentelemetry.trace import Status, StatusCode
 
+        if msg.headers:
+            not_due = _not_due(msg)
+            if not_due is not None:
+                return not_due
         with tracing.processing(
             self._tracer,
             msg,
