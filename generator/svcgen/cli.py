@@ -379,6 +379,35 @@ def add_schedule(root: Path, **options: Any) -> None:
     _report(commands.add_schedule(root, **options))
 
 
+@main.command("add-resource")
+@click.argument("resource", type=click.Choice(["cache", "database", "storage"]))
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["memory", "redis", "sqlite", "postgres", "fs"]),
+    help="cache: memory|redis; database: sqlite|postgres; storage: memory|fs.",
+)
+@click.option("--url", default=None, help="redis or postgres URL; ${VAR:-default} ok.")
+@click.option("--path", default=None, help="sqlite file or fs directory.")
+@click.option("--prefix", default=None, help="Cache key prefix (default: name:).")
+@_dir
+@_wrapped
+def add_resource(root: Path, **options: Any) -> None:
+    """Give the service its cache, database or storage (ctx.cache, ...), regenerate.
+
+    Without --url or --path, redis, postgres and fs get a ${VAR:-default} setting.
+
+    \b
+    Examples:
+      svcgen add-resource cache --kind redis
+      svcgen add-resource database --kind postgres --url '${DATABASE_URL}'
+      svcgen add-resource storage --kind fs --path /var/lib/orders
+    """
+    from . import commands
+
+    _report(commands.add_resource(root, **options))
+
+
 def run() -> None:
     """The console script: ``main`` tuned for a short run in a process of its own.
 

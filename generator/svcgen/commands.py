@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,10 +140,21 @@ def _edit(
     entry: dict[str, Any],
     flow: bool,
 ) -> Any:
+    """Append ``entry`` to the list at ``section`` (see ``_apply``)."""
+    from .edit import add_entry
+
+    return _apply(
+        root,
+        lambda text: add_entry(
+            text, section=section, what=what, entry=entry, flow=flow
+        ),
+    )
+
+
+def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
     """Edit, validate, render and write the code, then the spec: a refusal at any
     step (a bad entry, a header-less file in the way) leaves service.yaml as it was,
     so the same command can simply be run again."""
-    from .edit import add_entry
     from .spec import read_spec
     from .writer import write
 
@@ -152,9 +163,7 @@ def _edit(
         raise ProjectError(
             f"no {SPEC_FILENAME} in {root}: run this inside a service, or pass --dir"
         )
-    text, spec = add_entry(
-        read_spec(path), section=section, what=what, entry=entry, flow=flow
-    )
+    text, spec = change(read_spec(path))
     report = write(root, _render(spec))
     _replace(path, text)
     report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))
@@ -348,3 +357,39 @@ def _copy_skeleton(target: Path, data: dict[str, Any]) -> None:
             unsafe=False,
             overwrite=False,
         )
+
+
+RESOURCE_DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
+    ("cache", "redis"): {"url": "${REDIS_URL:-redis://localhost:6379/0}"},
+    ("database", "postgres"): {
+        "url": "${DATABASE_URL:-postgresql://localhost:5432/postgres}"
+    },
+    ("storage", "fs"): {"path": "${STORAGE_PATH:-data/storage}"},
+}
+"""What ``add-resource`` writes when no --url / --path is given."""
+
+
+def add_resource(
+    root: Path,
+    *,
+    resource: str,
+    kind: str,
+    url: str | None = None,
+    path: str | None = None,
+    prefix: str | None = None,
+) -> Any:
+    """Give the service its cache, database or storage (``ctx.<resource>``), then
+    regenerate."""
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+    from .edit import add_resource as edit_resource
+
+    entry: dict[str, Any] = {"kind": kind}
+    given = {"url": url, "path": path, "prefix": prefix}
+    values = {k: v for k, v in given.items() if v is not None}
+    if not values:
+        values = dict(RESOURCE_DEFAULTS.get((resource, kind), {}))
+    entry.update((k, DoubleQuotedScalarString(v)) for k, v in values.items())
+    return _apply(
+        root, lambda text: edit_resource(text, resource=resource, entry=entry)
+    )

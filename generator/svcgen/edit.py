@@ -94,15 +94,7 @@ def _insert_after_last(text: str, items: Any, new: Any, yaml: Any) -> str:
     start, column = items.lc.item(len(items) - 1)
     first = lines[start]
     dash = _indent(first) if first.lstrip().startswith("-") else column - 2
-    end, blank = start, False
-    for i in range(start + 1, len(lines)):
-        stripped = lines[i].strip()
-        if not stripped:
-            blank = True
-        elif _indent(lines[i]) <= dash:
-            break
-        elif not stripped.startswith("#") or not blank:
-            end, blank = i, False
+    end = _block_end(lines, start, dash)
     out = StringIO()
     yaml.dump(CommentedMap({"items": CommentedSeq([new])}), out)
     fragment = out.getvalue().splitlines(keepends=True)[1:]
@@ -117,5 +109,94 @@ def _insert_after_last(text: str, items: Any, new: Any, yaml: Any) -> str:
     return "".join(lines[: end + 1] + added + lines[end + 1 :])
 
 
+def _block_end(lines: list[str], start: int, indent: int) -> int:
+    """The last line of the entry starting at ``start``: the lines indented deeper
+    than ``indent`` after it, and their comments, but not a comment after a blank
+    line (it introduces what follows)."""
+    end, blank = start, False
+    for i in range(start + 1, len(lines)):
+        stripped = lines[i].strip()
+        if not stripped:
+            blank = True
+        elif _indent(lines[i]) <= indent:
+            break
+        elif not stripped.startswith("#") or not blank:
+            end, blank = i, False
+    return end
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
+
+
+def add_resource(
+    text: str, *, resource: str, entry: Mapping[str, Any]
+) -> tuple[str, ServiceSpec]:
+    """Set ``resources.<resource>`` to ``entry`` (one flow mapping); return the new
+    text and its spec. Raises EditError when the service already has that resource.
+
+    In a block ``resources:`` mapping the new key is inserted as text after the
+    mapping's last line, and a missing ``resources:`` is appended at the end, so
+    every other line stays as it was; a flow mapping is rewritten by ruamel.
+    """
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml = _yaml(text)
+    parse_spec(text)  # the file as it stands must be valid before it is edited
+    data = yaml.load(text)
+    resources = data.get("resources")  # a mapping or null: the spec is valid
+    if resources and resources.get(resource) is not None:
+        line = resources.lc.key(resource)[0] + 1
+        raise EditError(
+            f"the service already has a {resource} (service.yaml line {line}); a "
+            f"service has one {resource}: edit that entry instead"
+        )
+    new = CommentedMap(entry)
+    new.fa.set_flow_style()
+    if not resources:
+        newline = "\r\n" if "\r\n" in text else "\n"
+        head = text if not text or text.endswith(("\n", "\r")) else text + newline
+        if resources is not None:  # `resources: {}` or `resources:` with nothing
+            data["resources"] = CommentedMap({resource: new})
+            out = StringIO()
+            yaml.dump(data, out)
+            result = out.getvalue()
+        else:
+            body = _dumped({resource: new}, yaml)
+            result = head + "resources:" + newline + _indented(body, 2, newline)
+    elif resources.fa.flow_style():
+        resources[resource] = new
+        out = StringIO()
+        yaml.dump(data, out)
+        result = out.getvalue()
+    else:
+        result = _insert_key_last(text, resources, resource, new, yaml)
+    return result, parse_spec(result)
+
+
+def _dumped(mapping: Mapping[str, Any], yaml: Any) -> str:
+    from ruamel.yaml.comments import CommentedMap
+
+    out = StringIO()
+    yaml.dump(CommentedMap(mapping), out)
+    return out.getvalue()
+
+
+def _indented(body: str, by: int, newline: str) -> str:
+    return "".join(
+        " " * by + line.rstrip("\r\n") + newline for line in body.splitlines() if line
+    )
+
+
+def _insert_key_last(text: str, mapping: Any, key: str, value: Any, yaml: Any) -> str:
+    """``text`` with ``key: value`` added after the last key of a block mapping (and
+    the lines, comments included, indented under it), at that key's indentation."""
+    lines = text.splitlines(keepends=True)
+    last = list(mapping)[-1]
+    start, column = mapping.lc.key(last)
+    end = _block_end(lines, start, column)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if not lines[end].endswith("\n"):
+        lines[end] += newline
+    added = _indented(_dumped({key: value}, yaml), column, newline)
+    return "".join(lines[: end + 1]) + added + "".join(lines[end + 1 :])
