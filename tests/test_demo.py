@@ -29,3 +29,4 @@ def test_scripts_demo_check_serves_and_drains() -> None:
     assert 'GET /readyz -> 200 {"status":"ready"}' in out.stdout
     assert "GET /hello -> 200" in out.stdout
     assert "SIGTERM -> exit status 0" in out.stdout
+    assert 'svcgen_ready{service="demo"} 1' in out.stdout  # /metrics answered
