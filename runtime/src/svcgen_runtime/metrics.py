@@ -37,6 +37,22 @@ OUTCOMES: Final[Sequence[tuple[str, Callable[[ConsumerStats], int]]]] = (
 back unsettled when a forced shutdown cancelled the handler)."""
 
 
+PER_CONSUMER: Final[Sequence[tuple[str, str, str, Callable[[Consumer[Any]], int]]]] = (
+    ("svcgen_consumer_received_total", "counter",
+     "Messages a consumer fetched from its broker.", lambda c: c.stats.received),
+    ("svcgen_consumer_handler_errors_total", "counter",
+     "Handler runs that raised (retried or dead-lettered per the retry policy).",
+     lambda c: c.stats.errors),
+    ("svcgen_consumer_handler_timeouts_total", "counter",
+     "Handler runs cancelled at the consumer's timeout.", lambda c: c.stats.timeouts),
+    ("svcgen_consumer_in_flight", "gauge",
+     "Handlers running now.", lambda c: c.stats.in_flight),
+    ("svcgen_consumer_concurrency", "gauge",
+     "The most handlers a consumer runs at once.", lambda c: c.concurrency),
+)  # fmt: skip
+"""One sample per consumer: (name, type, help, value)."""
+
+
 async def exposition(app: Application) -> bytes:
     """``app``'s metrics in the text format, then prometheus_client's if present."""
     consumers = [c for c in app.consumers if isinstance(c, Consumer)]
@@ -55,11 +71,10 @@ def _lines(app: Application, lags: dict[Consumer[Any], int | None]) -> Iterable[
         "svcgen_ready", "gauge", "1 when the service is ready (as /readyz says).",
         [(_labels(app.name), int(app.ready))],
     )  # fmt: skip
-    yield from _family(
-        "svcgen_consumer_received_total", "counter",
-        "Messages a consumer fetched from its broker.",
-        [(labels, c.stats.received) for c, labels in consumers],
-    )  # fmt: skip
+    for name, kind, help_text, value in PER_CONSUMER:
+        yield from _family(
+            name, kind, help_text, [(labels, value(c)) for c, labels in consumers]
+        )
     yield from _family(
         "svcgen_consumer_outcomes_total", "counter",
         "Deliveries settled, by outcome (ack, nack, retry, dead_letter, released).",
@@ -68,26 +83,6 @@ def _lines(app: Application, lags: dict[Consumer[Any], int | None]) -> Iterable[
             for c, labels in consumers
             for outcome, count in OUTCOMES
         ],
-    )  # fmt: skip
-    yield from _family(
-        "svcgen_consumer_handler_errors_total", "counter",
-        "Handler runs that raised (retried or dead-lettered per the retry policy).",
-        [(labels, c.stats.errors) for c, labels in consumers],
-    )  # fmt: skip
-    yield from _family(
-        "svcgen_consumer_handler_timeouts_total", "counter",
-        "Handler runs cancelled at the consumer's timeout.",
-        [(labels, c.stats.timeouts) for c, labels in consumers],
-    )  # fmt: skip
-    yield from _family(
-        "svcgen_consumer_in_flight", "gauge",
-        "Handlers running now.",
-        [(labels, c.stats.in_flight) for c, labels in consumers],
-    )  # fmt: skip
-    yield from _family(
-        "svcgen_consumer_concurrency", "gauge",
-        "The most handlers a consumer runs at once.",
-        [(labels, c.concurrency) for c, labels in consumers],
     )  # fmt: skip
     yield from _family(
         "svcgen_consumer_lag", "gauge",
