@@ -147,3 +147,54 @@ async def test_marks_only_grow_and_expire(
     assert await b.mark("schedule-fired:short") is None
     await b.raise_mark("schedule-fired:short", 4.0, 60)  # an expired mark restarts
     assert await a.mark("schedule-fired:short") == 4.0
+
+
+@pytest.mark.parametrize("kind", sorted(STORES))
+async def test_replicas_opening_together_share_one_store(kind: str) -> None:
+    """Replicas start at once: creating the bucket or table must not fail the one
+    that loses the race."""
+    for _ in range(5):
+        async with STORES[kind]() as make:
+            a, b = make(), make()
+            try:
+                await asyncio.gather(a.open(), b.open())
+                assert await a.claim("k", 60) is True
+                assert await b.claim("k", 60) is False
+            finally:
+                await a.close()
+                await b.close()
+
+
+async def test_a_nats_bucket_created_between_lookup_and_create_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race, made certain: another replica created the bucket (with another
+    max_age, so creating it again fails) after this one looked for it."""
+    from nats.js.client import JetStreamContext
+    from nats.js.errors import BucketNotFoundError
+
+    async with nats_stores() as make:
+        first = make()
+        assert isinstance(first, NatsIdempotency)
+        nc = await nats.connect(NATS_URL)
+        try:
+            await nc.jetstream().create_key_value(bucket=first.bucket, ttl=60)
+        finally:
+            await nc.close()
+        looked = 0
+        real = JetStreamContext.key_value
+
+        async def late(self: JetStreamContext, bucket: str) -> object:
+            nonlocal looked
+            looked += 1
+            if looked == 1:
+                raise BucketNotFoundError
+            return await real(self, bucket)
+
+        monkeypatch.setattr(JetStreamContext, "key_value", late)
+        try:
+            await first.open()
+            assert looked == 2  # creating it failed, and the second look found it
+            assert await first.claim("k", 60) is True
+        finally:
+            await first.close()

@@ -206,14 +206,24 @@ class NatsIdempotency:
 
     async def open(self) -> None:
         import nats
-        from nats.js.errors import BucketNotFoundError
+        from nats.js.errors import APIError, BucketNotFoundError
 
         self._nc = await nats.connect(self.url, name=f"svcgen-keys:{self.bucket}")
         js = self._nc.jetstream()
         try:
             self._kv = await js.key_value(self.bucket)
         except BucketNotFoundError:
-            self._kv = await js.create_key_value(bucket=self.bucket, ttl=self.max_age)
+            try:
+                self._kv = await js.create_key_value(
+                    bucket=self.bucket, ttl=self.max_age
+                )
+            except APIError as exc:
+                # Replicas starting together race to create the bucket (its
+                # stream): the loser's create fails, and the winner's bucket is
+                # the one to use. 10058: name in use; 10065: subjects overlap.
+                if exc.err_code not in (10058, 10065):
+                    raise
+                self._kv = await js.key_value(self.bucket)
 
     async def close(self) -> None:
         nc, self._nc, self._kv = self._nc, None, None
