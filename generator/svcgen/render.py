@@ -8,15 +8,13 @@ package's ``__init__`` and ``__main__``) are created once, only when missing.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from . import parallel
 from .errors import SvcgenError
 from .layout import (
     Bracket,
@@ -460,9 +458,8 @@ def format_python(template: str, text: str) -> str:
 
 
 def format_many(jobs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
-    """``format_python`` of each ``(template, text)``, by key. When processes are
-    allowed (``use_processes``) and a second CPU is free, a forked helper
-    formats about half of the text meanwhile."""
+    """``format_python`` of each ``(template, text)``, by key; what is not cached
+    may be shared with a forked helper (``svcgen.parallel``)."""
     results: dict[str, str] = {}
     todo: dict[str, tuple[str, str]] = {}
     for key, (template, text) in jobs.items():
@@ -471,11 +468,7 @@ def format_many(jobs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
             todo[key] = (template, text)
         else:
             results[key] = cached
-    helper = _Helper.start(todo)
-    mine = {k: job for k, job in todo.items() if helper is None or k not in helper.jobs}
-    results.update(_format_and_store(mine))
-    if helper is not None:
-        results.update(helper.collect())
+    results.update(parallel.split(todo, _format_and_store))
     return results
 
 
@@ -486,86 +479,6 @@ def _format_and_store(jobs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
         if len(text) >= _CACHE_FROM:
             _black_cache().put(text, out[key])
     return out
-
-
-_FORK_FROM: Final = 16384
-"""``format_many`` forks a helper only for at least this much text (characters):
-a fork costs milliseconds, black about a second per 200 KB."""
-
-_processes = False
-
-
-def use_processes(allowed: bool) -> None:
-    """Let ``format_many`` fork a helper process. The CLI allows it; a library
-    caller's process may run threads, which ``fork`` does not mix well with."""
-    global _processes
-    _processes = allowed
-
-
-def _free_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-class _Helper:
-    """A forked process that runs black on a share of the jobs and sends back
-    its output as JSON through a pipe. Whatever goes wrong there (a crash, a
-    template black cannot format) makes ``collect`` format those jobs here
-    instead, where errors are reported as usual."""
-
-    def __init__(self, jobs: dict[str, tuple[str, str]], pid: int, pipe: int) -> None:
-        self.jobs = jobs
-        self._pid = pid
-        self._pipe = pipe
-
-    @classmethod
-    def start(cls, todo: Mapping[str, tuple[str, str]]) -> _Helper | None:
-        size = sum(len(text) for _, text in todo.values())
-        if not (_processes and hasattr(os, "fork") and _free_cpus() > 1):
-            return None
-        if threading.active_count() > 1:
-            return None  # a thread holding a lock at the fork would hold it forever
-        if len(todo) < 2 or size < _FORK_FROM:
-            return None
-        import black  # noqa: F401 - imported once, before the fork, for both
-
-        share: dict[str, tuple[str, str]] = {}
-        theirs = ours = 0
-        for key, job in sorted(todo.items(), key=lambda kv: -len(kv[1][1])):
-            if theirs <= ours:  # the larger texts first, to the lighter side
-                share[key] = job
-                theirs += len(job[1])
-            else:
-                ours += len(job[1])
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
-            os.close(read)
-            try:
-                data = json.dumps(_format_and_store(share)).encode()
-            except BaseException:
-                data = b""
-            try:
-                with os.fdopen(write, "wb") as pipe:
-                    pipe.write(data)
-            finally:
-                os._exit(0)
-        os.close(write)
-        return cls(share, pid, read)
-
-    def collect(self) -> dict[str, str]:
-        with os.fdopen(self._pipe, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(self._pid, 0)
-        try:
-            out = json.loads(data)
-        except ValueError:
-            out = None
-        if not isinstance(out, dict) or set(out) != set(self.jobs):
-            return _format_and_store(self.jobs)
-        return {str(k): str(v) for k, v in out.items()}
 
 
 @cache

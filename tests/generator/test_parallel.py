@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from benchmarks.generate import big_spec
-from svcgen import commands, render
+from svcgen import commands, parallel, render
 from svcgen.cache import BlackCache
 from svcgen.plan import make_plan
 from svcgen.spec import load_spec
@@ -33,12 +33,12 @@ def processes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         return pid
 
     monkeypatch.setattr(os, "fork", fork)
-    monkeypatch.setattr(render, "_free_cpus", lambda: 2)
-    render.use_processes(True)
+    monkeypatch.setattr(parallel, "_free_cpus", lambda: 2)
+    parallel.use_processes(True)
     try:
         yield forks
     finally:
-        render.use_processes(False)
+        parallel.use_processes(False)
 
 
 def _generate(root: Path) -> dict[str, str]:
@@ -51,10 +51,10 @@ def _generate(root: Path) -> dict[str, str]:
 def test_a_large_generate_forks_one_helper_and_writes_the_same_tree(
     tmp_path: Path, processes: list[int]
 ) -> None:
-    render.use_processes(False)
+    parallel.use_processes(False)
     alone = _generate(tmp_path / "alone")
     assert processes == []
-    render.use_processes(True)
+    parallel.use_processes(True)
     together = _generate(tmp_path / "together")
     assert len(processes) == 1
     assert together == alone
@@ -64,11 +64,11 @@ def test_a_large_generate_forks_one_helper_and_writes_the_same_tree(
 def test_a_helper_that_sends_nothing_usable_costs_time_not_output(
     tmp_path: Path, processes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    render.use_processes(False)
+    parallel.use_processes(False)
     alone = _generate(tmp_path / "alone")
-    render.use_processes(True)
+    parallel.use_processes(True)
     broken = SimpleNamespace(dumps=lambda data: "{not json", loads=json.loads)
-    monkeypatch.setattr(render, "json", broken)
+    monkeypatch.setattr(parallel, "json", broken)
     assert _generate(tmp_path / "fallback") == alone
     assert len(processes) == 1
 
@@ -81,10 +81,10 @@ def test_small_batches_a_single_cpu_or_threads_do_not_fork(
     (small / "service.yaml").write_text("name: tiny\nbrokers: {}\n")
     commands.generate(small)
     assert processes == []
-    monkeypatch.setattr(render, "_free_cpus", lambda: 1)
+    monkeypatch.setattr(parallel, "_free_cpus", lambda: 1)
     _generate(tmp_path / "one_cpu")
     assert processes == []
-    monkeypatch.setattr(render, "_free_cpus", lambda: 2)
+    monkeypatch.setattr(parallel, "_free_cpus", lambda: 2)
     monkeypatch.setattr(threading, "active_count", lambda: 2)
     _generate(tmp_path / "threads")  # another thread running: no fork
     assert processes == []
