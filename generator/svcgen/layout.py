@@ -60,9 +60,9 @@ class Bracket:
     tail: str
     split: Split = "fit"
     one_tuple: bool = False
+    """A tuple literal: one item keeps its comma (``("a",)``), and stays on one line."""
     lone_comma: bool = False
     """Split, a lone item gets a trailing comma too, as in an import or a signature."""
-    """A tuple literal: one item keeps its comma (``("a",)``), and stays on one line."""
     flat_head: str | None = None
     """The head on one line, when it differs (``from m import`` has no bracket)."""
     flat_tail: str | None = None
@@ -78,9 +78,7 @@ class Bracket:
     def can_be_flat(self) -> bool:
         """False when black lays it out one item a line whatever the width."""
         magic = self.split == "always" and not (self.one_tuple and len(self.items) == 1)
-        if magic and self.items:
-            return False
-        return all(isinstance(i, str) or i.can_be_flat() for i in self.items)
+        return not (magic and self.items) and _all_flat(self.items)
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ class Sum:
         return self.head + " + ".join(flat(item) for item in self.items)
 
     def can_be_flat(self) -> bool:
-        return all(isinstance(i, str) or i.can_be_flat() for i in self.items)
+        return _all_flat(self.items)
 
 
 Item = str | Bracket | Sum
@@ -103,6 +101,11 @@ Item = str | Bracket | Sum
 
 def flat(item: Item) -> str:
     return item if isinstance(item, str) else item.flat()
+
+
+def _all_flat(items: Sequence[Item]) -> bool:
+    """True when black may put every one of ``items`` on one line."""
+    return all(isinstance(i, str) or i.can_be_flat() for i in items)
 
 
 def prefixed(prefix: str, item: str | Bracket) -> str | Bracket:
@@ -134,8 +137,7 @@ def _lines(item: Item, indent: int, suffix: str) -> list[str]:
         return lines
     inner = indent + 4
     head, tail = f"{pad}{item.head}", f"{pad}{item.tail}{suffix}"
-    flat_items = all(isinstance(i, str) or i.can_be_flat() for i in item.items)
-    if item.split == "fit" and flat_items:
+    if item.split == "fit" and _all_flat(item.items):
         body = " " * inner + ", ".join(flat(i) for i in item.items)
         if len(body) <= WIDTH:
             return [head, body, tail]
