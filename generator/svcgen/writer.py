@@ -92,9 +92,7 @@ def write(root: Path, rendered: Rendered) -> WriteReport:
                 "svcgen will not overwrite it: move it out of the way, then run "
                 "svcgen generate again"
             )
-    currents = {rel: _read(root / rel) for rel in rendered.generated}
-    missing = [rel for rel in rendered.stubs if not _stub_exists(root, rel)]
-    rendered.prepare(currents, missing)
+    currents, missing = _prepared(root, rendered)
     for rel, current in currents.items():
         text = rendered.generated.resolve(rel, current)
         if current == text:
@@ -110,6 +108,17 @@ def write(root: Path, rendered: Rendered) -> WriteReport:
         _atomic_write(root / rel, rendered.stubs[rel])
         report.created.append(rel)
     return report
+
+
+def _prepared(
+    root: Path, rendered: Rendered
+) -> tuple[dict[str, str | None], list[str]]:
+    """The generated files on disk (None: missing) and the stubs that are
+    missing, with everything that needs black formatted in one batch."""
+    currents = {rel: _read(root / rel) for rel in rendered.generated}
+    missing = [rel for rel in rendered.stubs if not _stub_exists(root, rel)]
+    rendered.prepare(currents, missing)
+    return currents, missing
 
 
 def _read(path: Path) -> str | None:
@@ -140,9 +149,7 @@ def _atomic_write(path: Path, text: str) -> None:
 def check(root: Path, rendered: Rendered) -> list[Drift]:
     """Every way ``root`` differs from ``rendered``; empty when it is current."""
     drifts: list[Drift] = []
-    currents = {rel: _read(root / rel) for rel in rendered.generated}
-    missing = [rel for rel in rendered.stubs if not _stub_exists(root, rel)]
-    rendered.prepare(currents, missing)
+    currents, missing = _prepared(root, rendered)
     for rel, current in currents.items():
         path = root / rel
         text = rendered.generated.resolve(rel, current)
