@@ -78,9 +78,7 @@ def add_entry(
         result = _insert_after_last(text, items, new, yaml)
     else:
         items.append(new)
-        out = StringIO()
-        yaml.dump(data, out)
-        result = out.getvalue()
+        result = _dumped(data, yaml)
     return result, parse_spec(result)
 
 
@@ -95,14 +93,13 @@ def _insert_after_last(text: str, items: Any, new: Any, yaml: Any) -> str:
     first = lines[start]
     dash = _indent(first) if first.lstrip().startswith("-") else column - 2
     end = _block_end(lines, start, dash)
-    out = StringIO()
-    yaml.dump(CommentedMap({"items": CommentedSeq([new])}), out)
-    fragment = out.getvalue().splitlines(keepends=True)[1:]
-    shift = dash - _indent(fragment[0])
-    newline = "\r\n" if "\r\n" in text else "\n"
+    fragment = _dumped(CommentedMap({"items": CommentedSeq([new])}), yaml)
+    fragment_lines = fragment.splitlines(keepends=True)[1:]
+    shift = dash - _indent(fragment_lines[0])
+    newline = _newline(text)
     added = [
         (" " * shift + line if shift >= 0 else line[-shift:]).replace("\n", newline)
-        for line in fragment
+        for line in fragment_lines
     ]
     if not lines[end].endswith("\n"):
         lines[end] += newline
@@ -137,7 +134,8 @@ def add_resource(
 
     In a block ``resources:`` mapping the new key is inserted as text after the
     mapping's last line, and a missing ``resources:`` is appended at the end, so
-    every other line stays as it was; a flow mapping is rewritten by ruamel.
+    every other line stays as it was; a flow mapping, or a ``resources:`` that
+    is empty or null, is rewritten by ruamel.
     """
     from ruamel.yaml.comments import CommentedMap
 
@@ -153,33 +151,31 @@ def add_resource(
         )
     new = CommentedMap(entry)
     new.fa.set_flow_style()
-    if not resources:
-        newline = "\r\n" if "\r\n" in text else "\n"
+    if "resources" not in data:  # appended: no other line moves
+        newline = _newline(text)
         head = text if not text or text.endswith(("\n", "\r")) else text + newline
-        if resources is not None:  # `resources: {}` or `resources:` with nothing
-            data["resources"] = CommentedMap({resource: new})
-            out = StringIO()
-            yaml.dump(data, out)
-            result = out.getvalue()
-        else:
-            body = _dumped({resource: new}, yaml)
-            result = head + "resources:" + newline + _indented(body, 2, newline)
-    elif resources.fa.flow_style():
+        body = _dumped(CommentedMap({resource: new}), yaml)
+        result = head + "resources:" + newline + _indented(body, 2, newline)
+    elif not resources or resources.fa.flow_style():  # null, {} or a flow mapping
+        if not resources:
+            data["resources"] = resources = CommentedMap()
         resources[resource] = new
-        out = StringIO()
-        yaml.dump(data, out)
-        result = out.getvalue()
+        result = _dumped(data, yaml)
     else:
         result = _insert_key_last(text, resources, resource, new, yaml)
     return result, parse_spec(result)
 
 
-def _dumped(mapping: Mapping[str, Any], yaml: Any) -> str:
-    from ruamel.yaml.comments import CommentedMap
-
+def _dumped(node: Any, yaml: Any) -> str:
+    """``node`` (a document or a fragment) as ``yaml`` writes it."""
     out = StringIO()
-    yaml.dump(CommentedMap(mapping), out)
+    yaml.dump(node, out)
     return out.getvalue()
+
+
+def _newline(text: str) -> str:
+    """The line ending ``text`` uses."""
+    return "\r\n" if "\r\n" in text else "\n"
 
 
 def _indented(body: str, by: int, newline: str) -> str:
@@ -191,12 +187,14 @@ def _indented(body: str, by: int, newline: str) -> str:
 def _insert_key_last(text: str, mapping: Any, key: str, value: Any, yaml: Any) -> str:
     """``text`` with ``key: value`` added after the last key of a block mapping (and
     the lines, comments included, indented under it), at that key's indentation."""
+    from ruamel.yaml.comments import CommentedMap
+
     lines = text.splitlines(keepends=True)
     last = list(mapping)[-1]
     start, column = mapping.lc.key(last)
     end = _block_end(lines, start, column)
-    newline = "\r\n" if "\r\n" in text else "\n"
+    newline = _newline(text)
     if not lines[end].endswith("\n"):
         lines[end] += newline
-    added = _indented(_dumped({key: value}, yaml), column, newline)
+    added = _indented(_dumped(CommentedMap({key: value}), yaml), column, newline)
     return "".join(lines[: end + 1]) + added + "".join(lines[end + 1 :])

@@ -86,6 +86,17 @@ def test_a_flow_resources_mapping_is_extended(tmp_path: Path) -> None:
     }
 
 
+def test_an_empty_resources_key_gets_the_resource(tmp_path: Path) -> None:
+    """``resources:`` with nothing under it is null: filled in, not appended again
+    (which made a duplicate key)."""
+    (tmp_path / "service.yaml").write_text(BASE + "resources:\n")
+    commands.add_resource(tmp_path, resource="cache", kind="memory")
+    assert YAML(typ="safe").load(_spec(tmp_path))["resources"] == {
+        "cache": {"kind": "memory"}
+    }
+    assert commands.check(tmp_path) == []
+
+
 def test_a_second_cache_is_refused_and_nothing_changes(root: Path) -> None:
     commands.add_resource(root, resource="cache", kind="memory")
     before = _spec(root)
