@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ProjectError
-from .plan import Plan, make_plan
+from .plan import make_plan
 from .spec import ENV_REFERENCE, ServiceSpec
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -45,7 +45,7 @@ def asyncapi(spec: ServiceSpec, root: Path, *, schemas: bool = True) -> dict[str
     """The AsyncAPI document of ``spec``; ``schemas`` imports the models under
     ``root/src`` for their JSON Schemas (else each payload names its class)."""
     plan = make_plan(spec)
-    doc = _Document(plan, root if schemas else None)
+    doc = _Document(root if schemas else None)
     for c in plan.consumers:
         doc.operation(
             c.name, "receive", c.broker, c.source, c.message_import, c.description
@@ -84,9 +84,8 @@ def asyncapi(spec: ServiceSpec, root: Path, *, schemas: bool = True) -> dict[str
     }
     if doc.schemas:
         out["components"]["schemas"] = doc.schemas
-    return {
-        key: _sorted(value) for key, value in out.items()
-    }  # AsyncAPI's order on top
+    # AsyncAPI's order on top, sorted keys below
+    return {key: _sorted(value) for key, value in out.items()}
 
 
 def render(document: dict[str, Any], *, fmt: str) -> str:
@@ -99,8 +98,7 @@ def render(document: dict[str, Any], *, fmt: str) -> str:
 
 
 class _Document:
-    def __init__(self, plan: Plan, root: Path | None) -> None:
-        self._plan = plan
+    def __init__(self, root: Path | None) -> None:
         self._root = root
         self.channels: dict[str, Any] = {}
         self.operations: dict[str, Any] = {}
@@ -174,20 +172,19 @@ class _Document:
             }
             return BYTES
         module, cls = model[0], model[1]
-        name = cls if cls not in self.messages or self._ref(module, cls) else None
-        if name is None:
-            name = f"{module.replace('.', '_')}_{cls}"
+        title = f"{module}:{cls}"
+        name = cls
+        if name in self.messages and self.messages[name].get("title") != title:
+            name = f"{module.replace('.', '_')}_{cls}"  # another module's cls
+        if name in self.messages:
+            return name  # its schema is there already: imported once
         self.messages[name] = {
             "name": name,
-            "title": f"{module}:{cls}",
+            "title": title,
             "contentType": "application/json",
             "payload": self._payload(module, cls, name),
         }
         return name
-
-    def _ref(self, module: str, cls: str) -> bool:
-        """True when the message ``cls`` already stands for ``module:cls``."""
-        return bool(self.messages.get(cls, {}).get("title") == f"{module}:{cls}")
 
     def _payload(self, module: str, cls: str, name: str) -> dict[str, Any]:
         if self._root is None:
