@@ -30,11 +30,9 @@ class State(enum.Enum):
 
 
 class _Probed(Protocol):
-    def bind(self, readiness: Readiness) -> None: ...
-
-
-class _Measured(Protocol):
-    def bind_metrics(self, metrics: Callable[[], Awaitable[bytes]]) -> None: ...
+    def bind(
+        self, readiness: Readiness, metrics: Callable[[], Awaitable[bytes]]
+    ) -> None: ...
 
 
 class Application:
@@ -171,13 +169,10 @@ class Application:
     async def _start(self) -> None:
         self.state = State.STARTING
         if self.http is not None and hasattr(self.http, "bind"):
-            probed: _Probed = self.http  # type: ignore[assignment]
-            probed.bind(lambda: self.ready)
-        if self.http is not None and hasattr(self.http, "bind_metrics"):
             from .metrics import exposition
 
-            measured: _Measured = self.http  # type: ignore[assignment]
-            measured.bind_metrics(lambda: exposition(self))
+            probed: _Probed = self.http  # type: ignore[assignment]
+            probed.bind(lambda: self.ready, lambda: exposition(self))
         for resource in self.resources:
             await resource.open()
         for broker in self.brokers:

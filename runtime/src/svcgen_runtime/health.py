@@ -49,11 +49,10 @@ class HealthServer:
         self._readiness: Readiness = lambda: False
         self._metrics: Exposition | None = None
 
-    def bind(self, readiness: Readiness) -> None:
+    def bind(self, readiness: Readiness, metrics: Exposition) -> None:
+        """Answer ``/readyz`` from ``readiness`` and ``/metrics`` with what
+        ``metrics`` returns."""
         self._readiness = readiness
-
-    def bind_metrics(self, metrics: Exposition) -> None:
-        """Answer ``/metrics`` with what ``metrics`` returns."""
         self._metrics = metrics
 
     @property

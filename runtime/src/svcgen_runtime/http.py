@@ -78,11 +78,10 @@ class HttpServer:
         self._server = _Server(self._config)
         self._task: asyncio.Task[None] | None = None
 
-    def bind(self, readiness: Readiness) -> None:
+    def bind(self, readiness: Readiness, metrics: Exposition) -> None:
+        """Answer ``/readyz`` from ``readiness`` and ``/metrics`` with what
+        ``metrics`` returns."""
         self._readiness = readiness
-
-    def bind_metrics(self, metrics: Exposition) -> None:
-        """Answer ``/metrics`` with what ``metrics`` returns."""
         self._metrics = metrics
 
     async def _serve_metrics(self, request: Request) -> Response:
