@@ -208,6 +208,8 @@ class NatsIdempotency:
         import nats
         from nats.js.errors import APIError, BucketNotFoundError
 
+        from .brokers.nats import lost_create_race
+
         self._nc = await nats.connect(self.url, name=f"svcgen-keys:{self.bucket}")
         js = self._nc.jetstream()
         try:
@@ -220,8 +222,8 @@ class NatsIdempotency:
             except APIError as exc:
                 # Replicas starting together race to create the bucket (its
                 # stream): the loser's create fails, and the winner's bucket is
-                # the one to use. 10058: name in use; 10065: subjects overlap.
-                if exc.err_code not in (10058, 10065):
+                # the one to use.
+                if not lost_create_race(exc):
                     raise
                 self._kv = await js.key_value(self.bucket)
 

@@ -98,6 +98,12 @@ _NAME_IN_USE: Final = 10058
 _SUBJECTS_OVERLAP: Final = 10065
 
 
+def lost_create_race(exc: nats.js.errors.APIError) -> bool:
+    """True when creating a stream (a key-value bucket is one) failed because it
+    exists already: another replica may have created it since this one looked."""
+    return exc.err_code in (_NAME_IN_USE, _SUBJECTS_OVERLAP)
+
+
 def name_for(subject: str) -> str:
     """A stream or consumer name derived from a subject or group (``a.b`` → ``a_b``)."""
     return _BAD_NAME_CHARS.sub("_", subject)
@@ -317,7 +323,7 @@ class NatsBroker:
         try:
             await js.add_stream(config)
         except nats.js.errors.APIError as exc:
-            if exc.err_code not in (_NAME_IN_USE, _SUBJECTS_OVERLAP):
+            if not lost_create_race(exc):
                 raise
             # Replicas starting together race to create the stream: the loser
             # finds the winner's, which stores the subject all the same.
