@@ -15,6 +15,7 @@ Labels: ``service``, ``consumer``, ``broker`` (the connection's name in the spec
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -58,11 +59,22 @@ async def exposition(app: Application) -> bytes:
     consumers = [c for c in app.consumers if isinstance(c, Consumer)]
     lags = await asyncio.gather(*(c.lag() for c in consumers))
     text = "".join(_lines(app, dict(zip(consumers, lags, strict=True)))).encode()
+    client = _prometheus_client()
+    if client is None:
+        return text
+    registry: bytes = client.generate_latest(client.REGISTRY)
+    return text + registry
+
+
+@functools.cache
+def _prometheus_client() -> Any:
+    """The prometheus_client module, or None: looked for once (a failed import
+    searches sys.path again each time, and a scrape comes every few seconds)."""
     try:
         import prometheus_client
     except ImportError:
-        return text
-    return text + prometheus_client.generate_latest(prometheus_client.REGISTRY)
+        return None
+    return prometheus_client
 
 
 def _lines(app: Application, lags: dict[Consumer[Any], int | None]) -> Iterable[str]:
