@@ -152,11 +152,12 @@ def _edit(
 
 
 def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
-    """Edit, validate, render and write the code, then the spec: a refusal at any
-    step (a bad entry, a header-less file in the way) leaves service.yaml as it was,
-    so the same command can simply be run again."""
+    """Edit, validate, render and write the code, then the spec. A refusal at any
+    step (a bad entry, a header-less file in the way, a file that cannot be
+    written) puts back every file as it was, so the same command can simply be run
+    again."""
     from .spec import read_spec
-    from .writer import write
+    from .writer import Journal, write
 
     path = root / SPEC_FILENAME
     if not path.exists():
@@ -164,8 +165,14 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
             f"no {SPEC_FILENAME} in {root}: run this inside a service, or pass --dir"
         )
     text, spec = change(read_spec(path))
-    report = write(root, _render(spec))
-    _replace(path, text)
+    journal = Journal()
+    try:
+        report = write(root, _render(spec), journal=journal)
+        journal.file(path)
+        _replace(path, text)
+    except BaseException:
+        journal.rollback()
+        raise
     report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))
     return report
 
@@ -173,11 +180,21 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
 def _replace(path: Path, text: str) -> None:
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    os.chmod(tmp, path.stat().st_mode & 0o777)
-    os.replace(tmp, path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot write {path}: {exc.strerror or exc}; check the file and its "
+            "directory, then run svcgen again"
+        ) from None
 
 
 def add_consumer(

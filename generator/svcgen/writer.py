@@ -80,9 +80,93 @@ def _generated_on_disk(root: Path, generated_dir: str) -> dict[str, bool]:
     return found
 
 
-def write(root: Path, rendered: Rendered) -> WriteReport:
+class Journal:
+    """The files and directories a run changed, to put back as they were when a
+    later step fails (an ``add-*`` that is refused changes nothing)."""
+
+    def __init__(self) -> None:
+        self._files: dict[Path, tuple[bytes, int, int, int] | None] = {}
+        self._dirs: list[Path] = []
+
+    def file(self, path: Path) -> None:
+        """Remember ``path`` (its bytes, mode and times, or that it is missing)."""
+        if path in self._files:
+            return
+        try:
+            st = path.stat()
+            self._files[path] = (
+                path.read_bytes(),
+                st.st_mode & 0o7777,
+                st.st_atime_ns,
+                st.st_mtime_ns,
+            )
+        except FileNotFoundError:
+            self._files[path] = None
+
+    def directories(self, path: Path) -> None:
+        """Create ``path``'s missing parent directories, remembering each."""
+        missing = []
+        parent = path.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        for directory in reversed(missing):
+            directory.mkdir()
+            self._dirs.append(directory)
+
+    def rollback(self) -> None:
+        """Put every remembered file and directory back as it was."""
+        for path, saved in reversed(self._files.items()):
+            if saved is None:
+                path.unlink(missing_ok=True)
+                continue
+            data, mode, atime, mtime = saved
+            if not path.exists() or path.read_bytes() != data:
+                path.write_bytes(data)
+            os.chmod(path, mode)
+            os.utime(path, ns=(atime, mtime))
+        for directory in reversed(self._dirs):
+            try:
+                directory.rmdir()
+            except OSError:
+                pass  # something else put a file there: leave it
+        self._files.clear()
+        self._dirs.clear()
+
+
+def _cannot_write(root: Path, rel: str, exc: OSError) -> WriterError:
+    """One sentence for a file svcgen could not write, naming what is in the way."""
+    for parent in (root / rel).parents:
+        if parent == root:
+            break
+        if parent.exists() and not parent.is_dir():
+            return WriterError(
+                f"cannot write {rel}: {parent.relative_to(root).as_posix()} is a "
+                "file, not a directory; move it out of the way, then run svcgen again"
+            )
+    return WriterError(
+        f"cannot write {rel}: {exc.strerror or exc}; check the file and its "
+        "directory, then run svcgen again"
+    )
+
+
+def write(
+    root: Path, rendered: Rendered, *, journal: Journal | None = None
+) -> WriteReport:
     """Bring ``root`` in line with ``rendered``; refuse before writing anything if a
-    file in the way lacks the header."""
+    file in the way lacks the header. Each change is noted in ``journal``, and a
+    file that cannot be written undoes them all."""
+    own = journal is None
+    journal = journal if journal is not None else Journal()
+    try:
+        return _write(root, rendered, journal)
+    except BaseException:
+        if own:
+            journal.rollback()
+        raise
+
+
+def _write(root: Path, rendered: Rendered, journal: Journal) -> WriteReport:
     report = WriteReport()
     for rel in rendered.generated:
         path = root / rel
@@ -98,16 +182,27 @@ def write(root: Path, rendered: Rendered) -> WriteReport:
         if current == text:
             report.unchanged.append(rel)
             continue
-        _atomic_write(root / rel, text)
+        _write_file(root, rel, text, journal)
         report.written.append(rel)
     for rel, headed in _generated_on_disk(root, rendered.generated_dir).items():
         if headed and rel not in rendered.generated:
+            journal.file(root / rel)
             (root / rel).unlink()
             report.deleted.append(rel)
     for rel in missing:
-        _atomic_write(root / rel, rendered.stubs[rel])
+        _write_file(root, rel, rendered.stubs[rel], journal)
         report.created.append(rel)
     return report
+
+
+def _write_file(root: Path, rel: str, text: str, journal: Journal) -> None:
+    path = root / rel
+    try:
+        journal.file(path)
+        journal.directories(path)
+        _atomic_write(path, text)
+    except OSError as exc:
+        raise _cannot_write(root, rel, exc) from None
 
 
 def _prepared(
@@ -133,7 +228,6 @@ _serial = itertools.count()
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_serial)}.tmp")
     try:
         # O_EXCL: never follow or reuse a file someone else put there.
