@@ -157,7 +157,9 @@ def check(root: Path) -> None:
     """
     from . import commands
 
-    drifts = commands.check(root)
+    drifts, notes = commands.check_with_notes(root)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if not drifts:
         click.echo("generated code is current")
         sys.exit(EXIT_OK)

@@ -46,9 +46,62 @@ def generate(root: Path) -> Any:
     from .writer import write
 
     spec = validate(root)
-    report = write(root, _render(spec))
-    report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))
+    rendered = _render(spec)
+    report = write(root, rendered)
+    report.notes.extend(notes(root, spec, rendered))
     return report
+
+
+def notes(root: Path, spec: ServiceSpec, rendered: Any) -> list[str]:
+    """What the user should do by hand in files svcgen does not own."""
+    return (
+        extras_notes(root, spec)
+        + dependency_notes(root, spec, rendered)
+        + model_notes(root, spec)
+        + orphan_notes(root, rendered)
+    )
+
+
+def orphan_notes(root: Path, rendered: Any) -> list[str]:
+    """A note for each user-owned module that no component in the spec has any
+    more: svcgen never deletes one, so it names it and the command that would."""
+    from .writer import orphans
+
+    return [
+        f"{rel} belongs to no {kind} in service.yaml (svcgen never deletes a user "
+        f"file); if it is no longer needed, remove it: git rm "
+        f"{'-r ' if rel.endswith('/') else ''}{rel}"
+        for rel, kind in orphans(root, rendered)
+    ]
+
+
+def _needs(spec: ServiceSpec, rendered: Any) -> dict[str, Any]:
+    """The distributions the generated code and the stubs import, the runtime with
+    every extra the spec needs."""
+    from dataclasses import replace
+
+    from .plan import required_extras
+    from .pyproject import RUNTIME, imported
+
+    texts = {path: text for path, (_, text) in rendered.unformatted().items()}
+    needs = imported(texts, package=spec.package)
+    if RUNTIME in needs:
+        runtime = needs[RUNTIME]
+        extras = runtime.extras | frozenset(required_extras(spec))
+        needs[RUNTIME] = replace(runtime, extras=extras)
+    return needs
+
+
+def dependency_notes(root: Path, spec: ServiceSpec, rendered: Any) -> list[str]:
+    """A note for each distribution the code imports that pyproject.toml's
+    ``[project] dependencies`` does not declare, with the line to add."""
+    from .pyproject import notes as pyproject_notes
+
+    try:
+        text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return pyproject_notes(text, _needs(spec, rendered))
 
 
 def model_notes(root: Path, spec: ServiceSpec) -> list[str]:
@@ -110,9 +163,16 @@ def extras_notes(root: Path, spec: ServiceSpec) -> list[str]:
 
 def check(root: Path) -> list[Any]:
     """How ``root``'s generated code differs from its spec; empty when current."""
+    return check_with_notes(root)[0]
+
+
+def check_with_notes(root: Path) -> tuple[list[Any], list[str]]:
+    """``check``'s drifts, and the notes ``generate`` would print."""
     from .writer import check as check_tree
 
-    return check_tree(root, _render(validate(root)))
+    spec = validate(root)
+    rendered = _render(spec)
+    return check_tree(root, rendered), notes(root, spec, rendered)
 
 
 def docs(root: Path, *, fmt: str = "yaml", schemas: bool = True) -> str:
@@ -165,16 +225,40 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
             f"no {SPEC_FILENAME} in {root}: run this inside a service, or pass --dir"
         )
     text, spec = change(read_spec(path))
+    rendered = _render(spec)
     journal = Journal()
     try:
-        report = write(root, _render(spec), journal=journal)
+        report = write(root, rendered, journal=journal)
+        if _add_dependencies(root, spec, rendered, journal):
+            report.written.append("pyproject.toml")
         journal.file(path)
         _replace(path, text)
     except BaseException:
         journal.rollback()
         raise
-    report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))
+    report.notes.extend(notes(root, spec, rendered))
     return report
+
+
+def _add_dependencies(
+    root: Path, spec: ServiceSpec, rendered: Any, journal: Any
+) -> bool:
+    """Add to pyproject.toml what the code now imports (pydantic for a message
+    model) and the runtime extras the spec needs; True when it changed."""
+    from .plan import required_extras
+    from .pyproject import with_needs
+
+    path = root / "pyproject.toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    new = with_needs(text, _needs(spec, rendered), required_extras(spec))
+    if new == text:
+        return False
+    journal.file(path)
+    _replace(path, new)
+    return True
 
 
 def _replace(path: Path, text: str) -> None:

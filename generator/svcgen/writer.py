@@ -240,6 +240,40 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+USER_DIRS: dict[str, str] = {
+    "handlers": "consumer",
+    "routes": "route",
+    "tasks": "task",
+    "schedules": "schedule",
+}
+"""The folders of user-owned modules, one per component of this kind."""
+
+
+def orphans(root: Path, rendered: Rendered) -> list[tuple[str, str]]:
+    """User-owned modules no component of the spec has any more, as (relative
+    path, kind): a module in a folder of ``USER_DIRS`` that svcgen would not create
+    (names starting with ``_`` are the user's helpers), and the folder's
+    ``__init__.py`` once no component of its kind is left. Never deleted."""
+    src = rendered.generated_dir.rsplit("/", 1)[0]
+    found = []
+    for folder, kind in USER_DIRS.items():
+        base = root / src / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.iterdir()):
+            rel = path.relative_to(root).as_posix()
+            if path.name.startswith((".", "_")) and path.name != "__init__.py":
+                continue
+            if path.is_dir():
+                if (path / "__init__.py").is_file() and f"{rel}.py" not in (
+                    rendered.stubs
+                ):
+                    found.append((rel + "/", kind))
+            elif path.suffix == ".py" and rel not in rendered.stubs:
+                found.append((rel, kind))
+    return found
+
+
 def check(root: Path, rendered: Rendered) -> list[Drift]:
     """Every way ``root`` differs from ``rendered``; empty when it is current."""
     drifts: list[Drift] = []
