@@ -109,8 +109,9 @@ class _Doc:
     def __init__(self, text: str) -> None:
         self.bom = _BOM if text.startswith(_BOM) else ""
         self.body = text[len(self.bom) :]
-        crlf = self.body.count("\r\n")
-        self.newline = "\r\n" if crlf and crlf * 2 >= self.body.count("\n") else "\n"
+        breaks = [m.group() for m in _BREAK.finditer(self.body)]
+        ends = [b for b in ("\n", "\r\n", "\r") if b in breaks]
+        self.newline = max(ends, key=breaks.count) if ends else "\n"
         self.starts = [0] + [m.end() for m in _BREAK.finditer(self.body)]
         loader = _loader()(self.body)
         try:

@@ -335,3 +335,54 @@ def test_a_refused_add_leaves_every_file_as_it_was(tmp_path: Path, case: str) ->
     assert _tree(tmp_path) == before
     assert sorted(p for p in tmp_path.rglob("*") if p.is_dir()) == dirs
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]
+
+
+ODD = {
+    "a flow list over lines": "consumers: [\n  {name: a, broker: local, source: a},  # a\n]\n",
+    "a block scalar last": (
+        "consumers:\n  - name: a\n    broker: local\n    source: a\n"
+        "    description: |\n      one\n\n      two\n\n# next\nshutdown: {drain_timeout: 5s}\n"
+    ),
+    "an unindented list": "consumers:\n- name: a\n  broker: local\n  source: a\nhttp: {}\n",
+    "no final line break": "consumers:\n  - name: a\n    broker: local\n    source: a  # c",
+    "an explicit null": "consumers: ~   # none\n",
+    "a null on the next line": "consumers:\n  null\nshutdown: {drain_timeout: 5s}\n",
+    "a wide dash": "consumers:\n  -   name: a\n      broker: local\n      source: a\n",
+    "comments at two indents": (
+        "consumers:\n  - name: a\n    broker: local\n# 0\n    # 4\n    source: a\n"
+    ),
+    "an alias in the last entry": (
+        "consumers:\n  - {name: a, broker: &b local, source: a}\n"
+        "  - name: c\n    source: c\n    broker: *b\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD))
+def test_odd_layouts_get_exactly_the_new_entry(case: str) -> None:
+    from svcgen.edit import add_entry
+
+    before = "name: shop\nbrokers:\n  local: {kind: memory}\n" + ODD[case]
+    entry = {"name": "n", "broker": "local", "source": "s: x, [y]"}
+    after, spec = add_entry(
+        before, section=("consumers",), what="consumer", entry=entry, flow=False
+    )
+    expected = yaml.safe_load(before)
+    expected["consumers"] = [*(expected["consumers"] or []), entry]
+    assert yaml.safe_load(after) == expected
+    assert _comments(after) == _comments(before)
+    assert [c.name for c in spec.consumers][-1] == "n"
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_new_lines_take_the_file_s_line_ends(newline: str) -> None:
+    from svcgen.edit import add_entry
+
+    before = "name: shop\nbrokers:\n  local: {kind: memory}\n".replace("\n", newline)
+    entry = {"name": "n", "broker": "local", "source": "s"}
+    after, _ = add_entry(
+        before, section=("consumers",), what="consumer", entry=entry, flow=False
+    )
+    assert after == before + newline.join(
+        ["consumers:", "  - name: n", "    broker: local", "    source: s", ""]
+    )
