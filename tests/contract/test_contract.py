@@ -283,6 +283,54 @@ async def test_poison_body_goes_to_dead_letter_at_once(harness: Harness) -> None
     assert good == [{"id": 2}]
 
 
+# Multi-line (pydantic-style), non-ASCII, control characters, a lone surrogate and
+# a non-character, about 10 KB: MQTT, NATS and AMQP refuse some of it raw.
+UGLY_ERROR = (
+    "1 validation error for Order\nid\n  Field required [type=missing]\r\n"
+    "\tгрешка ✓ 🚀 \x00\x1b\x7f\x85 \udcff \ufffe end\n" + "ünïcødé line\n" * 800
+)
+
+
+async def test_a_dead_letter_keeps_an_error_text_no_header_takes_raw(
+    harness: Harness,
+) -> None:
+    source = harness.source("ugly")
+    good: list[Any] = []
+
+    def decode(body: bytes) -> Any:
+        if body == b"ugly":
+            raise ValueError(UGLY_ERROR)
+        return json.loads(body)
+
+    async def handle(payload: Any, msg: InboundMessage) -> None:
+        good.append(payload)
+
+    assert len(UGLY_ERROR.encode("utf-8", "surrogatepass")) > 10_000
+    async with (
+        service(harness, source, handle, read_dead_letters=True, decode=decode) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, b"ugly", b'{"id": 2}')
+        await until(lambda: len(svc.dead) == 1 and len(good) == 1, 20, "both")
+        assert svc.consumer is not None
+        assert svc.consumer.stats.settle_failures == 0
+    dead = svc.dead[0]
+    assert dead.body == b"ugly"
+    h = dead.headers
+    assert h[m.DLQ_SOURCE] == source
+    assert h[m.DLQ_REASON] == "poison"
+    assert h[m.DLQ_CONSUMER] == "contract"
+    assert h[m.DLQ_ERROR_TYPE] == "ValueError"
+    text = h[m.DLQ_ERROR_MESSAGE]
+    assert text.startswith(
+        "1 validation error for Order | id | Field required [type=missing] | "
+        "грешка ✓ 🚀 \\x00\\x1b\\x7f | \\udcff \\ufffe end | ünïcødé line | "
+    ), text[:120]
+    assert text.endswith("…")
+    assert len(text) == m.ERROR_MESSAGE_LIMIT
+    assert good == [{"id": 2}]
+
+
 async def test_concurrency_cap_is_reached_and_never_exceeded(harness: Harness) -> None:
     source = harness.source("cap")
     running = 0

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import BrokerConnectionError
-from ..message import InboundMessage
+from ..message import InboundMessage, safe_headers
 from .base import SubscriptionSpec
 
 _ids = itertools.count(1)
@@ -110,7 +110,7 @@ class MemoryBroker:
         topic = self._topics[target]
         msg_id = str(next(_ids))
         now = time.time()
-        hdrs = dict(headers or {})
+        hdrs = safe_headers(headers)  # what a real broker would carry
         if not topic.groups:
             topic.backlog.put(_Entry(msg_id, body, key, hdrs, now))
         for queue in topic.groups.values():

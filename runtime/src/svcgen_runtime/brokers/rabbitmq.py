@@ -78,6 +78,7 @@ from ..message import (  # noqa: E402
     KEY_HEADER,
     InboundMessage,
     attempt_from_headers,
+    safe_headers,
 )
 from ..retry import next_attempt_headers  # noqa: E402
 from .base import SubscriptionSpec  # noqa: E402
@@ -159,9 +160,9 @@ def _message(
     headers: Mapping[str, str] | None,
     message_id: str | None = None,
 ) -> aio_pika.Message:
-    amqp_headers: dict[str, Any] = dict(headers or {})
-    if key is not None:
-        amqp_headers[KEY_HEADER] = key
+    # Field-table names are short strings (255 bytes) and the header frame has to
+    # fit frame_max; safe_headers keeps both, and the text the other brokers get.
+    amqp_headers: dict[str, Any] = dict(safe_headers(headers, (KEY_HEADER, key)))
     return aio_pika.Message(
         body,
         headers=amqp_headers,

@@ -203,7 +203,9 @@ def encode_fields(
     if key is not None:
         fields += ["key", key]
     if headers:
-        for name, value in headers.items():
+        # Streams take any bytes, but redis-py encodes strictly (a lone surrogate
+        # raises) and every broker should carry the same text.
+        for name, value in m.safe_headers(headers).items():
             fields += ["h:" + name, value]
     return fields
 
