@@ -735,7 +735,7 @@ class KafkaSubscription:
         await self._broker.send(target, msg.body, key=handle.key, headers=headers)
         self._finish(self._handle(msg))
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         # Left undone on purpose: the commit point never passes it, so the group
         # reads it again after this member closes or loses the partition.
         return None

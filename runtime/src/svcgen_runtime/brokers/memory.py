@@ -245,13 +245,17 @@ class MemorySubscription:
     async def dead_letter(
         self, msg: InboundMessage, headers: Mapping[str, str]
     ) -> None:
-        entry = self._settle(msg)
+        entry: _Entry = msg.native
+        if id(entry) not in self._unacked:
+            self._settle(msg)  # raises: not held
         assert self._spec.dead_letter is not None
+        # Published before the original is forgotten, as a real broker's confirm.
         self._broker.publish_nowait(
             self._spec.dead_letter, entry.body, key=entry.key, headers=headers
         )
+        self._settle(msg)
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         entry = self._settle(msg)
         self._queue.ready.appendleft(entry)
         self._queue.changed.set()

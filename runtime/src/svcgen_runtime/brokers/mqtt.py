@@ -952,7 +952,7 @@ class MqttSubscription:
             )
         self._puback(self._take(msg), msg)
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         # No PUBACK: the session redelivers it on the next connection.
         self._held.discard(msg.native)
 

@@ -635,7 +635,7 @@ class NatsSubscription:
         with _translated(f"term of {msg.id}"):
             await native.term()
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         native: Msg = msg.native
         try:
             await native.nak()

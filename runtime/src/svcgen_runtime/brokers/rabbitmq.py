@@ -674,19 +674,20 @@ class RabbitMQSubscription:
             )
         await self._republish_then_ack(msg, self._spec.dead_letter, headers)
 
-    async def release(self, msg: InboundMessage) -> None:
-        """Stop intake, then ``basic.nack(requeue=True)``.
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
+        """Stop intake when ``stopping``, then ``basic.nack(requeue=True)``.
 
-        Release only happens when the consumer is being stopped; cancelling the
-        consumer first keeps the broker from pushing the message straight back into
-        this channel (on a quorum queue that would count a delivery nobody handled).
+        A stopping consumer cancels first, which keeps the broker from pushing the
+        message straight back into this channel (on a quorum queue that would count
+        a delivery nobody handled); after a failed settle it is wanted back.
         """
         native: _Native = msg.native
         channel, tag = native
         raw = self._raw
         if channel is not raw or raw is None or raw.is_closed:
             return  # the broker requeued it when the channel closed
-        await self._stop_consuming()
+        if stopping:
+            await self._stop_consuming()
         try:
             await raw.basic_nack(tag, requeue=True, wait=False)
         except _CONNECTION_ERRORS:

@@ -773,7 +773,7 @@ class RedisSubscription:
             )
         await self._settle(msg, target, encode_fields(msg.body, msg.key, headers))
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         # Stays pending for this consumer: claimed by a live one after claim_idle.
         self._held.pop(msg.native, None)
 
