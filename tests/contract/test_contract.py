@@ -373,6 +373,10 @@ async def test_a_refusing_dead_letter_destination_is_not_spun_on(
         # left to the broker's own timer, never at once over and over.
         window = [t for t in poison_reads if t >= start]
         assert len(window) <= 6, len(window)
+        if harness.kind not in ("kafka", "mqtt"):
+            # Released, so read again; Kafka re-reads an offset left undone after a
+            # rebalance, an MQTT session after a reconnect.
+            assert len(poison_reads) >= 3, len(poison_reads)
         stats = consumer.stats
         assert stats.dead_lettered == 0 and stats.acked == 5
         assert stats.settle_failures == len(poison_reads)
