@@ -437,6 +437,11 @@ class RefusingSubscription(CountingSubscription):
             raise BrokerError("the dead-letter queue refused the message")
         await super().dead_letter(msg, headers)
 
+    async def retry(self, msg: InboundMessage, after: float) -> None:
+        if self.refusing:
+            raise BrokerError("the retry republish failed")
+        await super().retry(msg, after)
+
 
 class RefusingBroker(MemoryBroker):
     def __init__(self) -> None:
@@ -491,3 +496,30 @@ async def test_a_delivery_that_cannot_settle_comes_back_later_each_time_and_not_
         assert consumer.ready
         [dead] = svc.dead_letters("local", "in.dlq")
         assert dead.body == b"poison"
+
+
+async def test_a_retry_republish_that_keeps_failing_is_released_and_backed_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(consumer_module, "SETTLE_BACKOFF", (0.05, 1.0), raising=False)
+    runs: list[float] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        runs.append(time.monotonic())
+        return Retry(after=0.0) if len(runs) < 8 else Ack()
+
+    broker = RefusingBroker()
+    policy = RetryPolicy(max_attempts=20, initial=0.0, max=0.0)
+    app, consumer, _ = make(handle, broker=broker, retry=policy)
+    async with run_service(app) as svc:
+        await svc.publish("local", "in", b"x")
+        await until(lambda: len(runs) >= 6, 10, "six runs")
+        assert not consumer.ready
+        gaps = [later - earlier for earlier, later in itertools.pairwise(runs)]
+        for i, gap in enumerate(gaps[:5]):
+            assert gap >= 0.05 * 2**i * 0.9, gaps
+        assert consumer.stats.retried == 0
+        assert consumer.stats.settle_failures == len(runs)
+        broker.subs[-1].refusing = False
+        await until(lambda: consumer.stats.acked == 1, 10, "the ack")
+        assert consumer.ready
