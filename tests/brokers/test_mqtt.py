@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import pytest
 
 from svcgen_runtime import message as m
@@ -619,3 +620,38 @@ async def test_live_processes_on_one_host_never_share_a_client_id(
     finally:
         await sub.close()
         await broker.close()
+
+
+class Order(pydantic.BaseModel):
+    id: int
+    amount: float
+
+
+async def test_poison_with_a_multi_line_pydantic_error_is_dead_lettered_once(
+    harness: Harness,
+) -> None:
+    # Issue 9: the error text in x-svcgen-error-message has newlines; Mosquitto
+    # refused the PUBLISH as malformed UTF-8 and dropped the connection, and the
+    # session redelivered the same window for ever (0 dead letters).
+    source = harness.source("pydantic")
+    broker = harness.broker()
+    handled: list[int] = []
+
+    async def handle(order: Order, msg: InboundMessage) -> None:
+        handled.append(order.id)
+
+    c: Consumer[Any] = make_consumer(harness, broker, source, handle)  # type: ignore[arg-type]
+    c.decode = Order.model_validate_json
+    bodies = [
+        b'{"amount": "lots"}' if i % 10 == 0 else b'{"id": %d, "amount": 1}' % i
+        for i in range(100)
+    ]
+    async with running(broker, c):
+        for body in bodies:
+            await broker.publish(source, body)
+        await until(lambda: c.stats.acked + c.stats.dead_lettered == 100, timeout=20)
+        await asyncio.sleep(0.5)  # nothing comes back
+    assert c.stats.dead_lettered == 10
+    assert c.stats.settle_failures == 0
+    assert c.stats.received == 100
+    assert sorted(handled) == [i for i in range(100) if i % 10]
