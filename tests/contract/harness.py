@@ -43,6 +43,10 @@ class Harness(Protocol):
         """Drop every client connection from the server side (rabbitmqctl
         close_all_connections, CLIENT KILL, restart …)."""
 
+    async def refuse_publishes(self, target: str) -> bool:
+        """Make the server refuse every publish to ``target`` (a declared queue,
+        subject or stream) from now on; False where the harness has no way to."""
+
     async def cleanup(self) -> None:
         """Delete every queue/topic/stream/consumer that ``source`` named, with their
         dead-letter and retry destinations."""

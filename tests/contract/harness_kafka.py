@@ -71,6 +71,9 @@ class Harness:
                 f"no client connection to Kafka on {URL} was open to cut"
             )
 
+    async def refuse_publishes(self, target: str) -> bool:
+        return False  # no server-side refusal to set up: the test fakes one
+
     async def cleanup(self) -> None:
         if not self._sources:
             return

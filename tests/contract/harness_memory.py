@@ -37,6 +37,9 @@ class Harness:
         await self._shared.close()
         await self._shared.connect()
 
+    async def refuse_publishes(self, target: str) -> bool:
+        return False  # no server-side refusal to set up: the test fakes one
+
     async def cleanup(self) -> None:
         return None
 

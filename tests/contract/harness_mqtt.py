@@ -96,6 +96,9 @@ class Harness:
             raise RuntimeError("no connection of this process to Mosquitto to cut")
         await wait_for_port()
 
+    async def refuse_publishes(self, target: str) -> bool:
+        return False  # no server-side refusal to set up: the test fakes one
+
     async def cleanup(self) -> None:
         """Delete the persistent sessions made for this harness's topics."""
         doomed = [

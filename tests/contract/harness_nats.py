@@ -96,6 +96,19 @@ class Harness:
         if await cut_server_side(ports) == 0:
             raise AssertionError(f"no nats connection of this harness to cut ({ports})")
 
+    async def refuse_publishes(self, target: str) -> bool:
+        # With no stream storing the subject, JetStream answers "no responders".
+        nc = await nats.connect(URL, connect_timeout=5)
+        try:
+            js = nc.jetstream()
+            for info in await js.streams_info():
+                if target in (info.config.subjects or []):
+                    assert info.config.name is not None
+                    await js.delete_stream(info.config.name)
+        finally:
+            await nc.close()
+        return True
+
     async def cleanup(self) -> None:
         if not self.sources and not self.streams:
             return

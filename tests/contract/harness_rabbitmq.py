@@ -90,6 +90,19 @@ class Harness:
             except RuntimeError:
                 pass  # it closed on its own in the meantime
 
+    async def refuse_publishes(self, target: str) -> bool:
+        # A queue full at length 0 nacks every publish (reject-publish overflow).
+        connection = await aio_pika.connect(URL, timeout=5.0)
+        async with connection:
+            channel = await connection.channel()
+            await channel.queue_delete(target)
+            await channel.declare_queue(
+                target,
+                durable=True,
+                arguments={"x-max-length": 0, "x-overflow": "reject-publish"},
+            )
+        return True
+
     async def cleanup(self) -> None:
         if not self.sources:
             return

@@ -56,6 +56,16 @@ class Harness:
         if not killed:
             raise AssertionError(f"no redis connection named {self.client_name} to cut")
 
+    async def refuse_publishes(self, target: str) -> bool:
+        # A string where the stream was: XADD answers WRONGTYPE.
+        admin = self._admin()
+        try:
+            await admin.delete(target)
+            await admin.set(target, "refuses XADD")
+        finally:
+            await admin.aclose()
+        return True
+
     async def cleanup(self) -> None:
         admin = self._admin()
         try:

@@ -28,10 +28,12 @@ from svcgen_runtime import (
     Publisher,
     Retry,
     RetryPolicy,
+    metrics,
     tracing,
 )
 from svcgen_runtime import message as m
 from svcgen_runtime.brokers.base import Broker
+from svcgen_runtime.errors import BrokerError
 from svcgen_runtime.outcome import Outcome
 from tests.support import until, until_async
 
@@ -281,6 +283,105 @@ async def test_poison_body_goes_to_dead_letter_at_once(harness: Harness) -> None
     assert svc.dead[0].headers[m.DLQ_REASON] == "poison"
     assert svc.dead[0].headers[m.DLQ_ATTEMPTS] == "1"
     assert good == [{"id": 2}]
+
+
+# Multi-line (pydantic-style), non-ASCII, control characters, a lone surrogate and
+# a non-character, about 10 KB: MQTT, NATS and AMQP refuse some of it raw.
+UGLY_ERROR = (
+    "1 validation error for Order\nid\n  Field required [type=missing]\r\n"
+    "\tгрешка ✓ 🚀 \x00\x1b\x7f\x85 \udcff \ufffe end\n" + "ünïcødé line\n" * 800
+)
+
+
+async def test_a_dead_letter_keeps_an_error_text_no_header_takes_raw(
+    harness: Harness,
+) -> None:
+    source = harness.source("ugly")
+    good: list[Any] = []
+
+    def decode(body: bytes) -> Any:
+        if body == b"ugly":
+            raise ValueError(UGLY_ERROR)
+        return json.loads(body)
+
+    async def handle(payload: Any, msg: InboundMessage) -> None:
+        good.append(payload)
+
+    assert len(UGLY_ERROR.encode("utf-8", "surrogatepass")) > 10_000
+    async with (
+        service(harness, source, handle, read_dead_letters=True, decode=decode) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, b"ugly", b'{"id": 2}')
+        await until(lambda: len(svc.dead) == 1 and len(good) == 1, 20, "both")
+        assert svc.consumer is not None
+        assert svc.consumer.stats.settle_failures == 0
+    dead = svc.dead[0]
+    assert dead.body == b"ugly"
+    h = dead.headers
+    assert h[m.DLQ_SOURCE] == source
+    assert h[m.DLQ_REASON] == "poison"
+    assert h[m.DLQ_CONSUMER] == "contract"
+    assert h[m.DLQ_ERROR_TYPE] == "ValueError"
+    text = h[m.DLQ_ERROR_MESSAGE]
+    assert text.startswith(
+        "1 validation error for Order | id | Field required [type=missing] | "
+        "грешка ✓ 🚀 \\x00\\x1b\\x7f | \\udcff \\ufffe end | ünïcødé line | "
+    ), text[:120]
+    assert text.endswith("…")
+    assert len(text) == m.ERROR_MESSAGE_LIMIT
+    assert good == [{"id": 2}]
+
+
+async def test_a_refusing_dead_letter_destination_is_not_spun_on(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = harness.source("refused")
+    good: list[Any] = []
+    poison_reads: list[float] = []
+
+    def decode(body: bytes) -> Any:
+        if body == b"poison":
+            poison_reads.append(time.monotonic())
+            raise ValueError("not JSON")
+        return json.loads(body)
+
+    async def handle(payload: Any, msg: InboundMessage) -> None:
+        good.append(payload)
+
+    async def refused(msg: InboundMessage, headers: Any) -> None:
+        raise BrokerError("the dead-letter destination refused the message (test)")
+
+    # Two handlers: where the broker hands the released message straight back, it
+    # takes one and the rest of the stream goes through the other.
+    async with (
+        service(harness, source, handle, decode=decode, concurrency=2) as svc,
+        publisher(harness) as pub,
+    ):
+        assert svc.app is not None and svc.consumer is not None
+        consumer = svc.consumer
+        if not await harness.refuse_publishes(f"{source}.dlq"):
+            monkeypatch.setattr(consumer._sub, "dead_letter", refused)
+        await svc.publish(pub, b"poison")
+        await until(lambda: consumer.stats.settle_failures >= 1, 20, "a failure")
+        # The rest of the stream keeps moving past the message that cannot settle.
+        await svc.publish(pub, *(b'{"id": %d}' % i for i in range(5)))
+        await until(lambda: len(good) == 5, 20, "the good messages")
+        start = time.monotonic()
+        await asyncio.sleep(4.0)
+        # Not spun on: redelivered now and then (0.2 s, 0.4 s, 0.8 s … apart) or
+        # left to the broker's own timer, never at once over and over.
+        window = [t for t in poison_reads if t >= start]
+        assert len(window) <= 6, len(window)
+        stats = consumer.stats
+        assert stats.dead_lettered == 0 and stats.acked == 5
+        assert stats.settle_failures == len(poison_reads)
+        text = (await metrics.exposition(svc.app)).decode()
+        assert (
+            'svcgen_consumer_settle_failures_total{service="contract",'
+            f'consumer="contract",broker="{consumer.broker.name}"}} '
+            f"{stats.settle_failures}\n"
+        ) in text
 
 
 async def test_concurrency_cap_is_reached_and_never_exceeded(harness: Harness) -> None:

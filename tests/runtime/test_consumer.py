@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,11 +22,14 @@ from svcgen_runtime import (
     Retry,
     RetryPolicy,
 )
+from svcgen_runtime import consumer as consumer_module
 from svcgen_runtime import message as m
 from svcgen_runtime.brokers.base import SubscriptionSpec
 from svcgen_runtime.brokers.memory import MemorySubscription
+from svcgen_runtime.errors import BrokerError
 from svcgen_runtime.outcome import Outcome
 from svcgen_runtime.testing import run_service
+from tests.support import until
 
 FAST = RetryPolicy(max_attempts=3, initial=0.01, max=0.02)
 
@@ -232,9 +237,9 @@ class CountingSubscription:
         self.outstanding -= 1
         await self.inner.dead_letter(msg, headers)
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         self.outstanding -= 1
-        await self.inner.release(msg)
+        await self.inner.release(msg, stopping=stopping)
 
     async def in_progress(self, msg: InboundMessage) -> None:
         await self.inner.in_progress(msg)
@@ -418,3 +423,71 @@ async def test_stopped_consumer_unacked_messages_go_to_the_next_consumer() -> No
         (b"2", 2),
         (b"3", 1),
     ]
+
+
+class RefusingSubscription(CountingSubscription):
+    """A dead-letter destination that refuses every publish until told otherwise."""
+
+    refusing = True
+
+    async def dead_letter(
+        self, msg: InboundMessage, headers: Mapping[str, str]
+    ) -> None:
+        if self.refusing:
+            raise BrokerError("the dead-letter queue refused the message")
+        await super().dead_letter(msg, headers)
+
+
+class RefusingBroker(MemoryBroker):
+    def __init__(self) -> None:
+        super().__init__("local")
+        self.subs: list[RefusingSubscription] = []
+
+    async def subscribe(self, spec: SubscriptionSpec) -> RefusingSubscription:  # type: ignore[override]
+        sub = RefusingSubscription(await super().subscribe(spec), spec.concurrency)
+        self.subs.append(sub)
+        return sub
+
+
+async def test_a_delivery_that_cannot_settle_comes_back_later_each_time_and_not_ready(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(consumer_module, "SETTLE_BACKOFF", (0.05, 1.0), raising=False)
+    reads: list[float] = []
+    handled: list[bytes] = []
+
+    def decode(body: bytes) -> bytes:
+        if body == b"poison":
+            reads.append(time.monotonic())
+            raise ValueError("not a message")
+        return body
+
+    async def handle(payload: bytes, msg: InboundMessage) -> None:
+        handled.append(payload)
+
+    broker = RefusingBroker()
+    app, consumer, _ = make(handle, broker=broker, decode=decode)
+    caplog.set_level(logging.WARNING, logger="svcgen_runtime.consumer")
+    async with run_service(app) as svc:
+        await svc.publish("local", "in", b"poison")
+        await until(lambda: len(reads) >= 6, 10, "six deliveries")
+        # Released every time (never acked, never lost), each time after twice the
+        # pause: 0.05 s, 0.1 s, 0.2 s, 0.4 s, 0.8 s.
+        gaps = [later - earlier for earlier, later in itertools.pairwise(reads)]
+        for i, gap in enumerate(gaps[:5]):
+            assert gap >= 0.05 * 2**i * 0.9, gaps
+        # One handler and the message always back first: nothing else can move, so
+        # the consumer says it is not ready.
+        assert not consumer.ready and not app.ready
+        assert consumer.stats.settle_failures == len(reads)
+        assert consumer.stats.released == 0  # that counts forced shutdowns only
+        assert broker.pending("in") == 1
+        warned = [r for r in caplog.records if "dead_letter of message" in r.message]
+        assert len(warned) == 1  # one line per SETTLE_LOG_INTERVAL
+        broker.subs[-1].refusing = False
+        await until(lambda: consumer.stats.dead_lettered == 1, 10, "the dead letter")
+        await svc.publish("local", "in", b"good")
+        await until(lambda: handled == [b"good"], 10, "the good message")
+        assert consumer.ready
+        [dead] = svc.dead_letters("local", "in.dlq")
+        assert dead.body == b"poison"

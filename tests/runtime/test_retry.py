@@ -84,3 +84,36 @@ def test_dead_letter_headers_name_source_attempts_consumer_and_error() -> None:
     assert len(headers[m.DLQ_ERROR_MESSAGE]) == m.ERROR_MESSAGE_LIMIT
     assert headers[m.DLQ_FAILED_AT] == "1700000000.000"
     assert headers[m.DLQ_REASON] == "exhausted"
+
+
+def test_safe_headers_keep_every_broker_bound_and_stay_readable() -> None:
+    raw = {
+        "x-svcgen-key": "k",
+        "bad name:\n": "a\r\n  b\n\n\tc\x00d \udcff",
+        "big": "é" * 5000,
+        **{f"h{i}": "x" * 4000 for i in range(20)},
+    }
+    safe = m.safe_headers(raw, ("x-svcgen-key", "line 1\nline 2"))
+    assert safe["bad_name__"] == "a | b | c\\x00d \\udcff"
+    big = safe["big"]
+    assert big.endswith(m.ELLIPSIS)
+    assert len(big.encode()) <= m.HEADER_VALUE_LIMIT
+    assert big[:-1] == "é" * (len(big) - 1)  # cut between characters
+    assert safe["x-svcgen-key"] == "line 1 | line 2"
+    kept = [(k, v) for k, v in safe.items() if k != "x-svcgen-key"]
+    assert sum(len(k.encode()) + len(v.encode()) for k, v in kept) <= (
+        m.HEADERS_TOTAL_LIMIT
+    )
+    assert "h19" not in safe  # past the total bound: dropped
+    for name, value in safe.items():
+        assert len(name.encode()) <= m.HEADER_NAME_LIMIT
+        value.encode()  # valid UTF-8
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
+    long_name = m.safe_headers({"n" * 300: "v"})
+    assert [len(k.encode()) for k in long_name] == [m.HEADER_NAME_LIMIT]
+
+
+def test_plain_headers_pass_unchanged() -> None:
+    headers = {"traceparent": "00-abc-01", m.ATTEMPT_HEADER: "2"}
+    assert m.safe_headers(headers) == headers
+    assert m.safe_headers(None) == {}

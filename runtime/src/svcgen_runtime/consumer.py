@@ -48,6 +48,14 @@ DUE_TOLERANCE: Final = 0.005
 FETCH_WAIT: Final = 1.0
 """Seconds one fetch waits for the first message before asking again."""
 
+SETTLE_BACKOFF: Final = (0.2, 10.0)
+"""After a delivery could not be settled: the pause before the next fetch (seconds),
+doubling with each failure in a row, and its cap."""
+SETTLE_FAILURES_NOT_READY: Final = 5
+"""Settle failures in a row after which the consumer reports not ready."""
+SETTLE_LOG_INTERVAL: Final = 10.0
+"""Seconds between two log lines about settle failures (the rest are counted)."""
+
 
 class _DefaultDeadLetter:
     def __repr__(self) -> str:
@@ -87,7 +95,8 @@ class ConsumerStats:
         return (
             f"received={self.received} acked={self.acked} requeued={self.requeued} "
             f"retried={self.retried} dead_lettered={self.dead_lettered} "
-            f"errors={self.errors} timeouts={self.timeouts} released={self.released}"
+            f"errors={self.errors} timeouts={self.timeouts} released={self.released} "
+            f"settle_failures={self.settle_failures}"
         )
 
 
@@ -265,6 +274,12 @@ class Consumer(Generic[T]):
         self._stopping = False
         self._forced = False
         self.consuming = False
+        # Settle failures since the last settle that worked, when the last was, and
+        # the ones not logged yet (one line per SETTLE_LOG_INTERVAL).
+        self._settle_streak = 0
+        self._settle_failed_at = 0.0
+        self._settle_logged_at = -math.inf
+        self._settle_unlogged = 0
 
     @property
     def source(self) -> str:
@@ -277,7 +292,11 @@ class Consumer(Generic[T]):
 
     @property
     def ready(self) -> bool:
-        return self.consuming and not self._stopping
+        return (
+            self.consuming
+            and not self._stopping
+            and self._settle_streak < SETTLE_FAILURES_NOT_READY
+        )
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -386,6 +405,8 @@ class Consumer(Generic[T]):
             return  # the token is dropped: no fetch after intake stopped
         sub = self._sub
         self._fetching = asyncio.current_task()
+        if self._settle_streak:
+            await self._settle_backoff()
         try:
             if sub is None:
                 sub = self._sub = await self.broker.subscribe(self.spec)
@@ -393,6 +414,8 @@ class Consumer(Generic[T]):
                 log.info("consumer %s resumed consuming %s", self.name, self.source)
             batch = await sub.fetch(self._idle, FETCH_WAIT)
             self._lost_attempts = 0
+            if not batch:
+                self._settle_streak = 0  # nothing comes back: nothing spins
         except Exception as exc:
             self._fetching = None
             self._lost_attempts += 1
@@ -491,8 +514,9 @@ class Consumer(Generic[T]):
                     try:
                         await sub.ack(msg)
                         stats.acked += 1
+                        self._settle_streak = 0
                     except Exception as exc:
-                        self._settle_failed(msg, decision, exc)
+                        await self._settle_failed(sub, msg, decision, exc)
                 else:
                     await self._settle(sub, msg, decision)
             finally:
@@ -673,23 +697,65 @@ class Consumer(Generic[T]):
                 stats.requeued += 1
             else:
                 await self._dead_letter(sub, msg, decision)
+            self._settle_streak = 0
         except Exception as exc:
-            self._settle_failed(msg, decision, exc)
+            await self._settle_failed(sub, msg, decision, exc)
 
-    def _settle_failed(
-        self, msg: InboundMessage, decision: Decision, exc: Exception
+    async def _settle_failed(
+        self,
+        sub: Subscription,
+        msg: InboundMessage,
+        decision: Decision,
+        exc: Exception,
     ) -> None:
-        # The broker still holds the delivery unacknowledged: it will redeliver it.
+        """Give the delivery back unacknowledged and slow this consumer down.
+
+        A dead-letter destination that refuses, or a retry republish that keeps
+        failing, would otherwise spin: the broker redelivers the same message at
+        once and it fails again. The next fetch waits (``_settle_backoff``), the
+        consumer is not ready after SETTLE_FAILURES_NOT_READY in a row, and the
+        log says so once per SETTLE_LOG_INTERVAL.
+        """
         self.stats.settle_failures += 1
+        self._settle_streak += 1
+        now = self._now()
+        self._settle_failed_at = now
+        try:
+            await sub.release(msg, stopping=False)
+        except Exception as release_exc:  # lost with its connection: redelivered
+            log.debug(
+                "consumer %s: releasing message %s after a failed %s failed too (%s)",
+                self.name,
+                msg.id,
+                decision.action.value,
+                release_exc,
+            )
+        if now - self._settle_logged_at < SETTLE_LOG_INTERVAL:
+            self._settle_unlogged += 1
+            return
         log.warning(
-            "consumer %s: %s of message %s failed (%s: %s); the broker will "
-            "redeliver it",
+            "consumer %s: %s of message %s failed (%s: %s); released for redelivery, "
+            "%d failure(s) in a row, %d more since the last report",
             self.name,
             decision.action.value,
             msg.id,
             type(exc).__name__,
             exc,
+            self._settle_streak,
+            self._settle_unlogged,
         )
+        self._settle_logged_at = now
+        self._settle_unlogged = 0
+
+    async def _settle_backoff(self) -> None:
+        """Before the next fetch after a settle failure: wait 0.2 s, doubling with
+        each failure in a row up to 10 s (SETTLE_BACKOFF), so that a message the
+        broker redelivers at once is not tried again at once."""
+        first, cap = SETTLE_BACKOFF
+        pause = min(first * 2 ** min(self._settle_streak - 1, 16), cap)
+        wait = self._settle_failed_at + pause - self._now()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _dead_letter(
         self, sub: Subscription, msg: InboundMessage, decision: Decision

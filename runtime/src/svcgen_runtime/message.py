@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -23,6 +24,17 @@ DLQ_ERROR_MESSAGE: Final = "x-svcgen-error-message"
 DLQ_FAILED_AT: Final = "x-svcgen-failed-at"
 DLQ_REASON: Final = "x-svcgen-reason"
 ERROR_MESSAGE_LIMIT: Final = 512
+
+HEADER_VALUE_LIMIT: Final = 4096
+"""UTF-8 bytes a header value keeps (longer ones end in ``…``): far below every
+broker's own bound (MQTT strings 64 KiB, AMQP frames 128 KiB, NATS and Kafka 1 MiB
+messages)."""
+HEADER_NAME_LIMIT: Final = 255
+"""UTF-8 bytes a header name keeps: AMQP field-table names are short strings."""
+HEADERS_TOTAL_LIMIT: Final = 65536
+"""UTF-8 bytes of all names and values together; headers past it are dropped (the
+runtime's own first), so the headers fit one AMQP frame and any broker's packet."""
+ELLIPSIS: Final = "…"
 
 
 @dataclass(slots=True)
@@ -82,3 +94,92 @@ def attempt_from_headers(headers: Mapping[str, str], default: int = 1) -> int:
         return max(int(raw), 1)
     except ValueError:
         return default
+
+
+def _unsafe_pattern() -> re.Pattern[str]:
+    # What some broker refuses or mangles in a header: C0/C1 controls and DEL (MQTT
+    # strings, NATS and AMQP lines), lone surrogates (not UTF-8: encoding raises),
+    # Unicode non-characters (Mosquitto rejects them as malformed UTF-8).
+    planes = "".join(
+        f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17)
+    )
+    return re.compile(
+        rf"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufdd0-\ufdef{planes}]"
+    )
+
+
+_UNSAFE: Final = _unsafe_pattern()
+_BREAK: Final = r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]"
+_LINE_BREAKS: Final = re.compile(rf"[ \t]*(?:{_BREAK}[ \t]*)+")
+_NAME_UNSAFE: Final = re.compile(r"[\s:]")
+LINE_SEPARATOR: Final = " | "
+"""What a line break in a header value becomes: the lines stay readable on one."""
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\t":
+        return " "
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def _bounded(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` UTF-8 bytes on a character boundary, ending in ``…``."""
+    if len(text) * 4 <= limit:
+        return text  # fits whatever the characters are: skip the encode
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    cut = raw[: limit - len(ELLIPSIS.encode())].decode("utf-8", "ignore")
+    return cut + ELLIPSIS
+
+
+def safe_text(text: str, limit: int = HEADER_VALUE_LIMIT) -> str:
+    """``text`` as a header value every broker takes, still readable.
+
+    Line breaks (with the blanks around them) become `` | ``, a tab a space; other
+    control characters, lone surrogates and non-characters become visible escapes
+    (``\\x00``, ``\\udcff``); the result is cut to ``limit`` UTF-8 bytes with ``…``.
+    """
+    if _UNSAFE.search(text) is not None:
+        text = _LINE_BREAKS.sub(LINE_SEPARATOR, text)
+        text = _UNSAFE.sub(_escape, text)
+    return _bounded(text, limit)
+
+
+def safe_headers(
+    headers: Mapping[str, str] | None, key: tuple[str, str | None] | None = None
+) -> dict[str, str]:
+    """A copy of ``headers`` that every broker accepts as it is.
+
+    Every adapter's publish, republish and dead-letter path sends its headers
+    through here, so one message is valid on each: values through ``safe_text``;
+    names also lose whitespace and ``:`` (NATS headers are ``Name: value`` lines)
+    and are cut to ``HEADER_NAME_LIMIT`` bytes; past ``HEADERS_TOTAL_LIMIT`` bytes
+    the rest are dropped, the runtime's own ``x-svcgen-`` headers kept first.
+
+    Args:
+        headers: string headers (values need not be valid UTF-8 or one line).
+        key: ``(header name, key)`` for adapters that carry the key in a header;
+            added when the key is not None.
+    """
+    out: dict[str, str] = {}
+    if headers:
+        total = 0
+        for name, value in sorted(headers.items(), key=_own_first):
+            name = safe_text(_NAME_UNSAFE.sub("_", name), HEADER_NAME_LIMIT)
+            value = safe_text(str(value))
+            size = len(name) + len(value)
+            if size * 4 > HEADERS_TOTAL_LIMIT - total:  # maybe too big: measure
+                size = len(name.encode()) + len(value.encode())
+                if total + size > HEADERS_TOTAL_LIMIT:
+                    continue
+            total += size
+            out[name] = value
+    if key is not None and key[1] is not None:
+        out[key[0]] = safe_text(key[1])
+    return out
+
+
+def _own_first(item: tuple[str, str]) -> bool:
+    return not item[0].startswith("x-svcgen-")

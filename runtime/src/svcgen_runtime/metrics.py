@@ -46,6 +46,10 @@ PER_CONSUMER: Final[Sequence[tuple[str, str, str, Callable[[Consumer[Any]], int]
      lambda c: c.stats.errors),
     ("svcgen_consumer_handler_timeouts_total", "counter",
      "Handler runs cancelled at the consumer's timeout.", lambda c: c.stats.timeouts),
+    ("svcgen_consumer_settle_failures_total", "counter",
+     "Deliveries whose ack, retry republish or dead-letter publish failed; each was "
+     "given back for redelivery and delayed the next fetch.",
+     lambda c: c.stats.settle_failures),
     ("svcgen_consumer_in_flight", "gauge",
      "Handlers running now.", lambda c: c.stats.in_flight),
     ("svcgen_consumer_concurrency", "gauge",

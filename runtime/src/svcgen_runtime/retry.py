@@ -124,7 +124,9 @@ def dead_letter_headers(
     """
     headers = dict(msg.headers)
     error_type = type(error).__name__ if error is not None else reason
-    error_message = str(error) if error is not None else reason
+    # One readable line: a multi-line error text (pydantic's) is no valid header
+    # value on MQTT or NATS, and a header the broker refuses loses the dead letter.
+    error_message = m.safe_text(str(error)) if error is not None else reason
     if len(error_message) > m.ERROR_MESSAGE_LIMIT:
         error_message = error_message[: m.ERROR_MESSAGE_LIMIT - 1] + "…"
     headers.update(

@@ -15,7 +15,7 @@ the Subscription's settle methods per delivery. The contract every adapter keeps
   Any republish (retry topic, delay queue, dead-letter destination) is confirmed by the
   broker *before* the original is acknowledged. ``release`` never acknowledges: the
   broker must deliver the message again (it is used for handlers cancelled by a forced
-  shutdown).
+  shutdown, and for a delivery whose settle failed).
 * ``close`` flushes pending acknowledgements/commits and stops intake; unsettled
   deliveries stay unacknowledged so the broker redelivers them.
 """
@@ -84,8 +84,12 @@ class Subscription(Protocol):
     ) -> None:
         """Publish to the dead-letter destination (confirmed), then settle the original."""
 
-    async def release(self, msg: InboundMessage) -> None:
-        """Give the delivery back unacknowledged so the broker redelivers it."""
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
+        """Give the delivery back unacknowledged so the broker redelivers it.
+
+        ``stopping``: the consumer is shutting down (the adapter may stop intake
+        first); False after a failed settle, when the consumer goes on consuming.
+        """
 
     async def in_progress(self, msg: InboundMessage) -> None:
         """Tell the broker the handler is still working (extends its ack timer)."""

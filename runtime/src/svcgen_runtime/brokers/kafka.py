@@ -76,7 +76,7 @@ from ..errors import (
     ConfigurationError,
     require,
 )
-from ..message import DUE_HEADER, InboundMessage, attempt_from_headers
+from ..message import DUE_HEADER, InboundMessage, attempt_from_headers, safe_headers
 from ..retry import next_attempt_headers
 from .base import SubscriptionSpec
 
@@ -252,7 +252,9 @@ class KafkaBroker:
                 target,
                 body,
                 key=key,
-                headers=[(k, v.encode()) for k, v in headers.items()],
+                # Values are bytes: a lone surrogate would not encode; the same
+                # text as on every other broker.
+                headers=[(k, v.encode()) for k, v in safe_headers(headers).items()],
             )
         except KafkaError as exc:
             # Retriable errors (timeouts, lost connections) mean "try again later";
@@ -748,7 +750,7 @@ class KafkaSubscription:
         await self._broker.send(target, msg.body, key=handle.key, headers=headers)
         self._finish(self._handle(msg))
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         # Left undone on purpose: the commit point never passes it, so the group
         # reads it again after this member closes or loses the partition.
         return None

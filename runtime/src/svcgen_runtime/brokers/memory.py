@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import BrokerConnectionError
-from ..message import InboundMessage
+from ..message import InboundMessage, safe_headers
 from .base import SubscriptionSpec
 
 _ids = itertools.count(1)
@@ -110,7 +110,7 @@ class MemoryBroker:
         topic = self._topics[target]
         msg_id = str(next(_ids))
         now = time.time()
-        hdrs = dict(headers or {})
+        hdrs = safe_headers(headers)  # what a real broker would carry
         if not topic.groups:
             topic.backlog.put(_Entry(msg_id, body, key, hdrs, now))
         for queue in topic.groups.values():
@@ -245,13 +245,17 @@ class MemorySubscription:
     async def dead_letter(
         self, msg: InboundMessage, headers: Mapping[str, str]
     ) -> None:
-        entry = self._settle(msg)
+        entry: _Entry = msg.native
+        if id(entry) not in self._unacked:
+            self._settle(msg)  # raises: not held
         assert self._spec.dead_letter is not None
+        # Published before the original is forgotten, as a real broker's confirm.
         self._broker.publish_nowait(
             self._spec.dead_letter, entry.body, key=entry.key, headers=headers
         )
+        self._settle(msg)
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         entry = self._settle(msg)
         self._queue.ready.appendleft(entry)
         self._queue.changed.set()

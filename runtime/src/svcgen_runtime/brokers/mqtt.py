@@ -116,7 +116,7 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from ..errors import BrokerConnectionError, BrokerError, ConfigurationError, require
-from ..message import DUE_HEADER, InboundMessage, attempt_from_headers
+from ..message import DUE_HEADER, InboundMessage, attempt_from_headers, safe_headers
 from ..retry import next_attempt_headers
 from .base import SubscriptionSpec
 
@@ -552,10 +552,9 @@ def _user_props(
     if not headers and key is None:
         return None
     props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-    pairs = [(k, v) for k, v in (headers or {}).items()]
-    if key is not None:
-        pairs.append((KEY_PROPERTY, key))
-    props.UserProperty = pairs
+    # Mosquitto drops the connection on a user property with a control character
+    # (a newline) or a non-character: the publish would fail and be redelivered.
+    props.UserProperty = list(safe_headers(headers, (KEY_PROPERTY, key)).items())
     return props
 
 
@@ -953,7 +952,7 @@ class MqttSubscription:
             )
         self._puback(self._take(msg), msg)
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         # No PUBACK: the session redelivers it on the next connection.
         self._held.discard(msg.native)
 

@@ -56,7 +56,7 @@ from ..errors import (
     ConfigurationError,
     require,
 )
-from ..message import DEFERRED_HEADER, KEY_HEADER, InboundMessage
+from ..message import DEFERRED_HEADER, KEY_HEADER, InboundMessage, safe_headers
 from .base import SubscriptionSpec
 
 require("nats", "nats")
@@ -279,12 +279,17 @@ class NatsBroker:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         """Publish through JetStream and wait for the stream's PubAck."""
-        hdrs = dict(headers) if headers else {}
-        if key is not None:
-            hdrs[KEY_HEADER] = key
-        await self._publish(target, body, hdrs)
+        await self._publish(target, body, dict(headers) if headers else {}, key)
 
-    async def _publish(self, target: str, body: bytes, headers: dict[str, str]) -> None:
+    async def _publish(
+        self,
+        target: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        key: str | None = None,
+    ) -> None:
+        # Headers are "Name: value" lines: a CR/LF in a value would end the block.
+        headers = safe_headers(headers, (KEY_HEADER, key))
         # During a reconnect nats-py holds the publish and its PubAck wait (up to
         # request_timeout), so a short outage delays a publish instead of failing it.
         _, js = await self._ready(reconnecting_ok=True)
@@ -630,7 +635,7 @@ class NatsSubscription:
         with _translated(f"term of {msg.id}"):
             await native.term()
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         native: Msg = msg.native
         try:
             await native.nak()

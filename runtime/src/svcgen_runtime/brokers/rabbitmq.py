@@ -78,6 +78,7 @@ from ..message import (  # noqa: E402
     KEY_HEADER,
     InboundMessage,
     attempt_from_headers,
+    safe_headers,
 )
 from ..retry import next_attempt_headers  # noqa: E402
 from .base import SubscriptionSpec  # noqa: E402
@@ -159,9 +160,9 @@ def _message(
     headers: Mapping[str, str] | None,
     message_id: str | None = None,
 ) -> aio_pika.Message:
-    amqp_headers: dict[str, Any] = dict(headers or {})
-    if key is not None:
-        amqp_headers[KEY_HEADER] = key
+    # Field-table names are short strings (255 bytes) and the header frame has to
+    # fit frame_max; safe_headers keeps both, and the text the other brokers get.
+    amqp_headers: dict[str, Any] = dict(safe_headers(headers, (KEY_HEADER, key)))
     return aio_pika.Message(
         body,
         headers=amqp_headers,
@@ -673,19 +674,20 @@ class RabbitMQSubscription:
             )
         await self._republish_then_ack(msg, self._spec.dead_letter, headers)
 
-    async def release(self, msg: InboundMessage) -> None:
-        """Stop intake, then ``basic.nack(requeue=True)``.
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
+        """Stop intake when ``stopping``, then ``basic.nack(requeue=True)``.
 
-        Release only happens when the consumer is being stopped; cancelling the
-        consumer first keeps the broker from pushing the message straight back into
-        this channel (on a quorum queue that would count a delivery nobody handled).
+        A stopping consumer cancels first, which keeps the broker from pushing the
+        message straight back into this channel (on a quorum queue that would count
+        a delivery nobody handled); after a failed settle it is wanted back.
         """
         native: _Native = msg.native
         channel, tag = native
         raw = self._raw
         if channel is not raw or raw is None or raw.is_closed:
             return  # the broker requeued it when the channel closed
-        await self._stop_consuming()
+        if stopping:
+            await self._stop_consuming()
         try:
             await raw.basic_nack(tag, requeue=True, wait=False)
         except _CONNECTION_ERRORS:

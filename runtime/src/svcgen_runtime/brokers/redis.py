@@ -203,7 +203,9 @@ def encode_fields(
     if key is not None:
         fields += ["key", key]
     if headers:
-        for name, value in headers.items():
+        # Streams take any bytes, but redis-py encodes strictly (a lone surrogate
+        # raises) and every broker should carry the same text.
+        for name, value in m.safe_headers(headers).items():
             fields += ["h:" + name, value]
     return fields
 
@@ -771,7 +773,7 @@ class RedisSubscription:
             )
         await self._settle(msg, target, encode_fields(msg.body, msg.key, headers))
 
-    async def release(self, msg: InboundMessage) -> None:
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
         # Stays pending for this consumer: claimed by a live one after claim_idle.
         self._held.pop(msg.native, None)
 
