@@ -5,6 +5,7 @@ servers on the usual ports are never touched)."""
 from __future__ import annotations
 
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -175,6 +176,9 @@ class MqttServer(PrivateServer):
         # messages past 1,000 queued for one session).
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            # Started as root, Mosquitto becomes the user "mosquitto", which may not
+            # write this directory: stay who we are.
+            f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self.home}/\n"
