@@ -3,7 +3,8 @@
 | outcome          | Kafka                                                                 |
 |------------------|-----------------------------------------------------------------------|
 | Ack              | mark the offset done; commit the highest contiguous done offset + 1   |
-|                  | per partition (every ``commit_interval`` s, on revoke, on close)      |
+|                  | per partition (after ``COMMIT_BATCH`` done or ``commit_interval`` s,  |
+|                  | whichever first, one commit in flight; on revoke, on close)           |
 | Nack requeue     | produce to ``<source>.retry`` with attempt+1 (acked), then mark done  |
 | Nack no requeue  | produce to the dead-letter topic (acked, ``acks=all``), then mark done|
 | Retry(after)     | produce to ``<source>.retry`` with attempt+1 and ``x-svcgen-due``;    |
@@ -61,6 +62,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -96,6 +98,11 @@ TOPIC_ALREADY_EXISTS: Final = 36
 RETRY_FETCH_MAX_WAIT_MS: Final = 500
 """The retry consumer's long poll at most: a resumed retry partition is fetched when
 the poll in flight returns, so this bounds how late a due retry is read."""
+COMMIT_BATCH: Final = 256
+"""Finished messages that start a commit before ``commit_interval`` is up. At full
+speed the interval alone let a SIGKILL re-read half a second of work (tens of
+thousands of records); with one commit in flight at a time, a crash re-reads about
+this many plus what finished during that commit's round trip."""
 CLOSE_COMMIT_TIMEOUT: Final = 5.0
 """Seconds ``close`` waits for its last commit before giving up (the group re-reads)."""
 
@@ -486,6 +493,8 @@ class KafkaSubscription:
         self._parts: dict[TopicPartition, _Partition] = {}
         self._wakeups: dict[TopicPartition, asyncio.TimerHandle] = {}
         self._dirty = asyncio.Event()
+        self._done_since_commit = 0
+        self._batch_full = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._closed = False
         self._lost_after = lost_after
@@ -697,6 +706,9 @@ class KafkaSubscription:
     def _finish(self, handle: _Handle) -> None:
         if handle.part.finish(handle.offset):
             self._dirty.set()
+        self._done_since_commit += 1
+        if self._done_since_commit == COMMIT_BATCH:
+            self._batch_full.set()
 
     async def ack(self, msg: InboundMessage) -> None:
         # The hot path, inlined: mark done, let the commit loop pick it up.
@@ -706,6 +718,9 @@ class KafkaSubscription:
             raise _gone(msg)
         if part.finish(handle.offset):
             self._dirty.set()
+        self._done_since_commit += 1
+        if self._done_since_commit == COMMIT_BATCH:
+            self._batch_full.set()
 
     async def requeue(self, msg: InboundMessage) -> None:
         await self._again(msg, 0.0)
@@ -746,12 +761,20 @@ class KafkaSubscription:
     # -- commits ---------------------------------------------------------------
 
     async def _commit_loop(self) -> None:
+        """Commit once a batch of messages is done or the interval is up, whichever
+        comes first; never more than one commit in flight."""
         while True:
             await self._dirty.wait()
-            await asyncio.sleep(self._commit_interval)
+            if not self._batch_full.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._commit_interval):
+                        await self._batch_full.wait()
             self._dirty.clear()
+            self._batch_full.clear()
+            self._done_since_commit = 0
             if not await self._commit(self._parts.values()):
                 self._dirty.set()  # try again after the next interval
+                await asyncio.sleep(self._commit_interval)
 
     async def _commit(self, parts: Iterable[_Partition]) -> bool:
         """Commit every partition's contiguous done point; True when it succeeded.
