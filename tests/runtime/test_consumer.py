@@ -523,3 +523,52 @@ async def test_a_retry_republish_that_keeps_failing_is_released_and_backed_off(
         broker.subs[-1].refusing = False
         await until(lambda: consumer.stats.acked == 1, 10, "the ack")
         assert consumer.ready
+
+
+class CutSubscription(CountingSubscription):
+    """Every ack fails while the connection is 'cut', as after a server-side cut."""
+
+    cut = True
+
+    async def ack(self, msg: InboundMessage) -> None:
+        if self.cut:
+            raise BrokerError("connection lost")
+        await super().ack(msg)
+
+
+class CutBroker(MemoryBroker):
+    def __init__(self) -> None:
+        super().__init__("local")
+        self.subs: list[CutSubscription] = []
+
+    async def subscribe(self, spec: SubscriptionSpec) -> CutSubscription:  # type: ignore[override]
+        sub = CutSubscription(await super().subscribe(spec), spec.concurrency)
+        self.subs.append(sub)
+        return sub
+
+
+async def test_a_batch_of_failed_acks_is_one_round_of_backoff_not_one_per_ack() -> None:
+    # 64 handlers finish together on a connection that was just cut, twice (the
+    # redeliveries fail too): each batch of 64 failed acks is one round. Counted one
+    # by one they would double the pause 128 times and hold the consumer for the
+    # 10 s cap; counted by rounds, it pauses 0.2 s, then 0.4 s, and goes on.
+    release = asyncio.Event()
+    done: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        await release.wait()
+        done.append(body)
+
+    broker = CutBroker()
+    app, consumer, _ = make(handle, broker=broker, concurrency=64)
+    async with run_service(app) as svc:
+        for i in range(64):
+            await svc.publish("local", "in", str(i).encode())
+        await until(lambda: consumer.stats.in_flight == 64, 10, "64 in flight")
+        release.set()
+        await until(lambda: consumer.stats.settle_failures >= 128, 10, "two rounds")
+        broker.subs[-1].cut = False
+        cut_over = time.monotonic()
+        await until(lambda: consumer.stats.acked == 64, 10, "the 64 acks")
+        assert time.monotonic() - cut_over < 2.0
+        assert consumer.ready

@@ -278,6 +278,10 @@ class Consumer(Generic[T]):
         # the ones not logged yet (one line per SETTLE_LOG_INTERVAL).
         self._settle_streak = 0
         self._settle_failed_at = 0.0
+        # True once a settle failed since the last fetch: the failures of one batch
+        # (say every ack of 64 in-flight messages on a connection just cut) are one
+        # round of the backoff, not 64 doublings of it.
+        self._settle_round_failed = False
         self._settle_logged_at = -math.inf
         self._settle_unlogged = 0
 
@@ -407,6 +411,7 @@ class Consumer(Generic[T]):
         self._fetching = asyncio.current_task()
         if self._settle_streak:
             await self._settle_backoff()
+        self._settle_round_failed = False
         try:
             if sub is None:
                 sub = self._sub = await self.broker.subscribe(self.spec)
@@ -717,7 +722,9 @@ class Consumer(Generic[T]):
         log says so once per SETTLE_LOG_INTERVAL.
         """
         self.stats.settle_failures += 1
-        self._settle_streak += 1
+        if not self._settle_round_failed:
+            self._settle_round_failed = True
+            self._settle_streak += 1
         now = self._now()
         self._settle_failed_at = now
         try:
@@ -749,8 +756,8 @@ class Consumer(Generic[T]):
 
     async def _settle_backoff(self) -> None:
         """Before the next fetch after a settle failure: wait 0.2 s, doubling with
-        each failure in a row up to 10 s (SETTLE_BACKOFF), so that a message the
-        broker redelivers at once is not tried again at once."""
+        each fetch round in a row that had a failure, up to 10 s (SETTLE_BACKOFF),
+        so that a message the broker redelivers at once is not tried again at once."""
         first, cap = SETTLE_BACKOFF
         pause = min(first * 2 ** min(self._settle_streak - 1, 16), cap)
         wait = self._settle_failed_at + pause - self._now()
