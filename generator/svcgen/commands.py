@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import EditError, ProjectError
+from .errors import EditError, ProjectError, SpecError
 from .spec import SPEC_FILENAME, ServiceSpec, load_spec
 
 
@@ -159,11 +159,10 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
     from .writer import write
 
     path = root / SPEC_FILENAME
-    if not path.exists():
-        raise ProjectError(
-            f"no {SPEC_FILENAME} in {root}: run this inside a service, or pass --dir"
-        )
-    text, spec = change(read_spec(path))
+    try:
+        text, spec = change(read_spec(path))
+    except SpecError as exc:  # named as the user gave it, as validate names it
+        raise SpecError(exc.issues, filename=str(path)) from None
     report = write(root, _render(spec))
     _replace(path, text)
     report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))

@@ -64,21 +64,51 @@ def test_validate_ok(project: Path) -> None:
     )
 
 
-def test_bad_input_exits_2_with_every_error_and_no_traceback(tmp_path: Path) -> None:
-    (tmp_path / "service.yaml").write_text(
+def test_bad_input_exits_2_with_every_error_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "service.yaml").write_text(
         "name: shop\nbrokers: {b: {kind: x}}\nfoo: 1\n"
     )
-    result = run("generate", "--dir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    result = run("generate", "--dir", "svc")
     assert result.exit_code == 2
+    # Named as the user can open it from here: svc/service.yaml, not service.yaml.
     assert result.stderr == (
-        "service.yaml:2:21: brokers.b.kind: expected 'memory', 'kafka', 'rabbitmq', "
-        "'nats', 'redis' or 'mqtt', got a string ('x')\n"
-        "service.yaml:3:1: foo: unknown key 'foo'; expected one of: brokers, consumers, "
-        "description, http, name, publishers, resources, schedules, shutdown, tasks\n"
-        "2 errors in service.yaml\n"
+        "svc/service.yaml:2:21: brokers.b.kind: expected 'memory', 'kafka', "
+        "'rabbitmq', 'nats', 'redis' or 'mqtt', got a string ('x')\n"
+        "svc/service.yaml:3:1: foo: unknown key 'foo'; expected one of: brokers, "
+        "consumers, description, http, name, publishers, resources, schedules, "
+        "shutdown, tasks\n"
+        "2 errors in svc/service.yaml\n"
     )
     assert "Traceback" not in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["service.yaml"]
+    assert sorted(p.name for p in (tmp_path / "svc").iterdir()) == ["service.yaml"]
+
+
+def test_errors_of_the_spec_in_the_current_directory_name_service_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "service.yaml").write_text("name: shop\nfoo: 1\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("validate")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("service.yaml:2:1: foo: unknown key 'foo'")
+    assert result.stderr.endswith("\n1 error in service.yaml\n")
+
+
+def test_add_errors_name_the_spec_as_given(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project.parent)
+    rel = f"{project.name}/service.yaml"
+    result = run(
+        "add-consumer", "c", "--broker", "nope", "--source", "x", "--dir", project.name
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{rel}:"), result.stderr
+    assert result.stderr.endswith(f"1 error in {rel}\n")
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
@@ -89,10 +119,24 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert "the file is empty" in result.stderr
 
 
-def test_missing_spec_is_bad_input(tmp_path: Path) -> None:
-    result = run("validate", "--dir", str(tmp_path))
-    assert result.exit_code == 2
-    assert "service.yaml:1:1: file not found" in result.stderr
+def test_missing_spec_is_bad_input_naming_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "svc").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for verb in ("validate", "generate", "check", "docs"):
+        result = run(verb, "--dir", "svc")
+        assert result.exit_code == 2
+        # One sentence naming the directory; no made-up 1:1 position in a file
+        # that does not exist.
+        assert result.stderr == (
+            "there is no service.yaml in svc: run svcgen in a service's directory, "
+            "pass --dir the directory that holds it, or create one with svcgen new "
+            "NAME\n"
+        )
+    missing = run("validate", "--dir", "nope")
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("there is no service.yaml in nope (missing):")
 
 
 def test_check_exits_0_when_current_and_1_with_a_diff_when_stale(project: Path) -> None:
@@ -401,9 +445,10 @@ def test_a_spec_that_is_not_utf8_exits_2_naming_the_fix(tmp_path: Path) -> None:
     (tmp_path / "service.yaml").write_bytes(b"name: shop\n# caf\xe9\n")
     result = run("validate", "--dir", str(tmp_path))
     assert result.exit_code == 2
+    spec = tmp_path / "service.yaml"
     assert result.stderr == (
-        "service.yaml:2:6: the file is not UTF-8 text (byte 0xe9 here); save it as "
-        "UTF-8\n1 error in service.yaml\n"
+        f"{spec}:2:6: the file is not UTF-8 text (byte 0xe9 here); save it as "
+        f"UTF-8\n1 error in {spec}\n"
     )
 
 
