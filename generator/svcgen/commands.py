@@ -155,18 +155,59 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
     """Edit, validate, render and write the code, then the spec: a refusal at any
     step (a bad entry, a header-less file in the way) leaves service.yaml as it was,
     so the same command can simply be run again."""
-    from .spec import read_spec
+    from .spec import parse_spec, read_spec
     from .writer import write
 
     path = root / SPEC_FILENAME
+    original = read_spec(path)
+    parse_spec(original, filename=str(path))  # its own errors, at their places
     try:
-        text, spec = change(read_spec(path))
-    except SpecError as exc:  # named as the user gave it, as validate names it
-        raise SpecError(exc.issues, filename=str(path)) from None
+        text, spec = change(original)
+    except SpecError as exc:
+        # The spec was valid: the new entry is wrong. Its positions are in a text
+        # that was never written, so name the arguments instead.
+        raise EditError(
+            "\n".join(f"{_argument(i.path)}: {i.message}" for i in exc.issues)
+        ) from None
     report = write(root, _render(spec))
     _replace(path, text)
     report.notes.extend(extras_notes(root, spec) + model_notes(root, spec))
     return report
+
+
+_OPTIONS = frozenset(
+    {
+        "broker",
+        "source",
+        "group",
+        "concurrency",
+        "max_attempts",
+        "dead_letter",
+        "message",
+        "method",
+        "path",
+        "target",
+        "args",
+        "task",
+        "cron",
+        "timezone",
+        "every",
+        "kind",
+        "url",
+        "prefix",
+    }
+)
+
+
+def _argument(path: str) -> str:
+    """The ``add-*`` argument behind an issue at ``path`` (``consumers[3].source``
+    is ``--source``), or the path itself when no argument sets it."""
+    field = path.rsplit(".", 1)[-1]
+    if field == "name":
+        return "NAME"
+    if field in _OPTIONS:
+        return "--" + field.replace("_", "-")
+    return path
 
 
 def _replace(path: Path, text: str) -> None:

@@ -167,8 +167,8 @@ def parse_duration(value: object) -> float:
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if not seconds <= DURATION_MAX:
         raise ValueError(
-            f"{value[:40]!r} is longer than a year ({DURATION_MAX:g}s), the longest "
-            "duration svcgen takes; write a shorter one, such as 24h"
+            f"{value[:40]!r} is longer than {DURATION_MAX / 3600:g}h (a year), the "
+            "longest duration svcgen takes; write a shorter one, such as 24h"
         )
     return seconds
 
@@ -283,7 +283,8 @@ def _check_message_ref(value: str) -> str:
     if not cls[0].isupper():
         raise ValueError(
             f"{value!r} names the class {cls!r}; name a message class in CapWords "
-            f"(starting with a capital), such as {cls[0].upper() + cls[1:]}"
+            f"(starting with a capital), such as "
+            f"{''.join(p.capitalize() for p in cls.split('_') if p) or 'Message'}"
         )
     if cls in STUB_NAMES or cls.isupper():
         raise ValueError(
@@ -398,7 +399,7 @@ class RouteSpec(_Model):
 
     name: Name
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
-    path: Annotated[NonBlank, AfterValidator(_check_plain)]
+    path: NonBlank
     description: Text = ""
 
 

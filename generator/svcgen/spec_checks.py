@@ -23,6 +23,7 @@ from .spec import (
     Loc,
     _path,
     _Positions,
+    control_character,
     task_keys_prefix,
 )
 
@@ -360,7 +361,7 @@ def _routes(http: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
                 yield SpecIssue(
                     *pos.value(loc),
                     _path(loc),
-                    f"{method} {path} is already served by http.routes"
+                    f"{method} {path!r} is already served by http.routes"
                     f"[{seen[(method, path)]}]; remove one of them",
                 )
             else:
@@ -486,6 +487,8 @@ def _schedule(i: int, item: Mapping[str, Any], pos: _Positions) -> Iterator[Spec
 
 def _cron_problem(expression: str) -> str | None:
     """Why croniter refuses ``expression``, or None when it is a valid 5-field cron."""
+    if control_character(expression) is not None:
+        return None  # refused as such by the model
     fields = expression.split()
     if len(fields) != 5:
         return (

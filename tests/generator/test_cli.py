@@ -98,17 +98,26 @@ def test_errors_of_the_spec_in_the_current_directory_name_service_yaml(
     assert result.stderr.endswith("\n1 error in service.yaml\n")
 
 
-def test_add_errors_name_the_spec_as_given(
+def test_add_names_the_spec_as_given_and_the_arguments_it_refuses(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(project.parent)
-    rel = f"{project.name}/service.yaml"
-    result = run(
-        "add-consumer", "c", "--broker", "nope", "--source", "x", "--dir", project.name
+    add = ["add-consumer", "c", "--broker", "nope", "--source", 'a"b']
+    refused = run(*add, "--dir", project.name)
+    assert refused.exit_code == 2
+    # The positions would be in a text never written: the arguments are named.
+    assert refused.stderr == (
+        "--broker: no broker named 'nope' in brokers; defined: local\n"
+        "--source: 'a\"b' contains '\"'; a topic, queue, subject or group takes no "
+        "spaces, quotes or backslashes, such as orders.created\n"
     )
-    assert result.exit_code == 2
-    assert result.stderr.startswith(f"{rel}:"), result.stderr
-    assert result.stderr.endswith(f"1 error in {rel}\n")
+    spec = project / "service.yaml"
+    spec.write_text(spec.read_text() + "foo: 1\n")
+    broken = run(*add, "--dir", project.name)
+    assert broken.exit_code == 2
+    rel = f"{project.name}/service.yaml"
+    assert broken.stderr.startswith(f"{rel}:10:1: foo: unknown key"), broken.stderr
+    assert broken.stderr.endswith(f"1 error in {rel}\n")
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
