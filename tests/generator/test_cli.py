@@ -581,3 +581,92 @@ def test_add_consumer_after_new_keeps_the_skeleton_s_comments(tmp_path: Path) ->
     assert (root / "service.yaml").read_text() == before.replace(
         note, note + "  - name: second\n    broker: local\n    source: s\n"
     )
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_source_that_closes_the_handler_docstring_is_refused(project: Path) -> None:
+    """Issue 9's fuzzer: this source closed the stub's docstring and put
+    ``os.system(...)`` in handlers/evil.py as a statement, with exit 0."""
+    before = _files(project)
+    source = 'a"""\nimport os; os.system("touch pwned")\n"""'
+    result = run(
+        "add-consumer", "evil", "--broker", "local", "--source", source,
+        "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "--source: contains the control character '\\n'; remove it\n"
+    )
+    assert _files(project) == before
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["!foo x", "!!python/object:os.system x", "!!binary aGk=", "!!int nope"],
+)
+def test_a_tag_is_bad_input_at_its_place_not_an_internal_error(
+    tmp_path: Path, value: str
+) -> None:
+    (tmp_path / "service.yaml").write_text(f"name: shop\ndescription: {value}\n")
+    for verb in ("validate", "generate", "check"):
+        result = run(verb, "--dir", str(tmp_path))
+        assert result.exit_code == 2, result.output
+        first, count = result.stderr.splitlines()
+        assert first.startswith(f"{tmp_path / 'service.yaml'}:2:14: description: ")
+        assert count == f"1 error in {tmp_path / 'service.yaml'}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["service.yaml"]
+
+
+def test_a_control_character_is_reported_where_it_is_on_one_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "service.yaml").write_bytes(b"name: shop\ndescription: a\x1bb\n")
+    result = run("validate", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    spec = tmp_path / "service.yaml"
+    assert result.stderr == (
+        f"{spec}:2:15: the control character '\\x1b' is not allowed in YAML; "
+        f"remove it\n1 error in {spec}\n"
+    )
+
+
+def test_a_recursive_alias_is_refused_at_once(tmp_path: Path) -> None:
+    import time
+
+    (tmp_path / "service.yaml").write_text("name: shop\nconsumers: &c [*c]\n")
+    for verb in ("validate", "generate", "check"):
+        start = time.monotonic()
+        result = run(verb, "--dir", str(tmp_path))
+        assert time.monotonic() - start < 5
+        assert result.exit_code == 2
+        assert "this alias refers to a list or mapping that contains it" in (
+            result.stderr
+        )
+
+
+def test_a_disk_error_is_bad_input_with_its_cause(project: Path) -> None:
+    blocker = project / "src" / "shop" / "routes"
+    blocker.write_text("not a directory\n")  # routes/ cannot be created
+    result = run(
+        "add-route", "r", "--method", "GET", "--path", "/r", "--dir", str(project)
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"{blocker}"), result.stderr
+    assert "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("name", ["anyio", "aio_pika", "asyncio", "x" * 65])
+def test_new_refuses_a_name_that_hides_a_module_or_is_too_long(
+    tmp_path: Path, name: str
+) -> None:
+    result = run("new", name, "--dir", str(tmp_path / "svc"))
+    assert result.exit_code == 2
+    assert "Invalid value for NAME" in result.output
+    assert not (tmp_path / "svc").exists()
