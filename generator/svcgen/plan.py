@@ -487,15 +487,16 @@ def import_sections(
             sections[index].setdefault(module, set()).add(name)
     out: list[tuple[str, ...]] = []
     for plain, renamed in zip(sections, aliased, strict=True):
-        lines: list[tuple[Any, ...]] = []
+        lines: list[tuple[tuple[Any, ...], str]] = []
+        key: tuple[Any, ...]
+        # ruff orders the statements of one module by their first member.
         for module, names in plain.items():
-            members = ", ".join(sorted(names, key=_member_key))
-            key = natural(module.lower())
-            lines.append((key, (), f"from {module} import {members}"))
+            members = sorted(names, key=_member_key)
+            key = (natural(module.lower()), _member_key(members[0]), ())
+            lines.append((key, f"from {module} import {', '.join(members)}"))
         for module, name, alias in renamed:
-            key = natural(module.lower())
-            line = f"from {module} import {name} as {alias}"
-            lines.append((key, (1, _member_key(name), natural(alias)), line))
+            key = (natural(module.lower()), _member_key(name), natural(alias))
+            lines.append((key, f"from {module} import {name} as {alias}"))
         if lines:
             out.append(tuple(line for *_, line in sorted(lines)))
     return tuple(out)

@@ -253,9 +253,11 @@ def _check_service_name(value: str) -> str:
 
 
 STUB_NAMES: Final = frozenset(
-    {"Ack", "BaseModel", "Context", "InboundMessage", "Outcome", "Tasks"}
+    {"Ack", "BaseModel", "BROKERS", "Context", "InboundMessage", "Outcome", "Tasks"}
 )
-"""Names the user-owned stubs import beside a message class, under their own name."""
+"""Names the user-owned stubs import beside a message class under their own name
+(app.py aliases a class that clashes with its own imports), and app.py's one
+capitalised global."""
 
 
 def _check_message_ref(value: str) -> str:
@@ -286,7 +288,7 @@ def _check_message_ref(value: str) -> str:
             f"(starting with a capital), such as "
             f"{''.join(p.capitalize() for p in cls.split('_') if p) or 'Message'}"
         )
-    if cls in STUB_NAMES or cls.isupper():
+    if cls in STUB_NAMES:
         raise ValueError(
             f"{value!r} names the class {cls!r}, a name the generated code uses "
             f"itself; rename the class, such as {cls.capitalize()}Message"
@@ -620,10 +622,14 @@ _PLAIN_TAGS: Final = frozenset(
 class _Refused(Exception):
     """A value svcgen will not read, at ``loc``."""
 
-    def __init__(self, loc: Loc, message: str) -> None:
+    def __init__(
+        self, loc: Loc, message: str, *, at: tuple[int, int] | None = None
+    ) -> None:
         super().__init__(message)
         self.loc = loc
         self.message = message
+        self.at = at
+        """The position, when it is not that of ``loc``'s value (a key's)."""
 
 
 class _Reader:
@@ -676,8 +682,16 @@ class _Reader:
             self._open.discard(id(node))
 
     def _mapping(self, node: Any, loc: Loc) -> dict[str, Any]:
+        from yaml.nodes import ScalarNode
+
         out: dict[str, Any] = {}
         for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                raise _Refused(
+                    loc,
+                    "a key is a word, not a list or a mapping; write it as one",
+                    at=(key.start_mark.line + 1, key.start_mark.column + 1),
+                )
             name = str(key.value)
             if name in out:
                 continue  # a duplicate key: reported, and the first one is validated
@@ -944,7 +958,7 @@ def _parse_yaml(
     try:
         data = reader.plain(tree, ())
     except _Refused as exc:
-        line, col = pos.value(exc.loc)
+        line, col = exc.at or pos.value(exc.loc)
         raise SpecError(
             [SpecIssue(*inside(text, line, col), _path(exc.loc), exc.message)],
             filename=filename,

@@ -395,3 +395,11 @@ def test_a_spec_that_is_a_directory_is_a_project_error(tmp_path: Path) -> None:
     path.mkdir()
     with pytest.raises(ProjectError, match=r"service.yaml is a directory, not a file"):
         load_spec(path)
+
+
+def test_a_key_that_is_a_list_is_refused_at_its_place() -> None:
+    assert errors("name: x\nbrokers:\n  ? [a, b]\n  : {kind: memory}\n") == [
+        "service.yaml:3:5: brokers: a key is a word, not a list or a mapping; write "
+        "it as one",
+        "1 error in service.yaml",
+    ]

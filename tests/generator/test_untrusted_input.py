@@ -114,7 +114,16 @@ def _message(package: str) -> st.SearchStrategy[str | None]:
     return st.one_of(
         st.none(),
         st.sampled_from(
-            ["Order", "Paid", "Order2", "Context", "build_app", "BROKERS"]
+            [
+                "Order",
+                "Paid",
+                "Order2",
+                "X",
+                "Settings",
+                "Context",
+                "build_app",
+                "BROKERS",
+            ]
         ).flatmap(
             lambda cls: st.sampled_from(
                 [

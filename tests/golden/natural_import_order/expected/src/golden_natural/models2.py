@@ -7,3 +7,11 @@ from pydantic import BaseModel
 
 class Order(BaseModel):
     """A message on c2."""
+
+
+class Settings(BaseModel):
+    """A message sent to p2."""
+
+
+class X(BaseModel):
+    """A message on c1."""

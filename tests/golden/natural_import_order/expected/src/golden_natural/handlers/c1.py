@@ -1,6 +1,6 @@
 """The c1 handler (user-owned).
 
-It receives bytes from c1 on the local broker.
+It receives X from c1 on the local broker.
 
 svcgen created this file once; it never overwrites it.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 from svcgen_runtime import Ack, InboundMessage, Outcome
 
 from golden_natural._generated.context import Context
+from golden_natural.models2 import X
 
 
-async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome | None:
+async def handle(ctx: Context, message: X, raw: InboundMessage) -> Outcome | None:
     """Handle one message.
 
     Return ``None`` or ``Ack()`` when done, ``Nack(requeue=...)`` to refuse it, or
@@ -21,6 +22,6 @@ async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome |
 
     Publishers on ``ctx``:
     - ``await ctx.p10.publish(...)`` sends golden_natural_models2_Order to p10.
-    - ``await ctx.p2.publish(...)`` sends bytes to p2.
+    - ``await ctx.p2.publish(...)`` sends golden_natural_models2_Settings to p2.
     """
     return Ack()

@@ -22,6 +22,6 @@ async def handle(ctx: Context, message: Order, raw: InboundMessage) -> Outcome |
 
     Publishers on ``ctx``:
     - ``await ctx.p10.publish(...)`` sends golden_natural_models2_Order to p10.
-    - ``await ctx.p2.publish(...)`` sends bytes to p2.
+    - ``await ctx.p2.publish(...)`` sends golden_natural_models2_Settings to p2.
     """
     return Ack()
