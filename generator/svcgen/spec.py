@@ -228,6 +228,11 @@ def _check_name(value: str) -> str:
             f"{value!r} is a Python keyword, so it cannot name a module or an "
             f"attribute; choose another name, such as {value}_"
         )
+    if value == "l":
+        raise ValueError(
+            "'l' reads like 1 and I, so linters refuse it as a name (E741); choose "
+            "a longer name"
+        )
     return value
 
 

@@ -403,3 +403,13 @@ def test_a_key_that_is_a_list_is_refused_at_its_place() -> None:
         "it as one",
         "1 error in service.yaml",
     ]
+
+
+def test_a_name_linters_call_ambiguous_is_refused() -> None:
+    """A task ``l`` became the attribute ``l: Task[bytes]``, which ruff refuses."""
+    text = "name: x\nbrokers: {b: {kind: memory}}\ntasks: [{name: l, broker: b}]\n"
+    assert errors(text) == [
+        "service.yaml:3:16: tasks[0].name: 'l' reads like 1 and I, so linters refuse "
+        "it as a name (E741); choose a longer name",
+        "1 error in service.yaml",
+    ]
