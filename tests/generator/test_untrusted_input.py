@@ -151,6 +151,27 @@ def _maybe(draw: st.DrawFn, key: str, values: st.SearchStrategy[Any]) -> dict[st
     return {key: draw(values)} if draw(st.booleans()) else {}
 
 
+def _resources(draw: st.DrawFn) -> dict[str, Any]:
+    """A cache, a database and a storage, each maybe, with hostile values."""
+    resources: dict[str, Any] = {}
+    cache = draw(st.sampled_from([None, "memory", "redis"]))
+    if cache is not None:
+        resources["cache"] = {"kind": cache, **_maybe(draw, "prefix", hostile)}
+        if cache == "redis":
+            resources["cache"]["url"] = draw(hostile)
+    database = draw(st.sampled_from([None, "sqlite", "postgres"]))
+    if database == "sqlite":
+        resources["database"] = {"kind": "sqlite", **_maybe(draw, "path", hostile)}
+    elif database == "postgres":
+        resources["database"] = {"kind": "postgres", "url": draw(hostile)}
+    storage = draw(st.sampled_from([None, "memory", "fs"]))
+    if storage == "fs":
+        resources["storage"] = {"kind": "fs", "path": draw(hostile)}
+    elif storage == "memory":
+        resources["storage"] = {"kind": "memory"}
+    return resources
+
+
 @st.composite
 def specs(draw: st.DrawFn, package: str) -> str:
     """The text of a spec, mostly well-formed, with hostile values here and there."""
@@ -239,10 +260,9 @@ def specs(draw: st.DrawFn, package: str) -> str:
                 for _ in range(draw(st.integers(0, 2)))
             ]
         }
-    if draw(st.booleans()):
-        spec["resources"] = {
-            "cache": {"kind": "redis", "url": draw(hostile), "prefix": draw(hostile)}
-        }
+    resources = _resources(draw)
+    if resources:
+        spec["resources"] = resources
     spec["shutdown"] = {"drain_timeout": draw(durations)}
     text = str(yaml.safe_dump(spec, sort_keys=False, allow_unicode=draw(st.booleans())))
     mutation = draw(
