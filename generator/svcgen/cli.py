@@ -53,8 +53,8 @@ def _wrapped(func: F) -> F:
                 traceback.print_exc()
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(
-                f"{where}{exc.strerror or exc}; fix the path or free the place, then "
-                "run svcgen again",
+                f"{where}{exc.strerror or exc}; check that path (its name, what is "
+                "there, the free space) and run svcgen again",
                 err=True,
             )
             sys.exit(EXIT_BAD_INPUT)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import EditError, ProjectError, SpecError
+from .errors import EditError, ProjectError, SpecError, visible
 from .spec import SPEC_FILENAME, ServiceSpec, load_spec
 
 
@@ -167,7 +167,7 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
         # The spec was valid: the new entry is wrong. Its positions are in a text
         # that was never written, so name the arguments instead.
         raise EditError(
-            "\n".join(f"{_argument(i.path)}: {i.message}" for i in exc.issues)
+            "\n".join(visible(f"{_argument(i.path)}: {i.message}") for i in exc.issues)
         ) from None
     report = write(root, _render(spec))
     _replace(path, text)

@@ -29,10 +29,10 @@ class SpecIssue:
 
     def format(self, filename: str) -> str:
         """``file:line:col: path: message`` on one line, whatever the spec held."""
-        where = f"{_visible(filename)}:{self.line}:{self.column}"
-        message = _visible(self.message)
+        where = f"{visible(filename)}:{self.line}:{self.column}"
+        message = visible(self.message)
         return (
-            f"{where}: {_visible(self.path)}: {message}"
+            f"{where}: {visible(self.path)}: {message}"
             if self.path
             else (f"{where}: {message}")
         )
@@ -41,7 +41,7 @@ class SpecIssue:
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-def _visible(text: str) -> str:
+def visible(text: str) -> str:
     """``text`` with line breaks and other control characters escaped (``\\n``),
     so an issue stays on its line however the spec spelled a key or a value."""
     return _INVISIBLE.sub(lambda m: repr(m.group())[1:-1], text)

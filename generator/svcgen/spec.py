@@ -312,12 +312,6 @@ def _check_env_syntax(value: str) -> str:
     return value
 
 
-def _check_not_null(value: object) -> object:
-    if value is None:
-        raise ValueError("expected a value, got null; write one or remove the key")
-    return value
-
-
 def _check_positive(value: float) -> float:
     if value <= 0:
         raise ValueError("must be longer than 0, such as 30s")
