@@ -670,3 +670,14 @@ def test_new_refuses_a_name_that_hides_a_module_or_is_too_long(
     assert result.exit_code == 2
     assert "Invalid value for NAME" in result.output
     assert not (tmp_path / "svc").exists()
+
+
+def test_a_spec_past_the_size_limit_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    spec = tmp_path / "service.yaml"
+    spec.write_text("name: shop\n" + "# padding\n" * 110_000)
+    result = run("validate", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{spec} is larger than 1,000,000 bytes, more than any spec needs; check "
+        "that it is the service's spec\n"
+    )
