@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 
 import click
 
-from .errors import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, SvcgenError
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_DRIFT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    SvcgenError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +44,20 @@ def _wrapped(func: F) -> F:
                 traceback.print_exc()
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
+        except OSError as exc:
+            # The disk refused (a name too long, a directory where a file goes, no
+            # space...): the environment, not a bug, so bad input with its cause.
+            if debug:
+                import traceback
+
+                traceback.print_exc()
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(
+                f"{where}{exc.strerror or exc}; check that path (its name, what is "
+                "there, the free space) and run svcgen again",
+                err=True,
+            )
+            sys.exit(EXIT_BAD_INPUT)
         except Exception as exc:
             if debug:
                 import traceback

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import EditError, ProjectError
+from .errors import EditError, ProjectError, SpecError, visible
 from .spec import SPEC_FILENAME, ServiceSpec, load_spec
 
 
@@ -216,15 +216,20 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
     step (a bad entry, a header-less file in the way, a file that cannot be
     written) puts back every file as it was, so the same command can simply be run
     again."""
-    from .spec import read_spec
+    from .spec import parse_spec, read_spec
     from .writer import Journal, write
 
     path = root / SPEC_FILENAME
-    if not path.exists():
-        raise ProjectError(
-            f"no {SPEC_FILENAME} in {root}: run this inside a service, or pass --dir"
-        )
-    text, spec = change(read_spec(path))
+    original = read_spec(path)
+    parse_spec(original, filename=str(path))  # its own errors, at their places
+    try:
+        text, spec = change(original)
+    except SpecError as exc:
+        # The spec was valid: the new entry is wrong. Its positions are in a text
+        # that was never written, so name the arguments instead.
+        raise EditError(
+            "\n".join(visible(f"{_argument(i.path)}: {i.message}") for i in exc.issues)
+        ) from None
     rendered = _render(spec)
     journal = Journal()
     try:
@@ -259,6 +264,41 @@ def _add_dependencies(
     journal.file(path)
     _replace(path, new)
     return True
+
+
+_OPTIONS = frozenset(
+    {
+        "broker",
+        "source",
+        "group",
+        "concurrency",
+        "max_attempts",
+        "dead_letter",
+        "message",
+        "method",
+        "path",
+        "target",
+        "args",
+        "task",
+        "cron",
+        "timezone",
+        "every",
+        "kind",
+        "url",
+        "prefix",
+    }
+)
+
+
+def _argument(path: str) -> str:
+    """The ``add-*`` argument behind an issue at ``path`` (``consumers[3].source``
+    is ``--source``), or the path itself when no argument sets it."""
+    field = path.rsplit(".", 1)[-1]
+    if field == "name":
+        return "NAME"
+    if field in _OPTIONS:
+        return "--" + field.replace("_", "-")
+    return path
 
 
 def _replace(path: Path, text: str) -> None:

@@ -337,5 +337,23 @@ def _scalar(value: Any) -> str:
     yaml.dump(seq, out)
     text = out.getvalue().strip()
     if text.startswith("[") and text.endswith("]") and not _BREAK.search(text):
-        return text[1:-1].strip()
+        plain = text[1:-1].strip()
+        if _reads_back(plain, value):
+            return plain
     return json.dumps(str(value))
+
+
+def _reads_back(text: str, value: Any) -> bool:
+    """Whether ``text`` is ``value`` both as a block mapping's value and inside a
+    flow mapping (ruamel's flow-list form of ``?x`` is not, as a block value)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        return bool(
+            yaml.load(f"k: {text}\n") == {"k": value}
+            and yaml.load(f"{{k: {text}}}\n") == {"k": value}
+        )
+    except YAMLError:
+        return False

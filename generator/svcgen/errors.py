@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,12 +28,23 @@ class SpecIssue:
     message: str
 
     def format(self, filename: str) -> str:
-        where = f"{filename}:{self.line}:{self.column}"
+        """``file:line:col: path: message`` on one line, whatever the spec held."""
+        where = f"{visible(filename)}:{self.line}:{self.column}"
+        message = visible(self.message)
         return (
-            f"{where}: {self.path}: {self.message}"
+            f"{where}: {visible(self.path)}: {message}"
             if self.path
-            else (f"{where}: {self.message}")
+            else (f"{where}: {message}")
         )
+
+
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def visible(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (``\\n``),
+    so an issue stays on its line however the spec spelled a key or a value."""
+    return _INVISIBLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class SpecError(SvcgenError):

@@ -12,6 +12,7 @@ golden case and the benchmark spec to "the render is black's output".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Literal
@@ -29,6 +30,18 @@ def py_literal(value: object) -> str:
     if isinstance(value, int | float | bool) or value is None:
         return repr(value)
     raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def docstring_text(text: str) -> str:
+    """``text`` as it may stand inside a ``\"\"\"`` docstring and read back as itself:
+    backslashes doubled, and each quote that could help close the docstring (one
+    followed by another, or the last character) escaped. String literals go
+    through ``py_literal``; these two are how spec values reach generated code."""
+    text = text.replace("\\", "\\\\")
+    return _CLOSING_QUOTE.sub('\\\\"', text)
+
+
+_CLOSING_QUOTE: Final = re.compile(r'"(?="|\Z)')
 
 
 def _string(text: str) -> str:

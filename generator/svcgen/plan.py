@@ -10,10 +10,11 @@ schedules and resources are planned in ``plan_toolbox``.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .spec import ENV_REFERENCE, ServiceSpec
 
@@ -168,7 +169,9 @@ class Plan:
 def make_plan(spec: ServiceSpec) -> Plan:
     """Resolve ``spec`` into the plan the templates read."""
     package = spec.package
-    names = _MessageNames(reserved=_RESERVED_NAMES)
+    refs = [c.message for c in spec.consumers] + [p.message for p in spec.publishers]
+    refs += [t.args for t in spec.tasks]
+    names = _MessageNames(reserved=_RESERVED_NAMES, refs=refs)
     brokers = tuple(
         BrokerPlan(
             name=name,
@@ -334,10 +337,19 @@ _RESERVED_NAMES: Final = frozenset(
 
 
 class _MessageNames:
-    """Names message classes in app.py; a clash gets a module-qualified alias."""
+    """Names message classes in app.py; a clash (with a name app.py uses, or with
+    a class of the same name from another module) gets a module-qualified alias."""
 
-    def __init__(self, *, reserved: frozenset[str]) -> None:
-        self._reserved = reserved
+    def __init__(
+        self, *, reserved: frozenset[str], refs: Iterable[str | None] = ()
+    ) -> None:
+        modules: dict[str, set[str]] = {}
+        for ref in refs:
+            if ref is not None:
+                module, cls = ref.split(":")
+                modules.setdefault(cls, set()).add(module)
+        shared = {cls for cls, where in modules.items() if len(where) > 1}
+        self._reserved = reserved | shared
 
     def alias(self, ref: str | None) -> str | None:
         if ref is None:
@@ -439,12 +451,18 @@ def _model_stubs(spec: ServiceSpec) -> tuple[ModelStub, ...]:
 # -- imports, in the order ruff's isort wants them ---------------------------------
 
 
-def _member_key(name: str) -> tuple[int, str]:
+def natural(text: str) -> tuple[str | int, ...]:
+    """ruff's isort order: runs of digits compare as numbers (``c2`` before ``c10``)."""
+    parts = re.split(r"(\d+)", text)
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+def _member_key(name: str) -> tuple[int, tuple[str | int, ...]]:
     if name.isupper() and len(name) > 1:
-        return (0, name)
+        return (0, natural(name))
     if name[:1].isupper():
-        return (1, name)
-    return (2, name)
+        return (1, natural(name))
+    return (2, natural(name))
 
 
 def import_sections(
@@ -469,14 +487,16 @@ def import_sections(
             sections[index].setdefault(module, set()).add(name)
     out: list[tuple[str, ...]] = []
     for plain, renamed in zip(sections, aliased, strict=True):
-        lines: list[tuple[str, str, str]] = []
+        lines: list[tuple[tuple[Any, ...], str]] = []
+        key: tuple[Any, ...]
+        # ruff orders the statements of one module by their first member.
         for module, names in plain.items():
-            members = ", ".join(sorted(names, key=_member_key))
-            lines.append((module.lower(), "", f"from {module} import {members}"))
+            members = sorted(names, key=_member_key)
+            key = (natural(module.lower()), _member_key(members[0]), ())
+            lines.append((key, f"from {module} import {', '.join(members)}"))
         for module, name, alias in renamed:
-            lines.append(
-                (module.lower(), name, f"from {module} import {name} as {alias}")
-            )
+            key = (natural(module.lower()), _member_key(name), natural(alias))
+            lines.append((key, f"from {module} import {name} as {alias}"))
         if lines:
             out.append(tuple(line for *_, line in sorted(lines)))
     return tuple(out)

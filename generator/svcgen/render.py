@@ -21,6 +21,7 @@ from .layout import (
     Item,
     Split,
     Sum,
+    docstring_text,
     import_line,
     lay_out,
     prefixed,
@@ -372,6 +373,7 @@ def _make_environment(*, precompiled: bool) -> jinja2.Environment:
         **options,  # type: ignore[arg-type]
     )
     env.filters["py"] = py_literal
+    env.filters["doc"] = docstring_text
     env.filters["setting_expr"] = _setting_expr
     env.filters["import_line"] = import_line
     env.globals["lay_out"] = lay_out

@@ -71,11 +71,74 @@ def task_keys_bucket(service: str) -> str:
 
 
 DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h)$"
+DURATION_MAX: Final = 366 * 24 * 3600.0
+"""The longest duration (a year): longer ones overflow timers and clocks."""
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _TAKEN_PACKAGES: Final = frozenset(
-    {"svcgen", "svcgen_runtime", "starlette", "uvicorn", "pydantic", "httpx", "pytest"}
+    {
+        # svcgen, its runtime, and what a generated service imports or installs
+        # (svcgen-runtime's dependencies and extras, the skeleton's test tools):
+        # a service package with one of these names would hide it.
+        "svcgen",
+        "svcgen_runtime",
+        "anyio",
+        "sniffio",
+        "starlette",
+        "uvicorn",
+        "h11",
+        "httptools",
+        "uvloop",
+        "websockets",
+        "watchfiles",
+        "pydantic",
+        "pydantic_core",
+        "annotated_types",
+        "typing_extensions",
+        "typing_inspection",
+        "httpx",
+        "httpcore",
+        "certifi",
+        "idna",
+        "pytest",
+        "pytest_asyncio",
+        "_pytest",
+        "pluggy",
+        "iniconfig",
+        "packaging",
+        "aiokafka",
+        "kafka",
+        "async_timeout",
+        "aio_pika",
+        "aiormq",
+        "pamqp",
+        "yarl",
+        "multidict",
+        "propcache",
+        "nats",
+        "redis",
+        "paho",
+        "croniter",
+        "dateutil",
+        "pytz",
+        "six",
+        "asyncpg",
+        "aiosqlite",
+        "opentelemetry",
+        "prometheus_client",
+        "importlib_metadata",
+        "zipp",
+        "wrapt",
+        "deprecated",
+        "setuptools",
+        "pip",
+        "pkg_resources",
+        "mypy",
+        "ruff",
+    }
 )
+NAME_MAX: Final = 64
+"""Longest name: it becomes a file name (``handlers/<name>.py``) and identifiers."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _MESSAGE_REF = re.compile(
@@ -98,13 +161,55 @@ def parse_duration(value: object) -> float:
     match = _DURATION.match(value.strip())
     if match is None:
         raise ValueError(
-            f"{value!r} is not a duration: write a number and a unit, such as 250ms, "
-            "30s, 5m or 1h"
+            f"{value[:40]!r} is not a duration: write a number and a unit, such as "
+            "250ms, 30s, 5m or 1h"
         )
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if not seconds <= DURATION_MAX:
+        raise ValueError(
+            f"{value[:40]!r} is longer than {DURATION_MAX / 3600:g}h (a year), the "
+            "longest duration svcgen takes; write a shorter one, such as 24h"
+        )
+    return seconds
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+"""Characters that have no place in a value that reaches code or a file name."""
+_CONTROL_IN_TEXT = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]"
+)
+"""The same for free text (descriptions), where newlines and tabs are fine."""
+
+
+def control_character(value: str, *, text: bool = False) -> str | None:
+    """The first control character of ``value`` (``repr``-quoted), or None."""
+    found = (_CONTROL_IN_TEXT if text else _CONTROL).search(value)
+    return None if found is None else repr(found.group())
+
+
+def _check_text(value: str) -> str:
+    bad = control_character(value, text=True)
+    if bad is not None:
+        raise ValueError(
+            f"contains the control character {bad}; remove it (newlines and tabs "
+            "are fine)"
+        )
+    return value
+
+
+def _check_plain(value: str) -> str:
+    bad = control_character(value)
+    if bad is not None:
+        raise ValueError(f"contains the control character {bad}; remove it")
+    return value
 
 
 def _check_name(value: str) -> str:
+    if len(value) > NAME_MAX:
+        raise ValueError(
+            f"{value[:20]!r}... is {len(value)} characters long; a name has at most "
+            f"{NAME_MAX}, since it names a file and a Python identifier"
+        )
     if value.startswith("_"):
         bare = value.strip("_")
         valid = _NAME.match(bare) and not keyword.iskeyword(bare)
@@ -123,11 +228,21 @@ def _check_name(value: str) -> str:
             f"{value!r} is a Python keyword, so it cannot name a module or an "
             f"attribute; choose another name, such as {value}_"
         )
+    if value == "l":
+        raise ValueError(
+            "'l' reads like 1 and I, so linters refuse it as a name (E741); choose "
+            "a longer name"
+        )
     return value
 
 
 def _check_service_name(value: str) -> str:
     package = value.replace("-", "_")
+    if len(value) > NAME_MAX:
+        raise ValueError(
+            f"{value[:20]!r}... is {len(value)} characters long; a service name has "
+            f"at most {NAME_MAX}, since it names the package's directory"
+        )
     if not _SERVICE_NAME.match(value) or keyword.iskeyword(package):
         raise ValueError(
             f"{value!r} is not a valid service name: use lowercase letters, digits, "
@@ -142,16 +257,52 @@ def _check_service_name(value: str) -> str:
     return value
 
 
+STUB_NAMES: Final = frozenset(
+    {"Ack", "BaseModel", "BROKERS", "Context", "InboundMessage", "Outcome", "Tasks"}
+)
+"""Names the user-owned stubs import beside a message class under their own name
+(app.py aliases a class that clashes with its own imports), and app.py's one
+capitalised global."""
+
+
 def _check_message_ref(value: str) -> str:
     if not _MESSAGE_REF.match(value):
         raise ValueError(
             f"{value!r} is not a message reference: write module:Class, such as "
             "orders.models:OrderCreated"
         )
+    if len(value) > ADDRESS_MAX:
+        raise ValueError(
+            f"{value[:40]!r}... is longer than {ADDRESS_MAX} characters; shorten "
+            "the module path"
+        )
+    module, cls = value.split(":")
+    for part in (*module.split("."), cls):
+        if keyword.iskeyword(part):
+            raise ValueError(
+                f"{value!r} has the Python keyword {part!r}, which cannot be "
+                f"imported; rename it, such as {part}_"
+            )
+        if len(part) > NAME_MAX:
+            raise ValueError(
+                f"{value!r} has a part longer than {NAME_MAX} characters; shorten it"
+            )
+    if not cls[0].isupper():
+        raise ValueError(
+            f"{value!r} names the class {cls!r}; name a message class in CapWords "
+            f"(starting with a capital), such as "
+            f"{''.join(p.capitalize() for p in cls.split('_') if p) or 'Message'}"
+        )
+    if cls in STUB_NAMES:
+        raise ValueError(
+            f"{value!r} names the class {cls!r}, a name the generated code uses "
+            f"itself; rename the class, such as {cls.capitalize()}Message"
+        )
     return value
 
 
 def _check_env_syntax(value: str) -> str:
+    _check_plain(value)
     rest = ENV_REFERENCE.sub("", value)
     if "${" in rest or "$" in rest:
         raise ValueError(
@@ -173,6 +324,33 @@ def _check_not_blank(value: str) -> str:
     return value
 
 
+ADDRESS_MAX: Final = 200
+"""Longest topic, queue, subject, stream or group: brokers add suffixes to it
+(``.retry``, ``.dlq``, ``.delay.<ms>``) and cap names near 250 bytes."""
+_ADDRESS_REFUSED = re.compile(r"[\s\"'\\`]")
+
+
+def _check_address(value: str) -> str:
+    """A broker address as any broker may take it; per-kind rules are in
+    ``spec_checks``."""
+    _check_not_blank(value)
+    bad = control_character(value)
+    if bad is not None:
+        raise ValueError(f"contains the control character {bad}; remove it")
+    found = _ADDRESS_REFUSED.search(value)
+    if found is not None:
+        raise ValueError(
+            f"{value!r} contains {found.group()!r}; a topic, queue, subject or group "
+            "takes no spaces, quotes or backslashes, such as orders.created"
+        )
+    if len(value.encode("utf-8")) > ADDRESS_MAX:
+        raise ValueError(
+            f"is {len(value.encode('utf-8'))} bytes long; brokers take at most "
+            f"{ADDRESS_MAX} here, suffixes such as .retry and .dlq included"
+        )
+    return value
+
+
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
@@ -187,6 +365,10 @@ Duration = Annotated[
 PositiveDuration = Annotated[Duration, AfterValidator(_check_positive)]
 """A duration where zero makes no sense (a timeout, a period, a window)."""
 Name = Annotated[str, AfterValidator(_check_name)]
+Address = Annotated[str, AfterValidator(_check_address)]
+Text = Annotated[str, AfterValidator(_check_text)]
+"""Free text (a description): it becomes docstrings and comments."""
+Plain = Annotated[str, AfterValidator(_check_plain)]
 ServiceName = Annotated[str, AfterValidator(_check_service_name)]
 MessageRef = Annotated[str, AfterValidator(_check_message_ref)]
 EnvString = Annotated[str, AfterValidator(_check_env_syntax)]
@@ -210,7 +392,7 @@ class BrokerSpec(_Model):
 
     kind: BrokerKind
     url: EnvString | None = None
-    description: str = ""
+    description: Text = ""
 
 
 class RouteSpec(_Model):
@@ -219,7 +401,7 @@ class RouteSpec(_Model):
     name: Name
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: NonBlank
-    description: str = ""
+    description: Text = ""
 
 
 class HttpSpec(_Model):
@@ -253,15 +435,15 @@ class ConsumerSpec(_Model):
 
     name: Name
     broker: str
-    source: NonBlank
-    group: NonBlank | None = None
+    source: Address
+    group: Address | None = None
     message: MessageRef | None = None
     concurrency: int = Field(default=1, ge=1, le=10000)
     ordering: Literal["none", "key", "partition"] = "none"
     timeout: PositiveDuration = 30.0
     retry: RetrySpec = Field(default_factory=RetrySpec)
-    dead_letter: NonBlank | None = None
-    description: str = ""
+    dead_letter: Address | None = None
+    description: Text = ""
 
 
 class PublisherSpec(_Model):
@@ -269,9 +451,9 @@ class PublisherSpec(_Model):
 
     name: Name
     broker: str
-    target: NonBlank
+    target: Address
     message: MessageRef | None = None
-    description: str = ""
+    description: Text = ""
 
 
 class TaskSpec(_Model):
@@ -286,9 +468,9 @@ class TaskSpec(_Model):
     concurrency: int = Field(default=1, ge=1, le=10000)
     timeout: PositiveDuration = 300.0
     retry: RetrySpec = Field(default_factory=RetrySpec)
-    dead_letter: NonBlank | None = None
+    dead_letter: Address | None = None
     key_window: PositiveDuration = 86400.0
-    description: str = ""
+    description: Text = ""
 
 
 class ScheduleSpec(_Model):
@@ -296,11 +478,11 @@ class ScheduleSpec(_Model):
     ``schedules/<name>.py`` builds the task's arguments."""
 
     name: Name
-    cron: str | None = None
+    cron: Plain | None = None
     every: PositiveDuration | None = None
-    timezone: str = "UTC"
+    timezone: Plain = "UTC"
     task: str
-    description: str = ""
+    description: Text = ""
 
 
 class CacheSpec(_Model):
@@ -311,7 +493,7 @@ class CacheSpec(_Model):
 
     kind: Literal["memory", "redis"]
     url: EnvString | None = None
-    prefix: str | None = None
+    prefix: Plain | None = None
 
 
 class PoolSpec(_Model):
@@ -364,7 +546,7 @@ class ServiceSpec(_Model):
     model_config = ConfigDict(title="svcgen service spec")
 
     name: ServiceName
-    description: str = ""
+    description: Text = ""
     brokers: Annotated[dict[Name, BrokerSpec], _EMPTY_DICT] = Field(
         default_factory=dict
     )
@@ -429,39 +611,125 @@ class _Positions:
         return self.keys.get(loc) or self.value(loc)
 
 
-def _plain(node: Any, loc: Loc, pos: _Positions, construct: Any) -> Any:
-    """A composed YAML node as plain dicts/lists/scalars, recording positions."""
-    from yaml.nodes import MappingNode, SequenceNode
+_PLAIN_TAGS: Final = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+)
+"""The tags a spec may use: plain YAML, nothing that builds objects."""
 
-    if isinstance(node, MappingNode):
-        out: dict[Any, Any] = {}
+
+class _Refused(Exception):
+    """A value svcgen will not read, at ``loc``."""
+
+    def __init__(
+        self, loc: Loc, message: str, *, at: tuple[int, int] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.at = at
+        """The position, when it is not that of ``loc``'s value (a key's)."""
+
+
+class _Reader:
+    """Turns a composed YAML node into plain dicts, lists and scalars, recording
+    the position of every key and value; refuses tags that build objects, a
+    recursive alias, and aliases that expand past ``VALUES_MAX`` values."""
+
+    def __init__(self, construct: Any) -> None:
+        self.pos = _Positions()
+        self._construct = construct
+        self._count = 0
+        self._open: set[int] = set()
+
+    def plain(self, node: Any, loc: Loc) -> Any:
+        from yaml.nodes import MappingNode, SequenceNode
+
+        self._count += 1
+        if self._count > VALUES_MAX:
+            raise _Refused(
+                loc,
+                f"the aliases here expand to more than {VALUES_MAX:,} values; write "
+                "the values out, or use fewer aliases",
+            )
+        tag = str(node.tag)
+        if tag not in _PLAIN_TAGS:
+            raise _Refused(
+                loc,
+                f"unknown tag {tag.removeprefix('tag:yaml.org,2002:')!r}: a spec is "
+                "plain YAML (strings, numbers, booleans, lists, mappings); remove "
+                "the tag",
+            )
+        if not isinstance(node, MappingNode | SequenceNode):
+            return self._scalar(node, loc)
+        if id(node) in self._open:
+            raise _Refused(
+                loc,
+                "this alias refers to a list or mapping that contains it, so the "
+                "value never ends; write the value out instead",
+            )
+        if len(loc) > DEPTH_MAX:
+            raise _Refused(
+                loc, f"nested more than {DEPTH_MAX} levels deep; a spec needs a few"
+            )
+        self._open.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, loc)
+            return self._sequence(node, loc)
+        finally:
+            self._open.discard(id(node))
+
+    def _mapping(self, node: Any, loc: Loc) -> dict[str, Any]:
+        from yaml.nodes import ScalarNode
+
+        out: dict[str, Any] = {}
         for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                raise _Refused(
+                    loc,
+                    "a key is a word, not a list or a mapping; write it as one",
+                    at=(key.start_mark.line + 1, key.start_mark.column + 1),
+                )
             name = str(key.value)
             if name in out:
                 continue  # a duplicate key: reported, and the first one is validated
             child = (*loc, name)
-            pos.keys[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
-            pos.values[child] = (value.start_mark.line + 1, value.start_mark.column + 1)
-            out[name] = _plain(value, child, pos, construct)
+            self.pos.keys[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
+            self.pos.values[child] = (
+                value.start_mark.line + 1,
+                value.start_mark.column + 1,
+            )
+            out[name] = self.plain(value, child)
         return out
-    if isinstance(node, SequenceNode):
+
+    def _sequence(self, node: Any, loc: Loc) -> list[Any]:
         items = []
         for i, item in enumerate(node.value):
-            pos.values[(*loc, i)] = (
+            self.pos.values[(*loc, i)] = (
                 item.start_mark.line + 1,
                 item.start_mark.column + 1,
             )
-            items.append(_plain(item, (*loc, i), pos, construct))
+            items.append(self.plain(item, (*loc, i)))
         return items
-    if str(node.tag).endswith(":timestamp"):
-        return str(node.value)
-    value = construct(node)
-    if isinstance(value, bool) or value is None:
+
+    def _scalar(self, node: Any, loc: Loc) -> Any:
+        import yaml
+
+        if str(node.tag).endswith(":timestamp"):
+            return str(node.value)
+        try:
+            value = self._construct(node)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise _Refused(
+                loc, f"cannot read {str(node.value)[:40]!r} as its tag says: {exc}"
+            ) from None
+        if isinstance(value, bool) or value is None:
+            return value
+        for kind in (int, float, str):
+            if isinstance(value, kind):
+                return kind(value)
         return value
-    for kind in (int, float, str):
-        if isinstance(value, kind):
-            return kind(value)
-    return value
 
 
 def _duplicate_keys(root: Any) -> Iterator[SpecIssue]:
@@ -493,9 +761,18 @@ def _duplicate_keys(root: Any) -> Iterator[SpecIssue]:
                 stack.append((item, f"{path}[{i}]"))
 
 
+SPEC_MAX_BYTES: Final = 1_000_000
+"""The largest spec svcgen reads (the 50-consumer benchmark spec is 12 kB)."""
+VALUES_MAX: Final = 100_000
+"""The most values a spec may hold once its aliases are expanded."""
+DEPTH_MAX: Final = 50
+"""The deepest nesting of mappings and lists (a spec needs five levels)."""
+
+
 def load_spec(path: Path) -> ServiceSpec:
-    """Read and validate ``path``; raise SpecError listing every problem."""
-    return parse_spec(read_spec(path), filename=path.name)
+    """Read and validate ``path``; raise SpecError listing every problem, each
+    named by ``path`` as given (``svc/service.yaml`` for ``--dir svc``)."""
+    return parse_spec(read_spec(path), filename=str(path))
 
 
 def read_spec(path: Path) -> str:
@@ -506,18 +783,18 @@ def read_spec(path: Path) -> str:
         ProjectError: ``path`` is a directory, or cannot be read.
     """
     try:
+        if path.is_file() and path.stat().st_size > SPEC_MAX_BYTES:
+            raise ProjectError(
+                f"{path} is larger than {SPEC_MAX_BYTES:,} bytes, more than any "
+                "spec needs; check that it is the service's spec"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
-        raise SpecError(
-            [
-                SpecIssue(
-                    1,
-                    1,
-                    "",
-                    "file not found; run `svcgen new NAME` to create a service",
-                )
-            ],
-            filename=path.name,
+        where = path.parent if path.parent.is_dir() else f"{path.parent} (missing)"
+        raise ProjectError(
+            f"there is no {path.name} in {where}: run svcgen in a service's "
+            "directory, pass --dir the directory that holds it, or create one with "
+            "svcgen new NAME"
         ) from None
     except IsADirectoryError:
         raise ProjectError(
@@ -555,7 +832,7 @@ def read_spec(path: Path) -> str:
                     "here); save it as UTF-8",
                 )
             ],
-            filename=path.name,
+            filename=str(path),
         ) from None
 
 
@@ -571,8 +848,29 @@ def parse_spec(text: str, *, filename: str = SPEC_FILENAME) -> ServiceSpec:
 
     issues.extend(cross_references(data, pos))
     if issues or spec is None:
-        raise SpecError(sorted(set(issues)), filename=filename)
+        inner = {
+            SpecIssue(*inside(text, i.line, i.column), i.path, i.message)
+            for i in issues
+        }
+        raise SpecError(sorted(inner), filename=filename)
     return spec
+
+
+_YAML_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+"""What YAML (PyYAML) counts as a line break."""
+
+
+def inside(text: str, line: int, column: int) -> tuple[int, int]:
+    """``(line, column)`` moved onto the text: a parser's mark just past the end
+    (a last line without a newline, or an empty one) becomes the end of the last
+    line, so an editor can jump to it."""
+    lines = _YAML_BREAK.split(text)
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # the break that ends the last line opens no line of its own
+    if line > len(lines):
+        line, column = len(lines), len(lines[-1]) + 1
+    line = max(line, 1)
+    return line, max(1, min(column, len(lines[line - 1]) + 1))
 
 
 def _loader() -> Any:
@@ -616,11 +914,32 @@ def _parse_yaml(
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = exc.problem or exc.context or "cannot be parsed"
         raise SpecError(
-            [SpecIssue(line, col, "", f"malformed YAML: {problem}")], filename=filename
+            [SpecIssue(*inside(text, line, col), "", f"malformed YAML: {problem}")],
+            filename=filename,
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        before = _YAML_BREAK.split(text[: exc.position])
+        line, col = len(before), len(before[-1]) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise SpecError(
+            [
+                SpecIssue(
+                    *inside(text, line, col),
+                    "",
+                    f"the control character {char!r} is not allowed in YAML; remove it",
+                )
+            ],
+            filename=filename,
         ) from None
     except yaml.YAMLError as exc:
         raise SpecError(
-            [SpecIssue(1, 1, "", f"malformed YAML: {exc}")], filename=filename
+            [SpecIssue(1, 1, "", f"malformed YAML: {' '.join(str(exc).split())}")],
+            filename=filename,
+        ) from None
+    except RecursionError:
+        raise SpecError(
+            [SpecIssue(1, 1, "", f"nested more than {DEPTH_MAX} levels deep")],
+            filename=filename,
         ) from None
     finally:
         loader.dispose()
@@ -633,9 +952,17 @@ def _parse_yaml(
             ],
             filename=filename,
         )
+    reader = _Reader(lambda n: loader.construct_object(n, deep=True))
+    pos = reader.pos
+    try:
+        data = reader.plain(tree, ())
+    except _Refused as exc:
+        line, col = exc.at or pos.value(exc.loc)
+        raise SpecError(
+            [SpecIssue(*inside(text, line, col), _path(exc.loc), exc.message)],
+            filename=filename,
+        ) from None
     duplicates = list(_duplicate_keys(tree))
-    pos = _Positions()
-    data = _plain(tree, (), pos, lambda n: loader.construct_object(n, deep=True))
     if not isinstance(data, dict):
         raise SpecError(
             [

@@ -10,6 +10,7 @@ sees them; a resource has the keys its kind needs and none that it ignores.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
@@ -22,6 +23,7 @@ from .spec import (
     Loc,
     _path,
     _Positions,
+    control_character,
     task_keys_prefix,
 )
 
@@ -58,6 +60,8 @@ def _unique_names(
 def cross_references(data: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
     """Every problem a single model cannot see: references, uniqueness, per-kind keys."""
     brokers = data.get("brokers")
+    if brokers is None:
+        brokers = {}  # no brokers: key, no broker to refer to
     kinds: dict[str, str] = {}
     if isinstance(brokers, dict):
         for name, broker in brokers.items():
@@ -72,6 +76,10 @@ def cross_references(data: Mapping[str, Any], pos: _Positions) -> Iterator[SpecI
         yield from _unique_names(data, key, pos)
         for i, item in _entries(data, key):
             yield from _broker_use(key, i, item, use, kinds, brokers, pos)
+            yield from _addresses(key, i, item, kinds, pos)
+            yield from _message_module(key, i, item, data.get("name"), pos)
+    if isinstance(brokers, dict):
+        yield from _broker_names(brokers, data.get("resources"), pos)
     for i, item in _entries(data, "publishers"):
         name = item.get("name")
         if name in RESERVED_CONTEXT_NAMES:
@@ -185,6 +193,148 @@ def _broker_use(
             )
 
 
+_KAFKA_TOPIC: Final = re.compile(r"^[A-Za-z0-9._-]+$")
+_NATS_SUBJECT: Final = re.compile(r"^[^.*>$][^.*>]*(\.[^.*>]+)*$")
+
+
+def _address_problem(kind: str, value: str, *, field: str) -> str | None:
+    """Why the ``kind`` broker would refuse ``value`` as ``field`` (an address, or
+    a group)."""
+    if field == "group":
+        if kind == "mqtt" and any(c in value for c in "/+#"):
+            return (
+                f"{value!r} cannot name an MQTT shared subscription: remove '/', "
+                "'+' and '#'"
+            )
+        return None
+    if kind == "kafka" and (not _KAFKA_TOPIC.match(value) or value in (".", "..")):
+        return (
+            f"{value!r} is not a Kafka topic name: use letters, digits, '.', '_' "
+            "and '-' only, such as orders.created"
+        )
+    if kind == "nats" and not _NATS_SUBJECT.match(value):
+        return (
+            f"{value!r} is not a NATS subject to read or send on: write tokens "
+            "separated by single dots, without wildcards ('*', '>') or a leading "
+            "'$', such as orders.created"
+        )
+    if kind == "mqtt" and value.startswith("$"):
+        return f"{value!r} starts with '$', which MQTT keeps for the broker's topics"
+    if kind == "mqtt" and field != "source" and any(c in value for c in "+#"):
+        return (
+            f"{value!r} is not an MQTT topic to send on: remove the wildcards "
+            "('+', '#'), which only a consumer's source may use"
+        )
+    if kind == "rabbitmq" and value.startswith("amq."):
+        return (
+            f"{value!r} starts with 'amq.', which RabbitMQ keeps for itself; "
+            "choose another name, such as orders.created"
+        )
+    return None
+
+
+def _addresses(
+    key: str,
+    i: int,
+    item: Mapping[str, Any],
+    kinds: Mapping[str, str],
+    pos: _Positions,
+) -> Iterator[SpecIssue]:
+    """Sources, targets, groups and dead-letter destinations as the broker's kind
+    takes them (any broker's rules are checked by the model)."""
+    broker = item.get("broker")
+    kind = kinds.get(broker) if isinstance(broker, str) else None
+    if kind is None:
+        return
+    for field in ("source", "target", "dead_letter", "group"):
+        value = item.get(field)
+        if not isinstance(value, str) or (field == "dead_letter" and value == "none"):
+            continue
+        problem = _address_problem(kind, value, field=field)
+        if problem is not None:
+            yield _issue(pos, (key, i, field), problem)
+
+
+_STUB_PACKAGES: Final = ("_generated", "handlers", "routes", "tasks", "schedules")
+
+
+def _message_module(
+    key: str, i: int, item: Mapping[str, Any], service: object, pos: _Positions
+) -> Iterator[SpecIssue]:
+    """A message model may not live where svcgen writes its own modules."""
+    field = "args" if key == "tasks" else "message"
+    ref = item.get(field)
+    if not isinstance(ref, str) or not isinstance(service, str) or ":" not in ref:
+        return
+    package = service.replace("-", "_")
+    parts = ref.split(":")[0].split(".")
+    if parts[0] == package and len(parts) > 1 and parts[1] in _STUB_PACKAGES:
+        yield _issue(
+            pos,
+            (key, i, field),
+            f"{ref!r} is inside {package}.{parts[1]}, which svcgen fills with its "
+            f"own modules; put the model elsewhere, such as {package}.models",
+        )
+    elif parts[0] == package and parts[1:] == ["__main__"]:
+        yield _issue(
+            pos,
+            (key, i, field),
+            f"{ref!r} is inside {package}.__main__, the service's entry point; put "
+            f"the model elsewhere, such as {package}.models",
+        )
+
+
+_RESOURCE_SETTINGS: Final = {"cache": "cache_url", "database": "database_url"}
+
+
+def _broker_names(
+    brokers: Mapping[str, Any], resources: object, pos: _Positions
+) -> Iterator[SpecIssue]:
+    """A broker's URL setting (``<name>_url``) must not be a resource's too."""
+    if not isinstance(resources, dict):
+        return
+    for name, setting in _RESOURCE_SETTINGS.items():
+        resource = resources.get(name)
+        if name in brokers and isinstance(resource, dict) and "url" in resource:
+            yield _issue(
+                pos,
+                ("brokers", name),
+                f"a broker named {name!r} would take the setting {setting} of the "
+                f"{name} resource; rename the broker, such as {name}_broker",
+                key=True,
+            )
+
+
+_ROUTE_PATH: Final = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$")
+_PATH_PARAM: Final = re.compile(r"\{([^{}]*)\}")
+_CONVERTORS: Final = ("str", "path", "int", "float", "uuid")
+
+
+def _path_problem(path: str) -> str | None:
+    """Why starlette would refuse ``path``, or None."""
+    if not _ROUTE_PATH.match(path):
+        return (
+            f"{path!r} is not a URL path: use letters, digits and -._~!$&'()*+,;=:@% "
+            "between slashes, and {name} for parameters"
+        )
+    seen: set[str] = set()
+    for param in _PATH_PARAM.findall(path):
+        name, _, convertor = param.partition(":")
+        if not name.isidentifier():
+            return f"{{{param}}} in {path!r} is not a parameter: write {{name}}"
+        if convertor and convertor not in _CONVERTORS:
+            return (
+                f"{{{param}}} in {path!r} has no convertor {convertor!r}; use one "
+                f"of {', '.join(_CONVERTORS)}"
+            )
+        if name in seen:
+            return f"{path!r} has the parameter {name!r} twice; rename one of them"
+        seen.add(name)
+    if "{" in _PATH_PARAM.sub("", path) or "}" in _PATH_PARAM.sub("", path):
+        return f"{path!r} has an unmatched brace; write parameters as {{name}}"
+    return None
+
+
 def _routes(http: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
     seen: dict[tuple[str, str], int] = {}
     for i, route in _entries(http, "routes"):
@@ -196,6 +346,10 @@ def _routes(http: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
             yield SpecIssue(
                 *pos.value(loc), _path(loc), f"{path!r} must start with '/'"
             )
+        else:
+            problem = _path_problem(path)
+            if problem is not None:
+                yield SpecIssue(*pos.value(loc), _path(loc), problem)
         if path in PROBE_PATHS:
             yield SpecIssue(
                 *pos.value(loc),
@@ -207,7 +361,7 @@ def _routes(http: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
                 yield SpecIssue(
                     *pos.value(loc),
                     _path(loc),
-                    f"{method} {path} is already served by http.routes"
+                    f"{method} {path!r} is already served by http.routes"
                     f"[{seen[(method, path)]}]; remove one of them",
                 )
             else:
@@ -297,6 +451,15 @@ def _name_clashes(data: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssu
 def _schedule(i: int, item: Mapping[str, Any], pos: _Positions) -> Iterator[SpecIssue]:
     loc: Loc = ("schedules", i)
     cron, every = item.get("cron"), item.get("every")
+    for key in ("cron", "every"):
+        if key in item and item[key] is None:
+            yield _issue(
+                pos,
+                (*loc, key),
+                f"{key} is empty (null); write a value, such as "
+                + (f"cron: {CRON_EXAMPLE}" if key == "cron" else "every: 30s")
+                + ", or remove the key",
+            )
     if cron is not None and every is not None:
         yield _issue(
             pos,
@@ -324,6 +487,8 @@ def _schedule(i: int, item: Mapping[str, Any], pos: _Positions) -> Iterator[Spec
 
 def _cron_problem(expression: str) -> str | None:
     """Why croniter refuses ``expression``, or None when it is a valid 5-field cron."""
+    if control_character(expression) is not None:
+        return None  # refused as such by the model
     fields = expression.split()
     if len(fields) != 5:
         return (

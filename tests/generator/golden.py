@@ -4,6 +4,7 @@ must generate."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ def run_case(spec_text: str) -> Outcome:
         root = Path(tmp)
         (root / "service.yaml").write_text(spec_text, encoding="utf-8")
         try:
-            commands.generate(root)
+            with contextlib.chdir(root):  # errors name the spec as given: service.yaml
+                commands.generate(Path("."))
         except SpecError as exc:
             return Outcome(files=None, error=str(exc) + "\n")
         files = {

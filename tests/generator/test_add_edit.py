@@ -251,10 +251,16 @@ def test_a_route_goes_into_an_http_section_without_routes(tmp_path: Path) -> Non
         assert _comments(raw.decode()) == _comments(before)
 
 
-def test_a_new_entry_s_values_are_quoted_as_yaml_needs(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "target",
+    ["null", "true", "0x10", "&a", "*a", "!x", "%x", "@x", "a:b", "a#b", "[a]", "{a}",
+     "|x", ">x", "?x", "a,b", "-x", "~"],
+)  # fmt: skip
+def test_a_new_entry_s_values_are_quoted_as_yaml_needs(
+    tmp_path: Path, target: str
+) -> None:
     """Untrusted text from the command line stays one value of the new entry."""
     (tmp_path / "service.yaml").write_text(HEAD + "publishers: []\n")
-    target = "a: b, [c] # d {e} 'f' \"g\" \u2028h"
     result = run(
         "add-publisher", "p", "--broker", "local", "--target", target,
         "--dir", str(tmp_path),
@@ -262,6 +268,21 @@ def test_a_new_entry_s_values_are_quoted_as_yaml_needs(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = yaml.safe_load((tmp_path / "service.yaml").read_text())
     assert data["publishers"] == [{"name": "p", "broker": "local", "target": target}]
+
+
+def test_an_address_with_spaces_or_quotes_is_refused_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    before = HEAD + "publishers: []\n"
+    (tmp_path / "service.yaml").write_text(before)
+    target = "a: b, [c] # d {e} 'f' \"g\" \u2028h"
+    result = run(
+        "add-publisher", "p", "--broker", "local", "--target", target,
+        "--dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.startswith("--target: ")
+    assert (tmp_path / "service.yaml").read_text() == before
 
 
 # -- refusals leave every file as it was ------------------------------------------
@@ -363,7 +384,7 @@ def test_odd_layouts_get_exactly_the_new_entry(case: str) -> None:
     from svcgen.edit import add_entry
 
     before = "name: shop\nbrokers:\n  local: {kind: memory}\n" + ODD[case]
-    entry = {"name": "n", "broker": "local", "source": "s: x, [y]"}
+    entry = {"name": "n", "broker": "local", "source": "s:x,[y]#z"}
     after, spec = add_entry(
         before, section=("consumers",), what="consumer", entry=entry, flow=False
     )

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 
 from svcgen import commands
 from svcgen.cli import main
-from svcgen.errors import EditError, SpecError
+from svcgen.errors import EditError
 
 BASE = """\
 # the shop service
@@ -105,8 +105,8 @@ def test_a_second_cache_is_refused_and_nothing_changes(root: Path) -> None:
     assert _spec(root) == before
 
 
-def test_a_kind_the_resource_does_not_have_is_a_spec_error(root: Path) -> None:
-    with pytest.raises(SpecError, match=r"resources\.cache\.kind"):
+def test_a_kind_the_resource_does_not_have_is_refused(root: Path) -> None:
+    with pytest.raises(EditError, match=r"^--kind: expected 'memory' or 'redis'"):
         commands.add_resource(root, resource="cache", kind="sqlite")
     assert _spec(root) == BASE
 

@@ -64,21 +64,60 @@ def test_validate_ok(project: Path) -> None:
     )
 
 
-def test_bad_input_exits_2_with_every_error_and_no_traceback(tmp_path: Path) -> None:
-    (tmp_path / "service.yaml").write_text(
+def test_bad_input_exits_2_with_every_error_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "service.yaml").write_text(
         "name: shop\nbrokers: {b: {kind: x}}\nfoo: 1\n"
     )
-    result = run("generate", "--dir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    result = run("generate", "--dir", "svc")
     assert result.exit_code == 2
+    # Named as the user can open it from here: svc/service.yaml, not service.yaml.
     assert result.stderr == (
-        "service.yaml:2:21: brokers.b.kind: expected 'memory', 'kafka', 'rabbitmq', "
-        "'nats', 'redis' or 'mqtt', got a string ('x')\n"
-        "service.yaml:3:1: foo: unknown key 'foo'; expected one of: brokers, consumers, "
-        "description, http, name, publishers, resources, schedules, shutdown, tasks\n"
-        "2 errors in service.yaml\n"
+        "svc/service.yaml:2:21: brokers.b.kind: expected 'memory', 'kafka', "
+        "'rabbitmq', 'nats', 'redis' or 'mqtt', got a string ('x')\n"
+        "svc/service.yaml:3:1: foo: unknown key 'foo'; expected one of: brokers, "
+        "consumers, description, http, name, publishers, resources, schedules, "
+        "shutdown, tasks\n"
+        "2 errors in svc/service.yaml\n"
     )
     assert "Traceback" not in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["service.yaml"]
+    assert sorted(p.name for p in (tmp_path / "svc").iterdir()) == ["service.yaml"]
+
+
+def test_errors_of_the_spec_in_the_current_directory_name_service_yaml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "service.yaml").write_text("name: shop\nfoo: 1\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("validate")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("service.yaml:2:1: foo: unknown key 'foo'")
+    assert result.stderr.endswith("\n1 error in service.yaml\n")
+
+
+def test_add_names_the_spec_as_given_and_the_arguments_it_refuses(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project.parent)
+    add = ["add-consumer", "c", "--broker", "nope", "--source", 'a"b']
+    refused = run(*add, "--dir", project.name)
+    assert refused.exit_code == 2
+    # The positions would be in a text never written: the arguments are named.
+    assert refused.stderr == (
+        "--broker: no broker named 'nope' in brokers; defined: local\n"
+        "--source: 'a\"b' contains '\"'; a topic, queue, subject or group takes no "
+        "spaces, quotes or backslashes, such as orders.created\n"
+    )
+    spec = project / "service.yaml"
+    spec.write_text(spec.read_text() + "foo: 1\n")
+    broken = run(*add, "--dir", project.name)
+    assert broken.exit_code == 2
+    rel = f"{project.name}/service.yaml"
+    assert broken.stderr.startswith(f"{rel}:10:1: foo: unknown key"), broken.stderr
+    assert broken.stderr.endswith(f"1 error in {rel}\n")
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
@@ -89,10 +128,24 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert "the file is empty" in result.stderr
 
 
-def test_missing_spec_is_bad_input(tmp_path: Path) -> None:
-    result = run("validate", "--dir", str(tmp_path))
-    assert result.exit_code == 2
-    assert "service.yaml:1:1: file not found" in result.stderr
+def test_missing_spec_is_bad_input_naming_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "svc").mkdir()
+    monkeypatch.chdir(tmp_path)
+    for verb in ("validate", "generate", "check", "docs"):
+        result = run(verb, "--dir", "svc")
+        assert result.exit_code == 2
+        # One sentence naming the directory; no made-up 1:1 position in a file
+        # that does not exist.
+        assert result.stderr == (
+            "there is no service.yaml in svc: run svcgen in a service's directory, "
+            "pass --dir the directory that holds it, or create one with svcgen new "
+            "NAME\n"
+        )
+    missing = run("validate", "--dir", "nope")
+    assert missing.exit_code == 2
+    assert missing.stderr.startswith("there is no service.yaml in nope (missing):")
 
 
 def test_check_exits_0_when_current_and_1_with_a_diff_when_stale(project: Path) -> None:
@@ -401,9 +454,10 @@ def test_a_spec_that_is_not_utf8_exits_2_naming_the_fix(tmp_path: Path) -> None:
     (tmp_path / "service.yaml").write_bytes(b"name: shop\n# caf\xe9\n")
     result = run("validate", "--dir", str(tmp_path))
     assert result.exit_code == 2
+    spec = tmp_path / "service.yaml"
     assert result.stderr == (
-        "service.yaml:2:6: the file is not UTF-8 text (byte 0xe9 here); save it as "
-        "UTF-8\n1 error in service.yaml\n"
+        f"{spec}:2:6: the file is not UTF-8 text (byte 0xe9 here); save it as "
+        f"UTF-8\n1 error in {spec}\n"
     )
 
 
@@ -526,4 +580,106 @@ def test_add_consumer_after_new_keeps_the_skeleton_s_comments(tmp_path: Path) ->
     note = "    # dead_letter defaults to <source>.dlq; write `none` to drop after logging.\n"
     assert (root / "service.yaml").read_text() == before.replace(
         note, note + "  - name: second\n    broker: local\n    source: s\n"
+    )
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_a_source_that_closes_the_handler_docstring_is_refused(project: Path) -> None:
+    """Issue 9's fuzzer: this source closed the stub's docstring and put
+    ``os.system(...)`` in handlers/evil.py as a statement, with exit 0."""
+    before = _files(project)
+    source = 'a"""\nimport os; os.system("touch pwned")\n"""'
+    result = run(
+        "add-consumer", "evil", "--broker", "local", "--source", source,
+        "--dir", str(project),
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "--source: contains the control character '\\n'; remove it\n"
+    )
+    assert _files(project) == before
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["!foo x", "!!python/object:os.system x", "!!binary aGk=", "!!int nope"],
+)
+def test_a_tag_is_bad_input_at_its_place_not_an_internal_error(
+    tmp_path: Path, value: str
+) -> None:
+    (tmp_path / "service.yaml").write_text(f"name: shop\ndescription: {value}\n")
+    for verb in ("validate", "generate", "check"):
+        result = run(verb, "--dir", str(tmp_path))
+        assert result.exit_code == 2, result.output
+        first, count = result.stderr.splitlines()
+        assert first.startswith(f"{tmp_path / 'service.yaml'}:2:14: description: ")
+        assert count == f"1 error in {tmp_path / 'service.yaml'}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["service.yaml"]
+
+
+def test_a_control_character_is_reported_where_it_is_on_one_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "service.yaml").write_bytes(b"name: shop\ndescription: a\x1bb\n")
+    result = run("validate", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    spec = tmp_path / "service.yaml"
+    assert result.stderr == (
+        f"{spec}:2:15: the control character '\\x1b' is not allowed in YAML; "
+        f"remove it\n1 error in {spec}\n"
+    )
+
+
+def test_a_recursive_alias_is_refused_at_once(tmp_path: Path) -> None:
+    import time
+
+    (tmp_path / "service.yaml").write_text("name: shop\nconsumers: &c [*c]\n")
+    for verb in ("validate", "generate", "check"):
+        start = time.monotonic()
+        result = run(verb, "--dir", str(tmp_path))
+        assert time.monotonic() - start < 5
+        assert result.exit_code == 2
+        assert "this alias refers to a list or mapping that contains it" in (
+            result.stderr
+        )
+
+
+def test_a_disk_error_is_bad_input_with_its_cause(project: Path) -> None:
+    blocker = project / "src" / "shop" / "routes"
+    blocker.write_text("not a directory\n")  # routes/ cannot be created
+    result = run(
+        "add-route", "r", "--method", "GET", "--path", "/r", "--dir", str(project)
+    )
+    assert result.exit_code == 2, result.output
+    assert "src/shop/routes is a file, not a directory" in result.stderr
+    assert result.stderr.count("\n") == 1  # one sentence, no traceback
+    assert "internal error" not in result.stderr
+    assert blocker.read_text() == "not a directory\n"
+
+
+@pytest.mark.parametrize("name", ["anyio", "aio_pika", "asyncio", "x" * 65])
+def test_new_refuses_a_name_that_hides_a_module_or_is_too_long(
+    tmp_path: Path, name: str
+) -> None:
+    result = run("new", name, "--dir", str(tmp_path / "svc"))
+    assert result.exit_code == 2
+    assert "Invalid value for NAME" in result.output
+    assert not (tmp_path / "svc").exists()
+
+
+def test_a_spec_past_the_size_limit_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    spec = tmp_path / "service.yaml"
+    spec.write_text("name: shop\n" + "# padding\n" * 110_000)
+    result = run("validate", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"{spec} is larger than 1,000,000 bytes, more than any spec needs; check "
+        "that it is the service's spec\n"
     )

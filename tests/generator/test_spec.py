@@ -42,8 +42,14 @@ def test_bad_durations_are_refused(bad: str) -> None:
 
 
 def test_malformed_yaml() -> None:
+    # The parser notices at the end of the text, a line past the last one: the
+    # error is shown at the end of the last line, where an editor can jump.
     assert errors("name: [orders\n") == [
-        "service.yaml:2:1: malformed YAML: did not find expected ',' or ']'",
+        "service.yaml:1:14: malformed YAML: did not find expected ',' or ']'",
+        "1 error in service.yaml",
+    ]
+    assert errors("name: [orders\n\n\n") == [
+        "service.yaml:3:1: malformed YAML: did not find expected ',' or ']'",
         "1 error in service.yaml",
     ]
 
@@ -379,9 +385,8 @@ def test_a_spec_that_is_not_utf8_is_reported_at_the_byte(tmp_path: Path) -> None
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert str(info.value).splitlines() == [
-        "service.yaml:2:17: the file is not UTF-8 text (byte 0xe9 here); save it as "
-        "UTF-8",
-        "1 error in service.yaml",
+        f"{path}:2:17: the file is not UTF-8 text (byte 0xe9 here); save it as UTF-8",
+        f"1 error in {path}",
     ]
 
 
@@ -390,3 +395,21 @@ def test_a_spec_that_is_a_directory_is_a_project_error(tmp_path: Path) -> None:
     path.mkdir()
     with pytest.raises(ProjectError, match=r"service.yaml is a directory, not a file"):
         load_spec(path)
+
+
+def test_a_key_that_is_a_list_is_refused_at_its_place() -> None:
+    assert errors("name: x\nbrokers:\n  ? [a, b]\n  : {kind: memory}\n") == [
+        "service.yaml:3:5: brokers: a key is a word, not a list or a mapping; write "
+        "it as one",
+        "1 error in service.yaml",
+    ]
+
+
+def test_a_name_linters_call_ambiguous_is_refused() -> None:
+    """A task ``l`` became the attribute ``l: Task[bytes]``, which ruff refuses."""
+    text = "name: x\nbrokers: {b: {kind: memory}}\ntasks: [{name: l, broker: b}]\n"
+    assert errors(text) == [
+        "service.yaml:3:16: tasks[0].name: 'l' reads like 1 and I, so linters refuse "
+        "it as a name (E741); choose a longer name",
+        "1 error in service.yaml",
+    ]

@@ -10,10 +10,16 @@ def root(context, missing=missing):
     l_0_plan = resolve('plan')
     l_0_stub = resolve('stub')
     try:
-        t_1 = environment.filters['upper']
+        t_1 = environment.filters['doc']
     except KeyError:
         @internalcode
         def t_1(*unused):
+            raise TemplateRuntimeError("No filter named 'doc' found.")
+    try:
+        t_2 = environment.filters['upper']
+    except KeyError:
+        @internalcode
+        def t_2(*unused):
             raise TemplateRuntimeError("No filter named 'upper' found.")
     pass
     yield '"""Message models of the '
@@ -25,10 +31,9 @@ def root(context, missing=missing):
         yield '\n\nclass '
         yield str(l_1_cls)
         yield '(BaseModel):\n    """'
-        yield str(t_1(environment.getitem(l_1_what, 0)))
-        yield str(l_1_what[1:])
+        yield str(t_1(str_join((t_2(environment.getitem(l_1_what, 0)), l_1_what[1:], ))))
         yield '."""\n'
     l_1_cls = l_1_what = missing
 
 blocks = {}
-debug_info = '1=20&6=22&9=26&10=28'
+debug_info = '1=26&6=28&9=32&10=34'

@@ -11,10 +11,16 @@ def root(context, missing=missing):
     l_0_imports = resolve('imports')
     l_0_lay = resolve('lay')
     try:
-        t_1 = environment.filters['wordwrap']
+        t_1 = environment.filters['doc']
     except KeyError:
         @internalcode
         def t_1(*unused):
+            raise TemplateRuntimeError("No filter named 'doc' found.")
+    try:
+        t_2 = environment.filters['wordwrap']
+    except KeyError:
+        @internalcode
+        def t_2(*unused):
             raise TemplateRuntimeError("No filter named 'wordwrap' found.")
     pass
     yield '"""The '
@@ -29,7 +35,7 @@ def root(context, missing=missing):
     if environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'description'):
         pass
         yield '\n'
-        yield str(t_1(environment, environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'description'), 84))
+        yield str(t_1(t_2(environment, environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'description'), 84)))
         yield '\n'
     yield '\nsvcgen created this file once; it never overwrites it.\n"""\n\n'
     l_1_sections = (undefined(name='imports') if l_0_imports is missing else l_0_imports)
@@ -53,4 +59,4 @@ def root(context, missing=missing):
     yield '    """\n    return Ack()\n'
 
 blocks = {}
-debug_info = '1=21&3=23&4=29&6=32&12=37&15=45&21=47'
+debug_info = '1=27&3=29&4=35&6=38&12=43&15=51&21=53'

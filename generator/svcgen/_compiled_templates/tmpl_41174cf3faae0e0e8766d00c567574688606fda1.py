@@ -18,40 +18,46 @@ def root(context, missing=missing):
         def t_1(*unused):
             raise TemplateRuntimeError("No filter named 'comment' found.")
     try:
-        t_2 = environment.filters['join']
+        t_2 = environment.filters['doc']
     except KeyError:
         @internalcode
         def t_2(*unused):
-            raise TemplateRuntimeError("No filter named 'join' found.")
+            raise TemplateRuntimeError("No filter named 'doc' found.")
     try:
-        t_3 = environment.filters['list']
+        t_3 = environment.filters['join']
     except KeyError:
         @internalcode
         def t_3(*unused):
-            raise TemplateRuntimeError("No filter named 'list' found.")
+            raise TemplateRuntimeError("No filter named 'join' found.")
     try:
-        t_4 = environment.filters['map']
+        t_4 = environment.filters['list']
     except KeyError:
         @internalcode
         def t_4(*unused):
-            raise TemplateRuntimeError("No filter named 'map' found.")
+            raise TemplateRuntimeError("No filter named 'list' found.")
     try:
-        t_5 = environment.filters['py']
+        t_5 = environment.filters['map']
     except KeyError:
         @internalcode
         def t_5(*unused):
-            raise TemplateRuntimeError("No filter named 'py' found.")
+            raise TemplateRuntimeError("No filter named 'map' found.")
     try:
-        t_6 = environment.filters['wordwrap']
+        t_6 = environment.filters['py']
     except KeyError:
         @internalcode
         def t_6(*unused):
-            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+            raise TemplateRuntimeError("No filter named 'py' found.")
     try:
-        t_7 = environment.tests['none']
+        t_7 = environment.filters['wordwrap']
     except KeyError:
         @internalcode
         def t_7(*unused):
+            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+    try:
+        t_8 = environment.tests['none']
+    except KeyError:
+        @internalcode
+        def t_8(*unused):
             raise TemplateRuntimeError("No test named 'none' found.")
     pass
     template = environment.get_template('generated/_header.jinja', 'generated/app.py.jinja')
@@ -66,7 +72,7 @@ def root(context, missing=missing):
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'):
         pass
         yield '\n'
-        yield str(t_6(environment, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'), 84))
+        yield str(t_2(t_7(environment, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'), 84)))
         yield '\n'
     yield '"""\n\n'
     l_1_sections = environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'app_imports')
@@ -79,7 +85,7 @@ def root(context, missing=missing):
     finally: gen.close()
     l_1_sections = missing
     yield '\n'
-    yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'BROKERS: tuple[str, ...] = (', t_4(context, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), attribute='name'), 'py'), ')', split='always', one_tuple=True))
+    yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'BROKERS: tuple[str, ...] = (', t_5(context, t_5(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), attribute='name'), 'py'), ')', split='always', one_tuple=True))
     yield '\n"""The broker connections by name; ``build_app(brokers=...)`` may replace them."""\n\n\ndef build_app(\n    *,\n    settings: Settings | None = None,\n    brokers: Mapping[str, Broker] | None = None,\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
         pass
@@ -120,11 +126,11 @@ def root(context, missing=missing):
             yield '\n'
         if (environment.getattr(l_1_b, 'kind') == 'memory'):
             pass
-            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_5(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_5(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_6(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_6(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
         else:
             pass
-            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_5(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [str_join(('name=', t_5(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_6(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [str_join(('name=', t_6(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
     l_1_b = missing
     for l_1_r in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources'):
@@ -133,7 +139,7 @@ def root(context, missing=missing):
         yield '    if '
         yield str(environment.getattr(l_1_r, 'attr'))
         yield ' is None:\n'
-        yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_r, 'attr'), ' = ', environment.getattr(l_1_r, 'cls'), '(', )), t_4(context, environment.getattr(l_1_r, 'args'), 'join', '='), ')', 8, split='always', _loop_vars=_loop_vars))
+        yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_r, 'attr'), ' = ', environment.getattr(l_1_r, 'cls'), '(', )), t_5(context, environment.getattr(l_1_r, 'args'), 'join', '='), ')', 8, split='always', _loop_vars=_loop_vars))
         yield '\n'
     l_1_r = missing
     for l_1_store in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'idempotency'):
@@ -148,7 +154,7 @@ def root(context, missing=missing):
             yield "    # Task idempotency keys, in this process: the tasks' broker is in-process too.\n"
         if environment.getattr(l_1_store, 'per_replica'):
             pass
-            yield str(t_1(str_join(('The idempotency keys of the task(s) ', t_2(context.eval_ctx, environment.getattr(l_1_store, 'per_replica'), ', '), ' are kept in this process: with several replicas, each replica drops repeats of its own enqueues only. Add a redis cache or a postgres database to service.yaml (resources: cache: {kind: redis, url: ...} or database: {kind: postgres, url: ...}) to share them across replicas.', ))))
+            yield str(t_1(str_join(('The idempotency keys of the task(s) ', t_3(context.eval_ctx, environment.getattr(l_1_store, 'per_replica'), ', '), ' are kept in this process: with several replicas, each replica drops repeats of its own enqueues only. Add a redis cache or a postgres database to service.yaml (resources: cache: {kind: redis, url: ...} or database: {kind: postgres, url: ...}) to share them across replicas.', ))))
             yield '\n'
         yield '    '
         yield str(environment.getattr(l_1_store, 'var'))
@@ -158,7 +164,7 @@ def root(context, missing=missing):
             yield '        else '
             yield str(environment.getattr(l_1_store, 'cls'))
             yield '(\n            name='
-            yield str(t_5(environment.getattr(l_1_store, 'var')))
+            yield str(t_6(environment.getattr(l_1_store, 'var')))
             yield ',\n'
             for (l_2_k, l_2_v) in environment.getattr(l_1_store, 'args'):
                 _loop_vars = {}
@@ -175,7 +181,7 @@ def root(context, missing=missing):
             yield '        else '
             yield str(environment.getattr(l_1_store, 'cls'))
             yield '(name='
-            yield str(t_5(environment.getattr(l_1_store, 'var')))
+            yield str(t_6(environment.getattr(l_1_store, 'var')))
             yield ')\n'
         yield '    )\n'
     l_1_store = missing
@@ -191,11 +197,11 @@ def root(context, missing=missing):
         yield ': Publisher['
         yield str((environment.getattr(l_1_p, 'message') or 'bytes'))
         yield '] = Publisher(\n        name='
-        yield str(t_5(environment.getattr(l_1_p, 'name')))
+        yield str(t_6(environment.getattr(l_1_p, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_p, 'broker_var'))
         yield ',\n        target='
-        yield str(t_5(environment.getattr(l_1_p, 'target')))
+        yield str(t_6(environment.getattr(l_1_p, 'target')))
         yield ',\n'
         if environment.getattr(l_1_p, 'message'):
             pass
@@ -214,17 +220,17 @@ def root(context, missing=missing):
         yield ': Task['
         yield str((environment.getattr(l_1_t, 'args') or 'bytes'))
         yield '] = Task(\n        name='
-        yield str(t_5(environment.getattr(l_1_t, 'name')))
+        yield str(t_6(environment.getattr(l_1_t, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_t, 'broker_var'))
         yield ',\n        queue='
-        yield str(t_5(environment.getattr(l_1_t, 'queue')))
+        yield str(t_6(environment.getattr(l_1_t, 'queue')))
         yield ',\n        encode='
         yield str(('pydantic_encoder' if environment.getattr(l_1_t, 'args') else 'bytes'))
         yield ',\n        idempotency='
         yield str(environment.getattr(l_1_t, 'idempotency_var'))
         yield ',\n        key_window='
-        yield str(t_5(environment.getattr(l_1_t, 'key_window')))
+        yield str(t_6(environment.getattr(l_1_t, 'key_window')))
         yield ',\n    )\n'
     l_1_t = missing
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_context'):
@@ -282,13 +288,13 @@ def root(context, missing=missing):
         yield ': Consumer['
         yield str((environment.getattr(l_1_c, 'message') or 'bytes'))
         yield '] = Consumer(\n        name='
-        yield str(t_5(environment.getattr(l_1_c, 'name')))
+        yield str(t_6(environment.getattr(l_1_c, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_c, 'broker_var'))
         yield ',\n        source='
-        yield str(t_5(environment.getattr(l_1_c, 'source')))
+        yield str(t_6(environment.getattr(l_1_c, 'source')))
         yield ',\n        group='
-        yield str(t_5(environment.getattr(l_1_c, 'group')))
+        yield str(t_6(environment.getattr(l_1_c, 'group')))
         yield ',\n        handler=partial('
         yield str(environment.getattr(l_1_c, 'handler_alias'))
         yield '.handle, ctx),\n        decode='
@@ -302,21 +308,21 @@ def root(context, missing=missing):
         yield ',\n        concurrency='
         yield str(environment.getattr(l_1_c, 'concurrency'))
         yield ',\n        timeout='
-        yield str(t_5(environment.getattr(l_1_c, 'timeout')))
+        yield str(t_6(environment.getattr(l_1_c, 'timeout')))
         yield ',\n        retry=RetryPolicy(\n            max_attempts='
         yield str(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max_attempts'))
         yield ',\n            backoff='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'backoff')))
+        yield str(t_6(environment.getattr(environment.getattr(l_1_c, 'retry'), 'backoff')))
         yield ',\n            initial='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'initial')))
+        yield str(t_6(environment.getattr(environment.getattr(l_1_c, 'retry'), 'initial')))
         yield ',\n            max='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max')))
+        yield str(t_6(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max')))
         yield ',\n            jitter='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'jitter')))
+        yield str(t_6(environment.getattr(environment.getattr(l_1_c, 'retry'), 'jitter')))
         yield ',\n        ),\n        dead_letter='
-        yield str(t_5(environment.getattr(l_1_c, 'dead_letter')))
+        yield str(t_6(environment.getattr(l_1_c, 'dead_letter')))
         yield ',\n        ordering='
-        yield str(t_5(environment.getattr(l_1_c, 'ordering')))
+        yield str(t_6(environment.getattr(l_1_c, 'ordering')))
         yield ',\n    )\n'
     l_1_c = missing
     for l_1_t in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
@@ -332,13 +338,13 @@ def root(context, missing=missing):
         yield ': Consumer['
         yield str((environment.getattr(l_1_t, 'args') or 'bytes'))
         yield '] = task_worker(\n        name='
-        yield str(t_5(environment.getattr(l_1_t, 'name')))
+        yield str(t_6(environment.getattr(l_1_t, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_t, 'broker_var'))
         yield ',\n        queue='
-        yield str(t_5(environment.getattr(l_1_t, 'queue')))
+        yield str(t_6(environment.getattr(l_1_t, 'queue')))
         yield ',\n        group='
-        yield str(t_5(environment.getattr(l_1_t, 'group')))
+        yield str(t_6(environment.getattr(l_1_t, 'group')))
         yield ',\n'
         if environment.getattr(l_1_t, 'guarded'):
             pass
@@ -347,7 +353,7 @@ def root(context, missing=missing):
             yield '.handle, ctx),\n            store='
             yield str(environment.getattr(l_1_t, 'idempotency_var'))
             yield ',\n            ttl='
-            yield str(t_5(environment.getattr(l_1_t, 'timeout')))
+            yield str(t_6(environment.getattr(l_1_t, 'timeout')))
             yield ',\n        ),\n'
         else:
             pass
@@ -365,19 +371,19 @@ def root(context, missing=missing):
         yield ',\n        concurrency='
         yield str(environment.getattr(l_1_t, 'concurrency'))
         yield ',\n        timeout='
-        yield str(t_5(environment.getattr(l_1_t, 'timeout')))
+        yield str(t_6(environment.getattr(l_1_t, 'timeout')))
         yield ',\n        retry=RetryPolicy(\n            max_attempts='
         yield str(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max_attempts'))
         yield ',\n            backoff='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'backoff')))
+        yield str(t_6(environment.getattr(environment.getattr(l_1_t, 'retry'), 'backoff')))
         yield ',\n            initial='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'initial')))
+        yield str(t_6(environment.getattr(environment.getattr(l_1_t, 'retry'), 'initial')))
         yield ',\n            max='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max')))
+        yield str(t_6(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max')))
         yield ',\n            jitter='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'jitter')))
+        yield str(t_6(environment.getattr(environment.getattr(l_1_t, 'retry'), 'jitter')))
         yield ',\n        ),\n        dead_letter='
-        yield str(t_5(environment.getattr(l_1_t, 'dead_letter')))
+        yield str(t_6(environment.getattr(l_1_t, 'dead_letter')))
         yield ',\n    )\n'
     l_1_t = missing
     for l_1_sc in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
@@ -392,24 +398,24 @@ def root(context, missing=missing):
         yield ': Schedule['
         yield str((environment.getattr(l_1_sc, 'args') or 'bytes'))
         yield '] = Schedule(\n        name='
-        yield str(t_5(environment.getattr(l_1_sc, 'name')))
+        yield str(t_6(environment.getattr(l_1_sc, 'name')))
         yield ',\n        task='
         yield str(environment.getattr(l_1_sc, 'task_var'))
         yield ',\n        args='
         yield str(environment.getattr(l_1_sc, 'args_alias'))
         yield '.args,\n'
-        if (not t_7(environment.getattr(l_1_sc, 'cron'))):
+        if (not t_8(environment.getattr(l_1_sc, 'cron'))):
             pass
             yield '        cron='
-            yield str(t_5(environment.getattr(l_1_sc, 'cron')))
+            yield str(t_6(environment.getattr(l_1_sc, 'cron')))
             yield ',\n'
         else:
             pass
             yield '        every='
-            yield str(t_5(environment.getattr(l_1_sc, 'every')))
+            yield str(t_6(environment.getattr(l_1_sc, 'every')))
             yield ',\n'
         yield '        timezone='
-        yield str(t_5(environment.getattr(l_1_sc, 'timezone')))
+        yield str(t_6(environment.getattr(l_1_sc, 'timezone')))
         yield ',\n    )\n'
     l_1_sc = missing
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') and (not environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'routes'))):
@@ -426,13 +432,13 @@ def root(context, missing=missing):
                 yield str(t_1(environment.getattr(l_1_r, 'description'), 12))
                 yield '\n'
             yield '            Route(\n                '
-            yield str(t_5(environment.getattr(l_1_r, 'path')))
+            yield str(t_6(environment.getattr(l_1_r, 'path')))
             yield ',\n                partial('
             yield str(environment.getattr(l_1_r, 'handler_alias'))
             yield '.handle, ctx),\n                methods=['
-            yield str(t_5(environment.getattr(l_1_r, 'method')))
+            yield str(t_6(environment.getattr(l_1_r, 'method')))
             yield '],\n                name='
-            yield str(t_5(environment.getattr(l_1_r, 'name')))
+            yield str(t_6(environment.getattr(l_1_r, 'name')))
             yield ',\n            ),\n'
         l_1_r = missing
         yield '        ],\n        port=settings.http_port,\n    )\n'
@@ -440,15 +446,15 @@ def root(context, missing=missing):
         pass
         yield '    health = HealthServer(port=settings.health_port)\n'
     yield '    return Application(\n        name='
-    yield str(t_5(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
+    yield str(t_6(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
     yield ',\n'
-    yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'brokers=[', t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), attribute='var'), ']', 8, ',', split='always'))
+    yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'brokers=[', t_5(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), attribute='var'), ']', 8, ',', split='always'))
     yield '\n'
-    yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'consumers=[', (t_3(context.eval_ctx, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'consumers'), attribute='var')) + t_3(context.eval_ctx, t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'), attribute='worker_var'))), ']', 8, ',', split='always'))
+    yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'consumers=[', (t_4(context.eval_ctx, t_5(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'consumers'), attribute='var')) + t_4(context.eval_ctx, t_5(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'), attribute='worker_var'))), ']', 8, ',', split='always'))
     yield '\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
         pass
-        yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'components=[', t_4(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'), attribute='var'), ']', 8, ',', split='always'))
+        yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'components=[', t_5(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'), attribute='var'), ']', 8, ',', split='always'))
         yield '\n'
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources') or environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'idempotency')):
         pass
@@ -457,8 +463,8 @@ def root(context, missing=missing):
     yield '        http='
     yield str(('http' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') else 'health'))
     yield ',\n        drain_timeout='
-    yield str(t_5(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
+    yield str(t_6(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
     yield ',\n        handle_signals=handle_signals,\n    )\n\n\ndef run() -> None:\n    """Run the service until SIGTERM/SIGINT; exit 0 after a complete drain."""\n    raise SystemExit(build_app().run())\n'
 
 blocks = {}
-debug_info = '1=57&2=64&7=66&9=69&13=74&15=82&23=84&26=87&27=91&31=97&36=99&40=102&41=106&53=114&54=117&55=119&57=121&58=123&60=127&63=130&64=134&65=136&67=139&68=142&69=144&70=146&73=149&74=151&76=154&79=156&80=159&81=161&82=163&83=167&87=176&91=182&92=185&93=187&95=190&96=194&97=196&98=198&99=200&104=205&105=208&106=210&108=213&109=217&110=219&111=221&112=223&113=225&114=227&117=230&118=232&122=238&123=242&125=247&127=250&128=254&132=260&133=264&137=270&141=273&142=276&143=278&145=281&146=285&147=287&148=289&149=291&150=293&151=295&152=303&153=305&155=307&156=309&157=311&158=313&159=315&161=317&162=319&165=322&166=325&167=328&169=331&170=335&171=337&172=339&173=341&174=343&176=346&177=348&178=350&181=355&183=358&184=366&185=368&187=370&188=372&189=374&190=376&191=378&193=380&196=383&197=386&198=388&200=391&201=395&202=397&203=399&204=401&205=404&207=409&209=412&212=415&217=418&220=421&221=424&222=426&225=429&226=431&227=433&228=435&238=443&239=445&240=447&241=449&242=451&244=453&245=455&247=458&248=460'
+debug_info = '1=63&2=70&7=72&9=75&13=80&15=88&23=90&26=93&27=97&31=103&36=105&40=108&41=112&53=120&54=123&55=125&57=127&58=129&60=133&63=136&64=140&65=142&67=145&68=148&69=150&70=152&73=155&74=157&76=160&79=162&80=165&81=167&82=169&83=173&87=182&91=188&92=191&93=193&95=196&96=200&97=202&98=204&99=206&104=211&105=214&106=216&108=219&109=223&110=225&111=227&112=229&113=231&114=233&117=236&118=238&122=244&123=248&125=253&127=256&128=260&132=266&133=270&137=276&141=279&142=282&143=284&145=287&146=291&147=293&148=295&149=297&150=299&151=301&152=309&153=311&155=313&156=315&157=317&158=319&159=321&161=323&162=325&165=328&166=331&167=334&169=337&170=341&171=343&172=345&173=347&174=349&176=352&177=354&178=356&181=361&183=364&184=372&185=374&187=376&188=378&189=380&190=382&191=384&193=386&196=389&197=392&198=394&200=397&201=401&202=403&203=405&204=407&205=410&207=415&209=418&212=421&217=424&220=427&221=430&222=432&225=435&226=437&227=439&228=441&238=449&239=451&240=453&241=455&242=457&244=459&245=461&247=464&248=466'

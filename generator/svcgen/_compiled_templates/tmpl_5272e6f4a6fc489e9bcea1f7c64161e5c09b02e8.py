@@ -10,38 +10,44 @@ def root(context, missing=missing):
     l_0_sc = resolve('sc')
     l_0_imports = resolve('imports')
     try:
-        t_1 = environment.filters['py']
+        t_1 = environment.filters['doc']
     except KeyError:
         @internalcode
         def t_1(*unused):
-            raise TemplateRuntimeError("No filter named 'py' found.")
+            raise TemplateRuntimeError("No filter named 'doc' found.")
     try:
-        t_2 = environment.filters['wordwrap']
+        t_2 = environment.filters['py']
     except KeyError:
         @internalcode
         def t_2(*unused):
-            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+            raise TemplateRuntimeError("No filter named 'py' found.")
     try:
-        t_3 = environment.tests['none']
+        t_3 = environment.filters['wordwrap']
     except KeyError:
         @internalcode
         def t_3(*unused):
+            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+    try:
+        t_4 = environment.tests['none']
+    except KeyError:
+        @internalcode
+        def t_4(*unused):
             raise TemplateRuntimeError("No test named 'none' found.")
     pass
     yield '"""The '
     yield str(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'name'))
     yield ' schedule (user-owned).\n\n'
-    if (not t_3(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'cron'))):
+    if (not t_4(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'cron'))):
         pass
         yield 'At each fire time of the cron expression '
-        yield str(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'cron'))
+        yield str(t_1(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'cron')))
         yield ' ('
-        yield str(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'timezone'))
+        yield str(t_1(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'timezone')))
         yield '), it enqueues\n'
     else:
         pass
         yield 'Every '
-        yield str(t_1(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'every')))
+        yield str(t_2(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'every')))
         yield ' seconds, it enqueues\n'
     yield 'the '
     yield str(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'task'))
@@ -49,7 +55,7 @@ def root(context, missing=missing):
     if environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'description'):
         pass
         yield '\n'
-        yield str(t_2(environment, environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'description'), 84))
+        yield str(t_1(t_3(environment, environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'description'), 84)))
         yield '\n'
     yield '\nsvcgen created this file once; it never overwrites it.\n"""\n\n'
     l_1_sections = (undefined(name='imports') if l_0_imports is missing else l_0_imports)
@@ -66,7 +72,7 @@ def root(context, missing=missing):
     yield ':\n    """The '
     yield str(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'task'))
     yield " task's arguments for the fire at ``fire_time`` ("
-    yield str(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'timezone'))
+    yield str(t_1(environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'timezone')))
     yield ')."""\n'
     if environment.getattr((undefined(name='sc') if l_0_sc is missing else l_0_sc), 'args_import'):
         pass
@@ -78,4 +84,4 @@ def root(context, missing=missing):
         yield '    return fire_time.isoformat().encode()\n'
 
 blocks = {}
-debug_info = '1=32&3=34&4=37&6=44&8=47&10=49&12=52&18=57&21=65&22=67&23=71&24=74'
+debug_info = '1=38&3=40&4=43&6=50&8=53&10=55&12=58&18=63&21=71&22=73&23=77&24=80'

@@ -12,16 +12,22 @@ def root(context, missing=missing):
     l_0_plan = resolve('plan')
     l_0_lay = resolve('lay')
     try:
-        t_1 = environment.filters['py']
+        t_1 = environment.filters['doc']
     except KeyError:
         @internalcode
         def t_1(*unused):
-            raise TemplateRuntimeError("No filter named 'py' found.")
+            raise TemplateRuntimeError("No filter named 'doc' found.")
     try:
-        t_2 = environment.filters['wordwrap']
+        t_2 = environment.filters['py']
     except KeyError:
         @internalcode
         def t_2(*unused):
+            raise TemplateRuntimeError("No filter named 'py' found.")
+    try:
+        t_3 = environment.filters['wordwrap']
+    except KeyError:
+        @internalcode
+        def t_3(*unused):
             raise TemplateRuntimeError("No filter named 'wordwrap' found.")
     pass
     yield '"""The '
@@ -29,12 +35,12 @@ def root(context, missing=missing):
     yield ' route (user-owned).\n\nIt serves '
     yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'method'))
     yield ' '
-    yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'path'))
+    yield str(t_1(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'path')))
     yield '.\n'
     if environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'description'):
         pass
         yield '\n'
-        yield str(t_2(environment, environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'description'), 84))
+        yield str(t_1(t_3(environment, environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'description'), 84)))
         yield '\n'
     yield '\nsvcgen created this file once; it never overwrites it.\n"""\n\n'
     l_1_sections = (undefined(name='imports') if l_0_imports is missing else l_0_imports)
@@ -60,8 +66,8 @@ def root(context, missing=missing):
     else:
         pass
         yield '    """Answer one request."""\n'
-    yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'return JSONResponse(', [str_join(('{"route": ', t_1(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'name')), ', "params": request.path_params}', ))], ')', 4))
+    yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'return JSONResponse(', [str_join(('{"route": ', t_2(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'name')), ', "params": request.path_params}', ))], ')', 4))
     yield '\n'
 
 blocks = {}
-debug_info = '1=28&3=30&4=34&6=37&12=42&16=50&18=53&23=63'
+debug_info = '1=34&3=36&4=40&6=43&12=48&16=56&18=59&23=69'

@@ -9,16 +9,22 @@ def root(context, missing=missing):
     if 0: yield None
     l_0_plan = resolve('plan')
     try:
-        t_1 = environment.filters['setting_expr']
+        t_1 = environment.filters['doc']
     except KeyError:
         @internalcode
         def t_1(*unused):
-            raise TemplateRuntimeError("No filter named 'setting_expr' found.")
+            raise TemplateRuntimeError("No filter named 'doc' found.")
     try:
-        t_2 = environment.tests['none']
+        t_2 = environment.filters['setting_expr']
     except KeyError:
         @internalcode
         def t_2(*unused):
+            raise TemplateRuntimeError("No filter named 'setting_expr' found.")
+    try:
+        t_3 = environment.tests['none']
+    except KeyError:
+        @internalcode
+        def t_3(*unused):
             raise TemplateRuntimeError("No test named 'none' found.")
     pass
     template = environment.get_template('generated/_header.jinja', 'generated/settings.py.jinja')
@@ -36,12 +42,12 @@ def root(context, missing=missing):
         yield str(environment.getattr(l_1_s, 'attr'))
         yield ': '
         yield str(environment.getattr(l_1_s, 'source'))
-        def t_3(fiter):
+        def t_4(fiter):
             for l_2_p in fiter:
                 if environment.getattr(l_2_p, 'var'):
                     yield l_2_p
         l_2_loop = missing
-        for l_2_p, l_2_loop in LoopContext(t_3(environment.getattr(l_1_s, 'parts')), undefined):
+        for l_2_p, l_2_loop in LoopContext(t_4(environment.getattr(l_1_s, 'parts')), undefined):
             _loop_vars = {}
             pass
             if environment.getattr(l_2_loop, 'first'):
@@ -49,10 +55,10 @@ def root(context, missing=missing):
                 yield ', from'
             yield ' $'
             yield str(environment.getattr(l_2_p, 'var'))
-            if (not t_2(environment.getattr(l_2_p, 'default'))):
+            if (not t_3(environment.getattr(l_2_p, 'default'))):
                 pass
                 yield ' (default '
-                yield str(environment.getattr(l_2_p, 'default'))
+                yield str(t_1(environment.getattr(l_2_p, 'default')))
                 yield ')'
         l_2_loop = l_2_p = missing
         yield '.\n'
@@ -72,10 +78,10 @@ def root(context, missing=missing):
         l_1_lay_out = resolve('lay_out')
         _loop_vars = {}
         pass
-        yield str(context.call((undefined(name='lay_out') if l_1_lay_out is missing else l_1_lay_out), t_1(l_1_s), 8, ',', _loop_vars=_loop_vars))
+        yield str(context.call((undefined(name='lay_out') if l_1_lay_out is missing else l_1_lay_out), t_2(l_1_s), 8, ',', _loop_vars=_loop_vars))
         yield '\n'
     l_1_s = l_1_lay_out = missing
     yield '    )\n\n\ndef _env(\n    env: Mapping[str, str], name: str, *, default: str | None, needed_by: str\n) -> str:\n    """``${name:-default}`` (unset or empty gives the default), or ``${name}``."""\n    value = env.get(name)\n    if default is not None:\n        return value or default\n    if value is None:\n        raise ConfigurationError(\n            f"the environment variable {name} is not set: {needed_by} needs it, so "\n            f"set {name} or give a default in service.yaml with ${{{name}:-...}}"\n        )\n    return value\n\n\ndef _port(value: str, *, needed_by: str) -> int:\n    """A TCP port number; a clear error when it is not one."""\n    try:\n        port = int(value)\n    except ValueError:\n        port = -1\n    if not 0 <= port <= 65535:\n        raise ConfigurationError(\n            f"{needed_by} is {value!r}, which is not a port number: set it to an "\n            "integer from 0 to 65535"\n        )\n    return port\n'
 
 blocks = {}
-debug_info = '1=24&18=32&19=36&23=61&24=65&32=71&33=75'
+debug_info = '1=30&18=38&19=42&23=67&24=71&32=77&33=81'

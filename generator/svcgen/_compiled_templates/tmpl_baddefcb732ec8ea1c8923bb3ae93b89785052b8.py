@@ -8,6 +8,12 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_plan = resolve('plan')
+    try:
+        t_1 = environment.filters['doc']
+    except KeyError:
+        @internalcode
+        def t_1(*unused):
+            raise TemplateRuntimeError("No filter named 'doc' found.")
     pass
     template = environment.get_template('generated/_header.jinja', 'generated/context.py.jinja')
     gen = template.root_render_func(template.new_context(context.get_all(), True, {}))
@@ -43,7 +49,7 @@ def root(context, missing=missing):
             if environment.getattr(l_1_t, 'description'):
                 pass
                 yield ' '
-                yield str(environment.getattr(l_1_t, 'description'))
+                yield str(t_1(environment.getattr(l_1_t, 'description')))
             yield '\n'
         l_1_t = missing
         yield '    """\n\n'
@@ -79,7 +85,7 @@ def root(context, missing=missing):
             if environment.getattr(l_1_p, 'description'):
                 pass
                 yield ' '
-                yield str(environment.getattr(l_1_p, 'description'))
+                yield str(t_1(environment.getattr(l_1_p, 'description')))
             yield '\n'
         l_1_p = missing
         if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
@@ -120,4 +126,4 @@ def root(context, missing=missing):
     l_1_r = missing
 
 blocks = {}
-debug_info = '1=12&4=21&5=28&13=31&14=35&19=50&20=54&27=60&29=64&32=67&33=71&36=85&39=88&40=92&45=100&46=104&48=109&51=112&52=116'
+debug_info = '1=18&4=27&5=34&13=37&14=41&19=56&20=60&27=66&29=70&32=73&33=77&36=91&39=94&40=98&45=106&46=110&48=115&51=118&52=122'

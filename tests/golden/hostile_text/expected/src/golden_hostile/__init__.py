@@ -1,0 +1,1 @@
+"""The golden_hostile service."""

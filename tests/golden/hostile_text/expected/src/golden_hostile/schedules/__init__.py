@@ -1,0 +1,1 @@
+"""Schedule arguments, one module per schedule in service.yaml."""

@@ -1,0 +1,17 @@
+"""Message models of the golden_natural service (user-owned: add fields freely)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Order(BaseModel):
+    """A message on c2."""
+
+
+class Settings(BaseModel):
+    """A message sent to p2."""
+
+
+class X(BaseModel):
+    """A message on c1."""
