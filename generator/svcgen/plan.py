@@ -206,7 +206,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
                 max=c.retry.max,
                 jitter=c.retry.jitter,
             ),
-            dead_letter=_dead_letter(c.dead_letter, c.source),
+            dead_letter=_dead_letter(c.dead_letter, c.source, kinds[c.broker]),
             description=c.description,
         )
         for c in sorted(spec.consumers, key=lambda c: c.name)
@@ -298,8 +298,13 @@ RESOURCE_CLASSES: Final = {
 """The runtime class of each resource kind, in ``svcgen_runtime.resources``."""
 
 
-def _dead_letter(value: str | None, source: str) -> str | None:
+def _dead_letter(value: str | None, source: str, kind: str = "") -> str | None:
+    """The dead-letter destination: ``value``, none, or ``<source>.dlq`` by default
+    (an MQTT source's wildcards, which no message can be sent to, spelled
+    ``%2B`` and ``%23`` there, as the runtime spells them in its retry topic)."""
     if value is None:
+        if kind == "mqtt":
+            source = source.replace("+", "%2B").replace("#", "%23")
         return f"{source}.dlq"
     if value == "none":
         return None

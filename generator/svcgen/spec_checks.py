@@ -253,6 +253,30 @@ def _addresses(
         problem = _address_problem(kind, value, field=field)
         if problem is not None:
             yield _issue(pos, (key, i, field), problem)
+    source, dead = item.get("source"), item.get("dead_letter")
+    if kind == "mqtt" and key == "consumers" and isinstance(source, str):
+        if dead is None:  # the default, as the plan spells it
+            dead = source.replace("+", "%2B").replace("#", "%23") + ".dlq"
+        if isinstance(dead, str) and dead != "none" and _mqtt_matches(source, dead):
+            field = "dead_letter" if "dead_letter" in item else "source"
+            yield _issue(
+                pos,
+                (key, i, field),
+                f"dead letters on {dead!r} would come back to this consumer, whose "
+                f"source {source!r} matches that topic; set dead_letter to a topic "
+                "outside it",
+            )
+
+
+def _mqtt_matches(topic_filter: str, topic: str) -> bool:
+    """Whether the MQTT ``topic_filter`` ('+' one level, '#' the rest) matches."""
+    levels = topic.split("/")
+    for n, part in enumerate(topic_filter.split("/")):
+        if part == "#":
+            return True
+        if n >= len(levels) or part not in ("+", levels[n]):
+            return False
+    return len(levels) == len(topic_filter.split("/"))
 
 
 _STUB_PACKAGES: Final = ("_generated", "handlers", "routes", "tasks", "schedules")

@@ -655,3 +655,29 @@ async def test_poison_with_a_multi_line_pydantic_error_is_dead_lettered_once(
     assert c.stats.settle_failures == 0
     assert c.stats.received == 100
     assert sorted(handled) == [i for i in range(100) if i % 10]
+
+
+async def test_a_wildcard_source_retries_and_dead_letters(harness: Harness) -> None:
+    # No message can be sent to a topic name with '+' in it: the retry topic and the
+    # dead-letter topic that svcgen generates for `devices/+/telemetry` spell the
+    # wildcard %2B. Before, every retry and dead letter of such a consumer failed.
+    base = harness.source("wild")
+    source = f"{base}/+/t"
+    dlq = f"{base}/%2B/t.dlq"  # what the generator writes for it (golden `mqtt`)
+    broker = harness.broker()
+    runs: dict[bytes, int] = {}
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        runs[body] = msg.delivery_count
+        if body == b"reject":
+            return Nack(requeue=False)
+        return Retry(after=0.05) if msg.delivery_count == 1 else Ack()
+
+    c = make_consumer(harness, broker, source, handle, group="g-wild", dead_letter=dlq)
+    async with running(broker, c):
+        await broker.publish(f"{base}/a/t", b"retry")
+        await broker.publish(f"{base}/b/t", b"reject")
+        await until(lambda: c.stats.acked == 1 and c.stats.dead_lettered == 1)
+    assert runs == {b"retry": 2, b"reject": 1}
+    assert c.stats.retried == 1
+    assert c.stats.settle_failures == 0

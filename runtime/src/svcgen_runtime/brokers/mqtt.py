@@ -36,7 +36,7 @@ Options (``Consumer(options=...)``): ``shared`` (bool, default true), ``client_i
 (exact id of the session), ``session_expiry`` (seconds, default 7 days),
 ``receive_maximum`` (default ``concurrency``), ``buffer`` (messages held in process
 before reading pauses, default ``max(2 * receive_maximum, 16)``), ``retry_topic``
-(default ``svcgen/retry/<group>/<source>``), ``declare_dead_letter`` (bool, default
+(default ``svcgen/retry/<group>/<source>``, a wildcard spelled ``%2B`` / ``%23``), ``declare_dead_letter`` (bool, default
 true: keep every dead letter in the persistent session
 ``svcgen-dlq/<group>/<dead_letter>``, a plain subscription, the same for every replica;
 read them with ``options={"client_id": broker.dead_letter_client_id(group, topic),
@@ -665,8 +665,15 @@ class MqttBroker:
         expiry = int(opts.get("session_expiry", self.session_expiry))
         receive_max = int(opts.get("receive_maximum", spec.concurrency))
         bound = int(opts.get("buffer", max(2 * receive_max, 16)))
+        # A wildcard source's retry topic spells its wildcards out: a message can
+        # be sent to no topic name with '+' or '#' in it.
         retry_topic = str(
-            opts.get("retry_topic", f"svcgen/retry/{spec.group}/{spec.source}")
+            opts.get(
+                "retry_topic",
+                f"svcgen/retry/{spec.group}/{spec.source}".replace("+", "%2B").replace(
+                    "#", "%23"
+                ),
+            )
         )
         explicit = opts.get("client_id")
         if explicit:
