@@ -408,6 +408,53 @@ async def test_fetch_takes_at_most_n_and_the_rest_stays_for_later(
         await broker.close()
 
 
+async def test_a_delivery_released_after_a_failed_settle_comes_back_and_holds_the_commit(
+    harness: Harness,
+) -> None:
+    broker = harness.broker()
+    source = harness.source("k-release")
+    group = f"{source}-g"
+    tp = TopicPartition(source, 0)
+    await broker.connect()
+    try:
+        for i in range(4):
+            await broker.publish(source, b"%d" % i)
+        spec = SubscriptionSpec(
+            consumer="r",
+            source=source,
+            group=group,
+            concurrency=4,
+            options=harness.consumer_options(),
+        )
+        sub = await broker.subscribe(spec)
+        got: list[InboundMessage] = []
+        while len(got) < 4:
+            got.extend(await sub.fetch(4, 10.0))
+        await sub.release(got[1], stopping=False)
+        for msg in (got[0], got[2], got[3]):
+            await sub.ack(msg)
+        # Handed out again by the next fetch, without a rebalance, and nothing else.
+        again = await sub.fetch(4, 5.0)
+        assert [(m.body, m.position["offset"]) for m in again] == [(b"1", 1)]
+        await sub.release(again[0])  # stopping: left to the group
+        assert await sub.fetch(4, 0.5) == []
+        await sub.close()
+        assert await committed(group, source) == 1  # never past the released one
+
+        sub = await broker.subscribe(spec)
+        got = []
+        while len(got) < 3:
+            got.extend(await sub.fetch(4, 10.0))
+        assert [m.body for m in got] == [b"1", b"2", b"3"]
+        await sub.release(got[0], stopping=False)
+        await sub.revoked({tp})  # its partition goes: the group reads it again
+        assert await sub.fetch(4, 0.5) == []
+        await sub.close()
+        assert await committed(group, source) == 1
+    finally:
+        await broker.close()
+
+
 async def test_fetch_takes_at_most_n_across_the_source_and_its_retry_topic(
     harness: Harness,
 ) -> None:

@@ -24,7 +24,7 @@ from svcgen_runtime.brokers import mqtt
 from svcgen_runtime.brokers.base import SubscriptionSpec
 from svcgen_runtime.brokers.mqtt import MqttBroker
 from svcgen_runtime.consumer import Consumer
-from svcgen_runtime.errors import BrokerConnectionError, ConfigurationError
+from svcgen_runtime.errors import BrokerConnectionError, BrokerError, ConfigurationError
 from svcgen_runtime.message import InboundMessage
 from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
@@ -286,6 +286,49 @@ async def test_release_leaves_message_to_the_session(harness: Harness) -> None:
         await until(lambda: len(got) == 1)
     assert got[0].body == b"held"
     assert got[0].position["dup"] is True  # MQTT's only hint; no count
+
+
+async def test_unsettleable_messages_filling_the_window_make_the_consumer_not_ready(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Released after a failed settle, they are tried again without a reconnect; while
+    they hold every in-flight slot nothing else comes, and the consumer says so."""
+    source = harness.source("window")
+    broker = harness.broker()
+    seen: list[bytes] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        seen.append(body)
+        if body.startswith(b"poison"):
+            raise ValueError("poison")
+
+    async def refused(msg: InboundMessage, headers: Any) -> None:
+        raise BrokerError("the dead-letter destination refused the message (test)")
+
+    c = make_consumer(
+        harness,
+        broker,
+        source,
+        handle,
+        concurrency=2,
+        retry=RetryPolicy(max_attempts=1),
+        options={"receive_maximum": 2},
+    )
+    async with running(broker, c, drain=0.5):
+        monkeypatch.setattr(c._sub, "dead_letter", refused)
+        await broker.publish(source, b"poison-1")
+        await broker.publish(source, b"poison-2")
+        await until(lambda: c.stats.settle_failures >= 2, 10, "two failures")
+        await broker.publish(source, b"good")
+        await until(lambda: not c.ready, 20, "not ready")
+        for _ in range(20):  # and it stays so: no empty fetch resets the count
+            await asyncio.sleep(0.1)
+            assert not c.ready
+        assert seen.count(b"poison-1") >= 3 and seen.count(b"poison-2") >= 3
+        assert b"good" not in seen and c.stats.dead_lettered == 0
+        monkeypatch.undo()
+        await until(lambda: b"good" in seen and c.ready, 30, "the good one")
+        assert c.stats.dead_lettered == 2 and c.stats.acked == 1
 
 
 async def test_buffer_is_bounded_although_mosquitto_overshoots(

@@ -10,6 +10,9 @@
 | Retry(after)     | produce to ``<source>.retry`` with attempt+1 and ``x-svcgen-due``;    |
 |                  | a not-yet-due record pauses its retry partition until due             |
 | delivery_count   | the ``x-svcgen-attempt`` header, else 1 (Kafka does not count reads)  |
+| release          | the offset stays undone (the commit point stays below it); after a    |
+|                  | failed settle the delivery is kept and handed out by a later fetch,   |
+|                  | while stopping the group re-reads it after the rebalance or restart   |
 | crash mid-handler| nothing past an unfinished offset is committed: the group re-reads it |
 | reconnect        | aiokafka reconnects by itself (a cut connection costs a retry); after |
 |                  | a session without a group coordinator ``fetch`` raises, the loop      |
@@ -30,8 +33,13 @@ joining or leaving never stops the source consumers of the group, and the revers
 Handlers finish out of order, so each partition keeps the offsets it handed out in
 order and commits only up to the first one not yet done: a crash never skips an
 unfinished message, at the price of redelivering finished ones behind it
-(at-least-once). ``release`` leaves a delivery undone; it is read again after the next
-rebalance or restart of the group member. ``fetch(n)`` first takes what the two
+(at-least-once). ``release`` leaves a delivery undone, so the commit point stays below
+it. While stopping, it is read again after the next rebalance or restart of the group
+member. After a failed settle (``stopping=False``) the subscription keeps the delivery
+and the next ``fetch`` hands it out again before anything new (the consume loop backs
+off first); it is not sought back to, since a seek would also re-read, and with a
+bounded fetch keep re-reading, the records behind it. A revoked partition's kept
+deliveries are dropped (the group re-reads them). ``fetch(n)`` first takes what the two
 consumers have already buffered (retry topic first, ``getmany(max_records=...)``, at
 most ``n`` in all), and otherwise waits on both at once and takes from whichever
 answers; records taken but not handed out (both answered, or the fetch was cancelled)
@@ -500,6 +508,8 @@ class KafkaSubscription:
         self._lost_after = lost_after
         self._lost_since: float | None = None
         self._failure: BaseException | None = None
+        self._released: collections.deque[InboundMessage] = collections.deque()
+        """Deliveries given back after a failed settle, for the next fetch."""
         self.listener = _Listener(self)
 
     def start(self) -> None:
@@ -525,9 +535,10 @@ class KafkaSubscription:
                 # One consumer failed while the other's records were returned.
                 failure, self._failure = self._failure, None
                 raise failure
-            # What the consumers hold already, without waiting (a consumer whose group
-            # is rebalancing would block, so it is left to the wait below).
-            out: list[InboundMessage] = []
+            # Released deliveries first, then what the consumers hold already, without
+            # waiting (a consumer whose group is rebalancing would block, so it is
+            # left to the wait below).
+            out = self._take_released(max_messages) if self._released else []
             got = False
             for consumer in self._consumers:
                 room = max_messages - len(out)
@@ -603,6 +614,17 @@ class KafkaSubscription:
             failure, self._failure = self._failure, None
             raise failure
         return got, out
+
+    def _take_released(self, max_messages: int) -> list[InboundMessage]:
+        """Released deliveries to hand out again, skipping revoked partitions'."""
+        out: list[InboundMessage] = []
+        released = self._released
+        while released and len(out) < max_messages:
+            msg = released.popleft()
+            handle: _Handle = msg.native
+            if handle.part.live:
+                out.append(msg)
+        return out
 
     def _check_coordinator(self) -> None:
         """Raise once a group coordinator has been unreachable for a session.
@@ -751,9 +773,16 @@ class KafkaSubscription:
         self._finish(self._handle(msg))
 
     async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
-        # Left undone on purpose: the commit point never passes it, so the group
-        # reads it again after this member closes or loses the partition.
-        return None
+        """Leave the offset undone: the commit point never passes it.
+
+        While stopping, the group reads it again after this member closes or loses
+        the partition. After a failed settle it is kept for the next ``fetch``:
+        Kafka records do not change, so handing out the same record again is a
+        re-read, without seeking the partition back over the records behind it.
+        """
+        handle: _Handle = msg.native
+        if not stopping and not self._closed and handle.part.live:
+            self._released.append(msg)
 
     async def in_progress(self, msg: InboundMessage) -> None:
         return None
@@ -870,6 +899,7 @@ class KafkaSubscription:
         for part in self._parts.values():
             part.live = False
         self._parts.clear()
+        self._released.clear()
         for consumer in self._consumers:
             await self._stop(consumer)
 

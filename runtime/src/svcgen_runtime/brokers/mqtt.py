@@ -10,7 +10,10 @@
 |                  | durable: a crash of the consumer redelivers the original early; a         |
 |                  | graceful close republishes it at once with its due time (``x-svcgen-due``) |
 | delivery_count   | ``x-svcgen-attempt`` user property (1 when absent); DUP gives no count     |
-| release          | no PUBACK: the persistent session redelivers it on the next connection     |
+| release          | no PUBACK. Stopping: the persistent session redelivers it on the next      |
+|                  | connection. After a failed settle: put back in the adapter's buffer and    |
+|                  | handed out by a later fetch, still un-PUBACKed (a crash: the session      |
+|                  | redelivers it)                                                            |
 | crash mid-handler| nothing PUBACKed: redelivered when the same client id reconnects           |
 | reconnect        | a lost connection fails ``fetch``; the loop subscribes again on a new      |
 |                  | connection that resumes the session (``clean_start=False``)                |
@@ -101,6 +104,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -960,8 +964,22 @@ class MqttSubscription:
         self._puback(self._take(msg), msg)
 
     async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
-        # No PUBACK: the session redelivers it on the next connection.
+        """No PUBACK. MQTT has no negative acknowledgement: the server resends an
+        un-PUBACKed message only on the session's next connection. So after a failed
+        settle (not ``stopping``) the delivery goes back into this subscription's
+        buffer and a later fetch hands it out again (the consume loop backs off);
+        it stays un-PUBACKed, so a crash still leaves it to the session."""
+        link = self._link
+        if msg.native not in self._held:
+            return  # settled, or its connection was lost (the session has it)
         self._held.discard(msg.native)
+        if stopping or self._closed or link is None or not link.alive:
+            return
+        position = {**msg.position, "dup": True}
+        self._buffer.append(dataclasses.replace(msg, position=position))
+        if len(self._buffer) >= self._bound:
+            link.pause_reading()
+        self._arrived.set()
 
     async def in_progress(self, msg: InboundMessage) -> None:
         return None
