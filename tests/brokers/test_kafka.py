@@ -818,3 +818,29 @@ async def test_an_outage_marks_the_consumer_not_ready_until_the_broker_is_back()
             await until(lambda: b"after" in seen, 20, "a delivery after the outage")
     finally:
         await kafka_script("kafka-down.sh", OUTAGE_PORT)
+
+
+async def test_concurrent_first_publishes_start_one_admin_client(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each first publish to a new topic creates it through the admin client; five at
+    # once each found none and started their own, and four were never closed (the
+    # fault suite's unclosed-socket warnings).
+    from svcgen_runtime.brokers import kafka as kafka_module
+
+    started: list[object] = []
+
+    class Counting(kafka_module.AIOKafkaAdminClient):  # type: ignore[misc]
+        async def start(self) -> None:
+            started.append(self)
+            await super().start()
+
+    monkeypatch.setattr(kafka_module, "AIOKafkaAdminClient", Counting)
+    broker = harness.broker()
+    await broker.connect()
+    try:
+        topics = [harness.source("first") for _ in range(5)]
+        await asyncio.gather(*(broker.publish(t, b"x") for t in topics))
+    finally:
+        await broker.close()
+    assert len(started) == 1

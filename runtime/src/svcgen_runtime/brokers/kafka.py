@@ -202,6 +202,9 @@ class KafkaBroker:
         }
         self._producer: AIOKafkaProducer | None = None
         self._admin: AIOKafkaAdminClient | None = None
+        # Concurrent first publishes to new topics each found no admin client and
+        # started one; all but the last were never closed (unclosed sockets).
+        self._admin_lock = asyncio.Lock()
         self._lock = asyncio.Lock()
         self._known_topics: set[str] = set()
 
@@ -297,23 +300,30 @@ class KafkaBroker:
             headers=headers or {},
         )
 
+    async def _started_admin(self) -> AIOKafkaAdminClient:
+        """The admin client, started once (callers hold ``_admin_lock``)."""
+        if self._admin is not None:
+            return self._admin
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.servers,
+            client_id=f"{self.client_id}-admin",
+            request_timeout_ms=self.request_timeout_ms,
+        )
+        try:
+            await admin.start()
+        except Exception as exc:
+            await admin.close()
+            raise BrokerConnectionError(
+                f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
+                f"to create topics ({type(exc).__name__}: {exc}); start Kafka or fix the url"
+            ) from exc
+        self._admin = admin
+        return admin
+
     async def ensure_topics(self, names: Iterable[str]) -> None:
         """Create the topics that do not exist yet (idempotent)."""
-        if self._admin is None:
-            admin = AIOKafkaAdminClient(
-                bootstrap_servers=self.servers,
-                client_id=f"{self.client_id}-admin",
-                request_timeout_ms=self.request_timeout_ms,
-            )
-            try:
-                await admin.start()
-            except Exception as exc:
-                await admin.close()
-                raise BrokerConnectionError(
-                    f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
-                    f"to create topics ({type(exc).__name__}: {exc}); start Kafka or fix the url"
-                ) from exc
-            self._admin = admin
+        async with self._admin_lock:
+            admin = await self._started_admin()
         topics = [
             NewTopic(n, self.partitions, self.replication_factor)
             for n in dict.fromkeys(names)
@@ -321,7 +331,7 @@ class KafkaBroker:
         if not topics:
             return
         try:
-            response = await self._admin.create_topics(topics)
+            response = await admin.create_topics(topics)
         except KafkaError as exc:
             raise BrokerConnectionError(
                 f"kafka broker {self.name!r} could not create topics "
