@@ -826,11 +826,13 @@ async def test_concurrent_first_publishes_start_one_admin_client(
     # Each first publish to a new topic creates it through the admin client; five at
     # once each found none and started their own, and four were never closed (the
     # fault suite's unclosed-socket warnings).
+    from aiokafka.admin import AIOKafkaAdminClient
+
     from svcgen_runtime.brokers import kafka as kafka_module
 
     started: list[object] = []
 
-    class Counting(kafka_module.AIOKafkaAdminClient):  # type: ignore[misc]
+    class Counting(AIOKafkaAdminClient):  # type: ignore[misc]
         async def start(self) -> None:
             started.append(self)
             await super().start()
