@@ -76,7 +76,13 @@ from ..errors import (
     ConfigurationError,
     require,
 )
-from ..message import DUE_HEADER, InboundMessage, attempt_from_headers, safe_headers
+from ..message import (
+    DUE_HEADER,
+    InboundMessage,
+    attempt_from_headers,
+    due_header,
+    safe_headers,
+)
 from ..retry import next_attempt_headers
 from .base import SubscriptionSpec
 
@@ -732,7 +738,7 @@ class KafkaSubscription:
         handle = self._handle(msg)
         # msg.headers, not the record's: the consume loop may have added some (deferrals).
         headers = next_attempt_headers(msg.headers, msg.delivery_count)
-        headers[DUE_HEADER] = f"{time.time() + after:.3f}"
+        headers[DUE_HEADER] = due_header(time.time(), after)
         await self._broker.send(
             self._retry_topic, msg.body, key=handle.key, headers=headers
         )
