@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import sys
 import textwrap
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.conn import AIOKafkaConnection
 
 from svcgen_runtime.application import Application
 from svcgen_runtime.brokers.base import SubscriptionSpec
@@ -32,6 +35,7 @@ from svcgen_runtime.message import (
 from svcgen_runtime.outcome import Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 from tests.contract.harness import Harness as HarnessProtocol
+from tests.contract.harness import unique
 from tests.contract.harness_kafka import (
     SESSION_TIMEOUT_MS,
     URL,
@@ -783,6 +787,51 @@ async def kafka_script(name: str, port: int) -> str:
     out, _ = await proc.communicate()
     assert proc.returncode == 0, out.decode()
     return out.decode()
+
+
+def open_connections() -> set[int]:
+    return {
+        id(o)
+        for o in gc.get_objects()
+        if isinstance(o, AIOKafkaConnection) and o.connected()
+    }
+
+
+async def test_a_subscribe_cancelled_mid_start_leaves_no_connection_open(
+    harness: Harness,
+) -> None:
+    """A shutdown while the consume loop subscribes again cancels the subscribe
+    halfway through the consumers' start: nothing it opened may stay open (it showed
+    up as an unraisable ``Unclosed AIOKafkaConnection`` in a later test)."""
+    source = harness.source("cancelled")
+    broker = KafkaBroker("b", URL)
+    await broker.connect()
+    await broker.ensure_topics([source, source + broker.retry_suffix])
+    before = open_connections()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        try:
+            for delay in (0.0, 0.002, 0.005, 0.01, 0.03, 0.1, 0.3):
+                spec = SubscriptionSpec(
+                    consumer="c",
+                    source=source,
+                    group=unique("g"),
+                    concurrency=1,
+                    dead_letter=None,
+                    options=dict(harness.consumer_options()),
+                )
+                subscribing = asyncio.create_task(broker.subscribe(spec))
+                await asyncio.sleep(delay)
+                subscribing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await (await subscribing).close()  # it had finished already
+        finally:
+            await broker.close()
+        await asyncio.sleep(0.1)
+        gc.collect()
+    assert open_connections() - before == set()
+    unclosed = [str(w.message) for w in caught if w.category is ResourceWarning]
+    assert unclosed == []
 
 
 async def test_an_outage_marks_the_consumer_not_ready_until_the_broker_is_back() -> (

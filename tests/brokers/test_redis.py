@@ -521,8 +521,43 @@ async def test_each_retry_carries_a_fresh_due_time(harness: Harness) -> None:
     assert [count for count, _, _ in seen] == [1, 2, 3]
     assert seen[0][1] == 0.0
     for count, due, handled_at in seen[1:]:
-        assert due <= handled_at + 0.05, (count, due, handled_at)  # not early
+        assert handled_at >= due, (count, due, handled_at)  # never early
     assert seen[2][1] >= seen[1][1] + 0.3  # the second retry's own due time
+
+
+async def test_a_retry_delay_and_its_due_time_are_rounded_up_never_down(
+    harness: Harness,
+) -> None:
+    """Delays with fractions of a millisecond: the due time (server clock, in ms)
+    is never before the moment of the retry plus the delay."""
+    source = harness.source("round")
+    broker = RedisBroker("b", URL, client_name=harness.client_name)
+    await broker.connect()
+    try:
+        spec = SubscriptionSpec(
+            consumer="c",
+            source=source,
+            group="g",
+            concurrency=1,
+            options={"consumer_name": "me", "claim_idle": 60},
+        )
+        sub = await broker.subscribe(spec)
+        await broker.publish(source, b"x")
+        (msg,) = await sub.fetch(1, 2.0)
+        for after in (0.0019, 0.0101, 0.0207, 0.0019, 0.0101):
+            before = time.time()
+            await sub.retry(msg, after)
+            got = await sub.fetch(1, 2.0)
+            arrived = time.time()
+            assert len(got) == 1
+            msg = got[0]
+            due = float(msg.headers[m.DUE_HEADER])
+            assert due >= before + after, (after, due - before)
+            assert arrived >= before + after, (after, arrived - before)
+        await sub.ack(msg)
+        await sub.close()
+    finally:
+        await broker.close()
 
 
 async def consumer_names(admin: Redis, source: str) -> set[str]:

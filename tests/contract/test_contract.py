@@ -218,20 +218,45 @@ async def test_nack_without_requeue_dead_letters_at_once(harness: Harness) -> No
     assert dead.headers[m.DLQ_ATTEMPTS] == "1"
 
 
-async def test_retry_after_is_not_early_and_within_one_second(harness: Harness) -> None:
+async def test_retry_after_is_never_early_and_within_one_second(
+    harness: Harness,
+) -> None:
+    """From the handler returning ``Retry(after)`` to the handler starting on the
+    redelivery, on one clock in one process: at least ``after``, every time. The
+    delays carry fractions of a millisecond, so a delay truncated to whole ms (or a
+    due time read from a clock floored to ms) shows up as an early run."""
     source = harness.source("retry")
-    times: list[tuple[float, int]] = []
+    afters = [0.2005, 0.0507, 0.1009]  # one per retry of each message
+    returned: dict[bytes, float] = {}
+    gaps: list[tuple[bytes, int, float, float]] = []
 
     async def handle(body: bytes, msg: InboundMessage) -> Outcome | None:
-        times.append((time.monotonic(), msg.delivery_count))
-        return Retry(after=1.5) if msg.delivery_count == 1 else None
+        started = time.monotonic()
+        attempt = msg.delivery_count
+        if attempt > 1:
+            after = afters[attempt - 2]
+            gaps.append((body, attempt, after, started - returned[body]))
+        if attempt > len(afters):
+            return None
+        returned[body] = time.monotonic()
+        return Retry(after=afters[attempt - 1])
 
-    async with service(harness, source, handle) as svc, publisher(harness) as pub:
-        await svc.publish(pub, b"m-1")
-        await until(lambda: len(times) >= 2, 20, "the retried delivery")
-    (t1, c1), (t2, c2) = times[0], times[1]
-    assert (c1, c2) == (1, 2)
-    assert 1.5 <= t2 - t1 <= 2.5, t2 - t1
+    bodies = [b"m-1", b"m-2", b"m-3"]
+    policy = RetryPolicy(max_attempts=len(afters) + 1, initial=0.05, max=0.1)
+    async with (
+        service(harness, source, handle, retry=policy) as svc,
+        publisher(harness) as pub,
+    ):
+        await svc.publish(pub, *bodies)
+        want = len(bodies) * len(afters)
+        await until(lambda: len(gaps) >= want, 60, "every retried delivery")
+    early = [g for g in gaps if g[3] < g[2]]
+    assert early == [], early
+    late = [g for g in gaps if g[3] > g[2] + 1.0]
+    assert late == [], late
+    assert sorted((b, a) for b, a, _, _ in gaps) == [
+        (b, a) for b in bodies for a in range(2, len(afters) + 2)
+    ]
 
 
 async def test_exhausted_message_is_dead_lettered_with_headers(

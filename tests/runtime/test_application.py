@@ -286,6 +286,79 @@ async def test_http_routes_probes_and_in_flight_request_drain() -> None:
             assert await stopping == 0
 
 
+async def test_http_probes_keep_answering_until_the_drain_ends() -> None:
+    """The listener stays open for the whole drain (a consumer's handler and a
+    request hold it open): probes answer, the request in flight finishes, a new
+    request is turned away with 503 and Connection: close."""
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+    from starlette.routing import Route
+
+    entered = asyncio.Event()
+    finish_request = asyncio.Event()
+    handling = asyncio.Event()
+    finish_handler = asyncio.Event()
+
+    async def slow(request: Request) -> Response:
+        entered.set()
+        await finish_request.wait()
+        return PlainTextResponse("done")
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        handling.set()
+        await finish_handler.wait()
+
+    broker = MemoryBroker("local")
+    consumer: Consumer[bytes] = Consumer(
+        name="c", broker=broker, source="s", handler=handle
+    )
+    http = HttpServer(
+        routes=[Route("/slow", slow, methods=["GET"])], host="127.0.0.1", port=0
+    )
+    app = Application(
+        name="t",
+        brokers=[broker],
+        consumers=[consumer],
+        http=http,
+        handle_signals=False,
+        drain_timeout=10,
+    )
+    async with run_service(app) as svc, httpx.AsyncClient() as client:
+        base = f"http://127.0.0.1:{http.bound_port}"
+        await svc.publish("local", "s", b"x")
+        await handling.wait()
+        pending = asyncio.create_task(client.get(f"{base}/slow"))
+        await entered.wait()
+        stopping = asyncio.create_task(svc.stop())
+        try:
+            await asyncio.sleep(0.3)  # well into the drain
+            for _ in range(3):
+                assert (await client.get(f"{base}/healthz")).status_code == 200
+                assert (await client.get(f"{base}/readyz")).status_code == 503
+                metrics = await client.get(f"{base}/metrics")
+                assert metrics.status_code == 200
+                assert "svcgen_consumer_in_flight" in metrics.text
+                turned_away = await client.get(f"{base}/slow")
+                assert turned_away.status_code == 503
+                assert turned_away.headers["connection"] == "close"
+                await asyncio.sleep(0.1)
+            assert not stopping.done()
+            finish_request.set()
+            response = await pending
+            assert (response.status_code, response.text) == (200, "done")
+            await asyncio.sleep(0.2)  # the request is done; the handler still drains
+            assert (await client.get(f"{base}/healthz")).status_code == 200
+            assert not stopping.done()
+            finish_handler.set()
+            assert await stopping == 0
+        finally:  # a failure above must not leave the drain hanging
+            finish_request.set()
+            finish_handler.set()
+        with pytest.raises(httpx.ConnectError):  # closed once the drain ended
+            await client.get(f"{base}/healthz")
+    assert consumer.stats.acked == 1
+
+
 async def test_http_probes_during_startup_report_not_ready() -> None:
     http = HttpServer(routes=[], host="127.0.0.1", port=0)
     states: list[Any] = []

@@ -122,6 +122,73 @@ async def test_retry_after_is_not_early_and_at_most_100ms_late() -> None:
     assert consumer.stats.retried == 1
 
 
+async def test_a_delivery_a_few_ms_before_its_due_time_waits_for_it() -> None:
+    """A broker may hand a retry back a little early (ms TTLs, clocks read at other
+    moments): the handler still never starts before the due time."""
+    started: list[float] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        started.append(time.time())
+
+    app, consumer, _ = make(handle)
+    async with run_service(app) as svc:
+        dues = []
+        for ahead in (0.004, 0.0015, 0.03):
+            due = time.time() + ahead
+            dues.append(due)
+            await svc.publish("local", "in", b"x", headers={m.DUE_HEADER: repr(due)})
+            await svc.wait_idle()
+    assert len(started) == 3
+    for due, at in zip(dues, started, strict=True):
+        assert at >= due, (due, at)
+    assert consumer.stats.deferred == 0  # waited in the worker, not sent back
+
+
+async def test_a_memory_retry_is_timed_by_the_monotonic_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wall-clock step forward (NTP) does not release a delayed retry early."""
+    from svcgen_runtime.brokers import memory
+
+    offset = [0.0]
+
+    class SteppedClock:
+        monotonic = staticmethod(time.monotonic)
+
+        @staticmethod
+        def time() -> float:
+            return time.time() + offset[0]
+
+    monkeypatch.setattr(memory, "time", SteppedClock)
+    times: list[tuple[bytes, float]] = []
+    returned: list[float] = []
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome | None:
+        times.append((body, time.monotonic()))
+        if body == b"x" and msg.delivery_count == 1:
+            returned.append(time.monotonic())
+            return Retry(after=0.3)
+        return None
+
+    app, _, _ = make(handle)
+    async with run_service(app) as svc:
+        await svc.publish("local", "in", b"x")
+        await asyncio.sleep(0.1)
+        offset[0] = 5.0  # the wall clock jumps; the fetch wakes for the next message
+        await svc.publish("local", "in", b"y")
+        await svc.wait_idle()
+    again = [t for body, t in times if body == b"x"][1]
+    assert again - returned[0] >= 0.3, again - returned[0]
+
+
+def test_due_headers_round_up_to_the_millisecond() -> None:
+    assert m.due_header(1000.0001, 0.0) == "1000.001"
+    assert m.due_header(1000.0, 0.0019) == "1000.002"
+    assert m.due_header(1000.0, 0.25) == "1000.250"
+    for now in (1.7e9 + 0.1234567, 1.7e9 + 0.9999999):
+        assert float(m.due_header(now, 0.2505)) >= now + 0.2505
+
+
 async def test_exceptions_retry_with_backoff_then_dead_letter_with_headers() -> None:
     attempts: list[int] = []
 

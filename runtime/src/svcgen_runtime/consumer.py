@@ -42,8 +42,9 @@ Handler = Callable[[T, InboundMessage], Awaitable[Outcome | None]]
 HANDLER_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Upper bounds (seconds) of the handler-duration histogram: Prometheus' defaults."""
 
-DUE_TOLERANCE: Final = 0.005
-"""A message due within this many seconds is handled now rather than deferred."""
+DUE_WAIT_MAX: Final = 0.05
+"""A delivery due within this many seconds waits in its worker for the due time;
+one due later goes back to the broker (deferred). Never handled early."""
 
 FETCH_WAIT: Final = 1.0
 """Seconds one fetch waits for the first message before asking again."""
@@ -166,10 +167,11 @@ class _InFlight:
 
 
 def _not_due(msg: InboundMessage) -> Decision | None:
-    """A DEFER decision when the message carries a due time still ahead."""
+    """A DEFER decision when the message carries a due time more than
+    ``DUE_WAIT_MAX`` ahead."""
     if DUE_HEADER in msg.headers:
         wait = due_in(msg.headers, time.time())
-        if wait > DUE_TOLERANCE:
+        if wait > DUE_WAIT_MAX:
             return Decision(Action.DEFER, after=wait, reason="not due")
     return None
 
@@ -567,6 +569,8 @@ class Consumer(Generic[T]):
             not_due = _not_due(msg)
             if not_due is not None:
                 return not_due
+            if DUE_HEADER in msg.headers:
+                await self._wait_due(sub, msg)
             attempt = _attempt(msg)
         try:
             payload: Any = msg.body if self.decode is None else self.decode(msg.body)
@@ -622,6 +626,21 @@ class Consumer(Generic[T]):
             self.stats.errors += 1
             log.error("consumer %s: %s", self.name, exc)
             return decide(self.retry, attempt, error=exc)
+
+    async def _wait_due(self, sub: Subscription, msg: InboundMessage) -> None:
+        """Sleep until the due time has passed on the clock it was written with.
+
+        Brokers deliver a retry up to a few ms early (millisecond TTLs, clocks read
+        at different moments); the remainder is waited out here, never forgiven.
+        """
+        try:
+            wait = due_in(msg.headers, time.time())
+            while wait > 0:
+                await asyncio.sleep(wait)
+                wait = due_in(msg.headers, time.time())
+        except asyncio.CancelledError:
+            await self._release(sub, msg)  # never handled: the broker redelivers it
+            raise
 
     def _timeout_decision(
         self, task: asyncio.Task[None], msg: InboundMessage, attempt: int

@@ -1,8 +1,11 @@
 """The HTTP component: a starlette app on uvicorn, inside the Application's lifecycle.
 
 Requires the ``http`` extra. uvicorn's own signal handling is off: the Application
-owns SIGINT/SIGTERM, stops intake (uvicorn stops accepting) and lets in-flight
-requests finish within the same drain budget as consumers.
+owns SIGINT/SIGTERM. During the drain the listener stays open, so a liveness probe
+never finds the port closed: ``/healthz`` says 200, ``/readyz`` 503, ``/metrics``
+answers as usual, requests already in flight finish (within the same drain budget as
+consumers), and any other new request gets 503 with ``Connection: close``. The
+listener closes when the Application closes the server, after the drain.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Generator, Sequence
-from typing import Any
+from typing import Any, Final
 
 from .errors import require
 from .health import CONTENT_TYPE, HEALTHZ, METRICS, READYZ, probe
@@ -26,8 +29,12 @@ from starlette.applications import Starlette  # noqa: E402
 from starlette.requests import Request  # noqa: E402
 from starlette.responses import Response  # noqa: E402
 from starlette.routing import BaseRoute, Route  # noqa: E402
+from starlette.types import Receive, Scope, Send  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+_PROBES: Final = frozenset({HEALTHZ, READYZ, METRICS})
+_DRAINING: Final = b'{"status":"draining"}'
 
 
 class _Server(uvicorn.Server):
@@ -67,8 +74,13 @@ class HttpServer:
             Route(METRICS, self._serve_metrics, methods=["GET"]),
         ]
         self.app = Starlette(routes=[*probes, *routes])
+        self._draining = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._config = uvicorn.Config(
-            self.app,
+            self._serve,
+            interface="asgi3",
             host=host,
             port=port,
             lifespan="off",
@@ -84,6 +96,35 @@ class HttpServer:
         self._readiness = readiness
         self._metrics = metrics
 
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry: probes always pass; other requests count as in flight,
+        and once the drain has begun new ones are turned away."""
+        if scope["type"] != "http" or scope["path"] in _PROBES:
+            await self.app(scope, receive, send)
+            return
+        if self._draining:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(_DRAINING)).encode()),
+                        (b"connection", b"close"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": _DRAINING})
+            return
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
     async def _serve_metrics(self, request: Request) -> Response:
         if self._metrics is None:
             return Response(b"", status_code=404)
@@ -97,7 +138,7 @@ class HttpServer:
 
     @property
     def ready(self) -> bool:
-        return self._server.started and not self._server.should_exit
+        return self._server.started and not self._draining
 
     @property
     def bound_port(self) -> int:
@@ -119,22 +160,27 @@ class HttpServer:
         log.info("http listening on %s:%d", self.host, self.bound_port)
 
     def stop_intake(self) -> None:
-        self._server.should_exit = True
+        """New requests other than probes get 503; the listener stays open."""
+        self._draining = True
 
     async def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the requests in flight to finish."""
         self.stop_intake()
-        if self._task is None:
-            return True
-        # uvicorn stops accepting, then waits for in-flight requests.
-        self._config.timeout_graceful_shutdown = max(int(timeout), 1)
-        done, _ = await asyncio.wait({self._task}, timeout=timeout)
-        return bool(done)
+        try:
+            async with asyncio.timeout(max(timeout, 0.0)):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def force(self) -> None:
         self._server.force_exit = True
 
     async def close(self) -> None:
         if self._task is not None:
+            self._draining = True
+            # Drained already (or forced): what is still in flight is not waited for.
+            self._config.timeout_graceful_shutdown = 1
             self._server.should_exit = True
             self._server.force_exit = self._server.force_exit or False
             with contextlib.suppress(asyncio.CancelledError, SystemExit):

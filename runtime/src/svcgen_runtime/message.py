@@ -3,6 +3,7 @@ one place any header is made valid for every broker (``safe_headers``)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -84,6 +85,15 @@ def due_in(headers: Mapping[str, str], now: float) -> float:
         return max(float(raw) - now, 0.0)
     except ValueError:
         return 0.0
+
+
+def due_header(now: float, after: float) -> str:
+    """The ``x-svcgen-due`` value for ``after`` seconds past ``now`` (Unix seconds).
+
+    Written in milliseconds and rounded up, so the header is never earlier than
+    the delay it stands for.
+    """
+    return f"{math.ceil((now + after) * 1000.0) / 1000.0:.3f}"
 
 
 def attempt_from_headers(headers: Mapping[str, str], default: int = 1) -> int:

@@ -25,7 +25,7 @@ from .brokers.base import Broker
 from .consumer import DEFAULT_DEAD_LETTER, Consumer, Handler, _DefaultDeadLetter
 from .errors import ConfigurationError
 from .idempotency import IdempotencyStore
-from .message import DUE_HEADER
+from .message import DUE_HEADER, due_header
 from .retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class Task(Generic[T]):
         hdrs[TASK_HEADER] = self.name
         hdrs[ENQUEUED_HEADER] = f"{now:.3f}"
         if delay:
-            hdrs[DUE_HEADER] = f"{now + delay:.3f}"
+            hdrs[DUE_HEADER] = due_header(now, delay)
         claim = None
         if key is not None:
             if self.idempotency is None:

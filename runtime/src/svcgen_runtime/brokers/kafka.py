@@ -84,7 +84,13 @@ from ..errors import (
     ConfigurationError,
     require,
 )
-from ..message import DUE_HEADER, InboundMessage, attempt_from_headers, safe_headers
+from ..message import (
+    DUE_HEADER,
+    InboundMessage,
+    attempt_from_headers,
+    due_header,
+    safe_headers,
+)
 from ..retry import next_attempt_headers
 from .base import SubscriptionSpec
 
@@ -113,6 +119,9 @@ thousands of records); with one commit in flight at a time, a crash re-reads abo
 this many plus what finished during that commit's round trip."""
 CLOSE_COMMIT_TIMEOUT: Final = 5.0
 """Seconds ``close`` waits for its last commit before giving up (the group re-reads)."""
+ABANDONED_STOP_TIMEOUT: Final = 15.0
+"""Seconds the broker's ``close`` waits for subscriptions whose start was cancelled
+to finish starting and stop (a group join takes a few seconds)."""
 
 _CONSUMER_OPTIONS: Final = frozenset(
     {
@@ -207,6 +216,7 @@ class KafkaBroker:
         self._admin_lock = asyncio.Lock()
         self._lock = asyncio.Lock()
         self._known_topics: set[str] = set()
+        self._abandoned: set[asyncio.Task[None]] = set()
 
     @property
     def connected(self) -> bool:
@@ -226,8 +236,11 @@ class KafkaBroker:
             )
             try:
                 await producer.start()
-            except Exception as exc:
-                await producer.stop()
+            except BaseException as exc:
+                # Cancelled too: a half-started client keeps its connections open.
+                await _stop_clients(producer)
+                if not isinstance(exc, Exception):
+                    raise
                 raise BrokerConnectionError(
                     f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
                     f"({type(exc).__name__}: {exc}); start Kafka or fix the url"
@@ -235,12 +248,25 @@ class KafkaBroker:
             self._producer = producer
 
     async def close(self) -> None:
+        abandoned, self._abandoned = self._abandoned, set()
+        if abandoned:  # subscriptions whose start was cancelled: stop them first
+            _, late = await asyncio.wait(abandoned, timeout=ABANDONED_STOP_TIMEOUT)
+            for task in late:
+                log.warning(
+                    "kafka broker %s: a cancelled subscription did not stop within "
+                    "%ss; its connections are dropped",
+                    self.name,
+                    ABANDONED_STOP_TIMEOUT,
+                )
+                task.cancel()
         producer, self._producer = self._producer, None
         admin, self._admin = self._admin, None
-        if producer is not None:
-            await producer.stop()
-        if admin is not None:
-            await admin.close()
+        try:
+            if producer is not None:
+                await producer.stop()
+        finally:
+            if admin is not None:
+                await admin.close()
 
     async def _ready_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -311,8 +337,10 @@ class KafkaBroker:
         )
         try:
             await admin.start()
-        except Exception as exc:
-            await admin.close()
+        except BaseException as exc:
+            await _stop_clients(admin)
+            if not isinstance(exc, Exception):
+                raise
             raise BrokerConnectionError(
                 f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
                 f"to create topics ({type(exc).__name__}: {exc}); start Kafka or fix the url"
@@ -414,13 +442,25 @@ class KafkaBroker:
         source_consumer.subscribe([spec.source], listener=sub.listener)
         retry_consumer.subscribe([retry_topic], listener=sub.listener)
         # start() waits for the group join (seconds): both groups join at once.
-        started = await asyncio.gather(
+        starting = asyncio.gather(
             source_consumer.start(), retry_consumer.start(), return_exceptions=True
         )
+        try:
+            # Never cancelled halfway: aiokafka drops a connection it is still
+            # handshaking when start() is cancelled, and nothing can close it then.
+            started = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # A shutdown while the consume loop subscribes again: the start finishes
+            # in the background, then both consumers stop (close() waits for it).
+            self._abandoned.add(
+                asyncio.create_task(
+                    _stop_once_started(starting, source_consumer, retry_consumer)
+                )
+            )
+            raise
         failed = [exc for exc in started if isinstance(exc, BaseException)]
         if failed:
-            await source_consumer.stop()
-            await retry_consumer.stop()
+            await _stop_clients(source_consumer, retry_consumer)
             exc = failed[0]
             raise BrokerConnectionError(
                 f"kafka consumer {spec.consumer!r} could not start "
@@ -764,7 +804,7 @@ class KafkaSubscription:
         handle = self._handle(msg)
         # msg.headers, not the record's: the consume loop may have added some (deferrals).
         headers = next_attempt_headers(msg.headers, msg.delivery_count)
-        headers[DUE_HEADER] = f"{time.time() + after:.3f}"
+        headers[DUE_HEADER] = due_header(time.time(), after)
         await self._broker.send(
             self._retry_topic, msg.body, key=handle.key, headers=headers
         )
@@ -934,6 +974,32 @@ class KafkaSubscription:
                 type(exc).__name__,
                 exc,
             )
+
+
+async def _stop_clients(*clients: Any) -> None:
+    """Stop aiokafka clients that failed or were cancelled while starting.
+
+    Shielded: a second cancellation of the caller does not leave them half-closed
+    (their connections would otherwise stay open until garbage collection).
+    """
+
+    async def stop(client: Any) -> None:
+        if isinstance(client, AIOKafkaAdminClient):
+            await client.close()
+        else:
+            await client.stop()
+
+    stopping = asyncio.gather(*(stop(c) for c in clients), return_exceptions=True)
+    for result in await asyncio.shield(stopping):
+        if isinstance(result, BaseException):
+            log.debug("kafka: stopping a client that did not start failed: %r", result)
+
+
+async def _stop_once_started(
+    starting: asyncio.Future[Any], *consumers: AIOKafkaConsumer
+) -> None:
+    await asyncio.wait([starting])
+    await _stop_clients(*consumers)
 
 
 def _settled(consumer: AIOKafkaConsumer) -> bool:

@@ -47,6 +47,7 @@ class _Entry:
 class _Queue:
     ready: collections.deque[_Entry] = field(default_factory=collections.deque)
     delayed: list[tuple[float, int, _Entry]] = field(default_factory=list)
+    """(due, sequence, entry); due is ``time.monotonic()`` seconds."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def promote_due(self, now: float) -> float | None:
@@ -198,7 +199,7 @@ class MemorySubscription:
                 raise BrokerConnectionError(
                     f"memory broker {self._broker.name!r} is closed"
                 )
-            wait = queue.promote_due(time.time())
+            wait = queue.promote_due(time.monotonic())
             if queue.ready:
                 return self._take(max_messages)
             left = deadline - time.monotonic()
@@ -240,7 +241,8 @@ class MemorySubscription:
     async def retry(self, msg: InboundMessage, after: float) -> None:
         entry = self._settle(msg)
         entry.headers = dict(msg.headers)  # as a republish would carry them
-        self._broker._delay(self._queue, entry, time.time() + after)
+        # In-process, so the monotonic clock: a wall-clock step cannot make it early.
+        self._broker._delay(self._queue, entry, time.monotonic() + after)
 
     async def dead_letter(
         self, msg: InboundMessage, headers: Mapping[str, str]

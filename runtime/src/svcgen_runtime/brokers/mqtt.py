@@ -120,7 +120,13 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from ..errors import BrokerConnectionError, BrokerError, ConfigurationError, require
-from ..message import DUE_HEADER, InboundMessage, attempt_from_headers, safe_headers
+from ..message import (
+    DUE_HEADER,
+    InboundMessage,
+    attempt_from_headers,
+    due_header,
+    safe_headers,
+)
 from ..retry import next_attempt_headers
 from .base import SubscriptionSpec
 
@@ -1022,7 +1028,7 @@ class MqttSubscription:
     ) -> None:
         async def one(msg: InboundMessage, due: float) -> None:
             headers = next_attempt_headers(msg.headers, msg.delivery_count)
-            headers[DUE_HEADER] = f"{due:.3f}"
+            headers[DUE_HEADER] = due_header(due, 0.0)
             props = _user_props(headers, msg.key)
             await link.publish(self._retry_topic, msg.body, props)
             self._puback(link, msg)

@@ -78,6 +78,7 @@ from ..message import (  # noqa: E402
     KEY_HEADER,
     InboundMessage,
     attempt_from_headers,
+    due_header,
     safe_headers,
 )
 from ..retry import next_attempt_headers  # noqa: E402
@@ -656,7 +657,7 @@ class RabbitMQSubscription:
 
     async def retry(self, msg: InboundMessage, after: float) -> None:
         headers = next_attempt_headers(msg.headers, msg.delivery_count)
-        headers[DUE_HEADER] = f"{time.time() + after:.3f}"
+        headers[DUE_HEADER] = due_header(time.time(), after)
         if after <= 0:
             await self._republish_then_ack(msg, self._spec.source, headers)
             return

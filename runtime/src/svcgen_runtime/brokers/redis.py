@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import secrets
 import socket
@@ -94,7 +95,9 @@ local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)
 if not p[1] or p[1][2] ~= ARGV[2] then return 0 end
 if ARGV[4] == 'delay' then
   local t = redis.call('TIME')
-  local due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[5])
+  -- Rounded up to the millisecond, like the delay: the mover's clock is floored.
+  local due = math.floor((tonumber(t[1]) * 1000000 + tonumber(t[2]) + 999) / 1000)
+    + tonumber(ARGV[5])
   local member = {ARGV[3]}
   for i = 6, #ARGV do member[#member + 1] = ARGV[i] end
   member[#member + 1] = 'h:x-svcgen-due'
@@ -753,7 +756,7 @@ class RedisSubscription:
         await self._settle(msg, self._source, self._copy_fields(msg))
 
     async def retry(self, msg: InboundMessage, after: float) -> None:
-        after_ms = int(after * 1000)
+        after_ms = math.ceil(after * 1000)  # never early: round the delay up
         if after_ms <= 0:
             await self.requeue(msg)
             return
