@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import collections
+import contextlib
 import logging
 import math
 import time
@@ -284,6 +285,7 @@ class Consumer(Generic[T]):
         # (say every ack of 64 in-flight messages on a connection just cut) are one
         # round of the backoff, not 64 doublings of it.
         self._settle_round_failed = False
+        self._stop_requested = asyncio.Event()
         self._settle_logged_at = -math.inf
         self._settle_unlogged = 0
 
@@ -346,6 +348,7 @@ class Consumer(Generic[T]):
     def stop_intake(self) -> None:
         """Stop fetching; messages already fetched still run."""
         self._stopping = True
+        self._stop_requested.set()
         self._permit_freed.set()
         fetching = self._fetching
         if fetching is not None and not fetching.done():
@@ -435,6 +438,16 @@ class Consumer(Generic[T]):
             self._idle_all.clear()
             self.stats.received += len(batch)
             self._idle -= len(batch)
+            if self._settle_round_failed:
+                # A settle failed while this fetch waited: what it brought (often
+                # the very message just released) waits out the pause too, or it
+                # would be read again at once.
+                try:
+                    await self._settle_backoff()
+                except asyncio.CancelledError:
+                    for msg in batch:  # force() releases what is queued
+                        queue.put_nowait((sub, msg))
+                    raise
             for msg in batch:
                 queue.put_nowait((sub, msg))
         queue.put_nowait(None)
@@ -780,8 +793,10 @@ class Consumer(Generic[T]):
         first, cap = SETTLE_BACKOFF
         pause = min(first * 2 ** min(self._settle_streak - 1, 16), cap)
         wait = self._settle_failed_at + pause - self._now()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if wait > 0 and not self._stopping:
+            with contextlib.suppress(TimeoutError):  # a drain ends the pause
+                async with asyncio.timeout(wait):
+                    await self._stop_requested.wait()
 
     async def _dead_letter(
         self, sub: Subscription, msg: InboundMessage, decision: Decision
