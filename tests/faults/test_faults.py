@@ -371,12 +371,11 @@ def test_generated_service_loses_nothing_under_faults(
         service.wait_finished(before + STEP)
         report["cut_recovery_s"] = round(time.time() - cut_at, 2)
 
-        if server.restart_keeps_data:
-            restart_at = time.time()
-            server.restart()
-            before = len(service.current.finished())
-            service.wait_finished(before + STEP)
-            report["restart_recovery_s"] = round(time.time() - restart_at, 2)
+        restart_at = time.time()
+        server.restart()
+        before = len(service.current.finished())
+        service.wait_finished(before + STEP)
+        report["restart_recovery_s"] = round(time.time() - restart_at, 2)
 
         service.until("every message finished or dead-lettered", service.accounted)
         drain_code = service.stop(signal.SIGTERM)
