@@ -211,7 +211,8 @@ class Run:
         if not self.done.exists():
             return []
         out = []
-        for line in self.done.read_text().splitlines():
+        # Complete lines only: a read may catch a handler's os.write half done.
+        for line in self.done.read_text().split("\n")[:-1]:
             number, stamp = line.split()
             out.append((int(number), float(stamp)))
         return out
