@@ -21,7 +21,7 @@ def private_servers(
         if kind not in running:
             missing = binary_missing(kind)
             if missing is not None:
-                pytest.fail(f"{missing} is not installed; run scripts/services-up")
+                pytest.fail(missing)
             server = SERVERS[kind](tmp_path_factory.mktemp(f"server-{kind}"))
             server.start()
             running[kind] = server

