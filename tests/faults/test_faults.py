@@ -8,7 +8,7 @@ server. The handler appends each id it finishes to a file; a second consumer of 
 service reads the dead-letter destination and appends those ids. Then: nothing lost,
 counted by id; the duplicates each SIGKILL caused stay under ``MAX_DUPLICATES``;
 every SIGTERM exits 0. The figures are printed (``-s``) and written to
-``faults-<kind>.json`` in the test's tmp directory; README's "Reliability under
+``faults-<kind>.json`` in the test's tmp directory; docs/brokers.md's "Reliability under
 faults" table comes from them.
 """
 
