@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pytest
 
@@ -315,6 +315,23 @@ class CountingSubscription:
         await self.inner.close()
 
 
+S = TypeVar("S", bound=CountingSubscription)
+
+
+class WrappingBroker(MemoryBroker, Generic[S]):
+    """A memory broker whose subscriptions come wrapped in ``wrap`` (kept in ``subs``)."""
+
+    def __init__(self, wrap: type[S]) -> None:
+        super().__init__("local")
+        self.wrap = wrap
+        self.subs: list[S] = []
+
+    async def subscribe(self, spec: SubscriptionSpec) -> S:  # type: ignore[override]
+        sub = self.wrap(await super().subscribe(spec), spec.concurrency)
+        self.subs.append(sub)
+        return sub
+
+
 class CountingBroker(MemoryBroker):
     def __init__(self, concurrency: int) -> None:
         super().__init__("local")
@@ -449,11 +466,6 @@ class SlowAckSubscription(CountingSubscription):
         type(self).ack_finished = True
 
 
-class SlowAckBroker(MemoryBroker):
-    async def subscribe(self, spec: SubscriptionSpec) -> SlowAckSubscription:  # type: ignore[override]
-        return SlowAckSubscription(await super().subscribe(spec), spec.concurrency)
-
-
 async def test_bookkeeping_is_not_interrupted_by_a_forced_shutdown() -> None:
     SlowAckSubscription.ack_started = asyncio.Event()
     SlowAckSubscription.ack_finished = False
@@ -461,7 +473,7 @@ async def test_bookkeeping_is_not_interrupted_by_a_forced_shutdown() -> None:
     async def handle(body: bytes, msg: InboundMessage) -> None:
         return None
 
-    broker = SlowAckBroker("local")
+    broker = WrappingBroker(SlowAckSubscription)
     app, consumer, _ = make(handle, broker=broker)
     async with run_service(app) as svc:
         await svc.publish("local", "in", b"x")
@@ -510,17 +522,6 @@ class RefusingSubscription(CountingSubscription):
         await super().retry(msg, after)
 
 
-class RefusingBroker(MemoryBroker):
-    def __init__(self) -> None:
-        super().__init__("local")
-        self.subs: list[RefusingSubscription] = []
-
-    async def subscribe(self, spec: SubscriptionSpec) -> RefusingSubscription:  # type: ignore[override]
-        sub = RefusingSubscription(await super().subscribe(spec), spec.concurrency)
-        self.subs.append(sub)
-        return sub
-
-
 async def test_a_delivery_that_cannot_settle_comes_back_later_each_time_and_not_ready(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -537,7 +538,7 @@ async def test_a_delivery_that_cannot_settle_comes_back_later_each_time_and_not_
     async def handle(payload: bytes, msg: InboundMessage) -> None:
         handled.append(payload)
 
-    broker = RefusingBroker()
+    broker = WrappingBroker(RefusingSubscription)
     app, consumer, _ = make(handle, broker=broker, decode=decode)
     caplog.set_level(logging.WARNING, logger="svcgen_runtime.consumer")
     async with run_service(app) as svc:
@@ -575,7 +576,7 @@ async def test_a_retry_republish_that_keeps_failing_is_released_and_backed_off(
         runs.append(time.monotonic())
         return Retry(after=0.0) if len(runs) < 8 else Ack()
 
-    broker = RefusingBroker()
+    broker = WrappingBroker(RefusingSubscription)
     policy = RetryPolicy(max_attempts=20, initial=0.0, max=0.0)
     app, consumer, _ = make(handle, broker=broker, retry=policy)
     async with run_service(app) as svc:
@@ -603,17 +604,6 @@ class CutSubscription(CountingSubscription):
         await super().ack(msg)
 
 
-class CutBroker(MemoryBroker):
-    def __init__(self) -> None:
-        super().__init__("local")
-        self.subs: list[CutSubscription] = []
-
-    async def subscribe(self, spec: SubscriptionSpec) -> CutSubscription:  # type: ignore[override]
-        sub = CutSubscription(await super().subscribe(spec), spec.concurrency)
-        self.subs.append(sub)
-        return sub
-
-
 async def test_a_batch_of_failed_acks_is_one_round_of_backoff_not_one_per_ack() -> None:
     # 64 handlers finish together on a connection that was just cut, twice (the
     # redeliveries fail too): each batch of 64 failed acks is one round. Counted one
@@ -626,7 +616,7 @@ async def test_a_batch_of_failed_acks_is_one_round_of_backoff_not_one_per_ack() 
         await release.wait()
         done.append(body)
 
-    broker = CutBroker()
+    broker = WrappingBroker(CutSubscription)
     app, consumer, _ = make(handle, broker=broker, concurrency=64)
     async with run_service(app) as svc:
         for i in range(64):
