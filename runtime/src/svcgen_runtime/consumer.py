@@ -52,9 +52,10 @@ FETCH_WAIT: Final = 1.0
 
 SETTLE_BACKOFF: Final = (0.2, 10.0)
 """After a delivery could not be settled: the pause before the next fetch (seconds),
-doubling with each failure in a row, and its cap."""
+doubling with each fetch round in a row that had a failure, and its cap."""
 SETTLE_FAILURES_NOT_READY: Final = 5
-"""Settle failures in a row after which the consumer reports not ready."""
+"""Fetch rounds in a row with a settle failure after which the consumer reports
+not ready."""
 SETTLE_LOG_INTERVAL: Final = 10.0
 """Seconds between two log lines about settle failures (the rest are counted)."""
 
@@ -277,8 +278,9 @@ class Consumer(Generic[T]):
         self._stopping = False
         self._forced = False
         self.consuming = False
-        # Settle failures since the last settle that worked, when the last was, and
-        # the ones not logged yet (one line per SETTLE_LOG_INTERVAL).
+        # Fetch rounds with a settle failure since the last settle that worked, when
+        # the last failure was, and the failures not logged yet (one line per
+        # SETTLE_LOG_INTERVAL).
         self._settle_streak = 0
         self._settle_failed_at = 0.0
         # True once a settle failed since the last fetch: the failures of one batch
@@ -750,8 +752,8 @@ class Consumer(Generic[T]):
         A dead-letter destination that refuses, or a retry republish that keeps
         failing, would otherwise spin: the broker redelivers the same message at
         once and it fails again. The next fetch waits (``_settle_backoff``), the
-        consumer is not ready after SETTLE_FAILURES_NOT_READY in a row, and the
-        log says so once per SETTLE_LOG_INTERVAL.
+        consumer is not ready after SETTLE_FAILURES_NOT_READY rounds in a row, and
+        the log says so once per SETTLE_LOG_INTERVAL.
         """
         self.stats.settle_failures += 1
         if not self._settle_round_failed:
