@@ -21,10 +21,10 @@ from .errors import (
     EXIT_OK,
     SvcgenError,
 )
+from .kinds import BROKER_KINDS
+from .names import check_service_name
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-BROKER_KINDS = ("memory", "kafka", "rabbitmq", "nats", "redis", "mqtt")
 
 
 def _wrapped(func: F) -> F:
@@ -120,10 +120,9 @@ def new(
       svcgen new orders --broker kafka --dir services/orders
     """
     from . import commands
-    from .spec import _check_service_name
 
     try:
-        _check_service_name(name)
+        check_service_name(name)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
     root = commands.new(name, brokers=brokers, http=not no_http, directory=directory)
