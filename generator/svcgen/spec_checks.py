@@ -16,7 +16,7 @@ from typing import Any, Final
 from .errors import SpecIssue
 from .kinds import BROKER_KINDS, BROKERS, USUAL_TASK_KIND, AddressField
 from .names import RESERVED_CONTEXT_NAMES
-from .spec_reader import Loc, Positions, loc_path
+from .spec_reader import Loc, Mark, Positions, loc_path
 
 PROBE_PATHS: Final = frozenset({"/healthz", "/readyz"})
 
@@ -114,7 +114,7 @@ class _Scoped(Positions):
         self._outer = outer
         self._prefix = prefix
 
-    def value(self, loc: Loc) -> tuple[int, int]:
+    def value(self, loc: Loc) -> Mark:
         return self._outer.value((*self._prefix, *loc))
 
 

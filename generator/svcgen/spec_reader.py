@@ -19,21 +19,34 @@ from .spec_values import describe
 SPEC_FILENAME: Final = "service.yaml"
 
 Loc = tuple[str | int, ...]
+"""A path into the spec: keys and list indexes, ``("consumers", 0, "name")``."""
+
+
+class Mark(NamedTuple):
+    """A 1-based position in the spec's text."""
+
+    line: int
+    column: int
+
+
+def _start(node: Any) -> Mark:
+    """Where a YAML node starts."""
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 class Positions:
     """1-based (line, column) of every key and value, by path."""
 
     def __init__(self) -> None:
-        self.values: dict[Loc, tuple[int, int]] = {(): (1, 1)}
-        self.keys: dict[Loc, tuple[int, int]] = {}
+        self.values: dict[Loc, Mark] = {(): Mark(1, 1)}
+        self.keys: dict[Loc, Mark] = {}
 
-    def value(self, loc: Loc) -> tuple[int, int]:
+    def value(self, loc: Loc) -> Mark:
         while loc not in self.values:
             loc = loc[:-1]
         return self.values[loc]
 
-    def key(self, loc: Loc) -> tuple[int, int]:
+    def key(self, loc: Loc) -> Mark:
         return self.keys.get(loc) or self.value(loc)
 
 
@@ -47,9 +60,7 @@ _PLAIN_TAGS: Final = frozenset(
 class _Refused(Exception):
     """A value svcgen will not read, at ``loc``."""
 
-    def __init__(
-        self, loc: Loc, message: str, *, at: tuple[int, int] | None = None
-    ) -> None:
+    def __init__(self, loc: Loc, message: str, *, at: Mark | None = None) -> None:
         super().__init__(message)
         self.loc = loc
         self.message = message
@@ -115,27 +126,21 @@ class _Reader:
                 raise _Refused(
                     loc,
                     "a key is a word, not a list or a mapping; write it as one",
-                    at=(key.start_mark.line + 1, key.start_mark.column + 1),
+                    at=_start(key),
                 )
             name = str(key.value)
             if name in out:
                 continue  # a duplicate key: reported, and the first one is validated
             child = (*loc, name)
-            self.pos.keys[child] = (key.start_mark.line + 1, key.start_mark.column + 1)
-            self.pos.values[child] = (
-                value.start_mark.line + 1,
-                value.start_mark.column + 1,
-            )
+            self.pos.keys[child] = _start(key)
+            self.pos.values[child] = _start(value)
             out[name] = self.plain(value, child)
         return out
 
     def _sequence(self, node: Any, loc: Loc) -> list[Any]:
         items = []
         for i, item in enumerate(node.value):
-            self.pos.values[(*loc, i)] = (
-                item.start_mark.line + 1,
-                item.start_mark.column + 1,
-            )
+            self.pos.values[(*loc, i)] = _start(item)
             items.append(self.plain(item, (*loc, i)))
         return items
 
@@ -171,10 +176,8 @@ def _duplicate_keys(root: Any) -> Iterator[SpecIssue]:
                 name = str(key.value)
                 child = f"{path}.{name}" if path else name
                 if name in seen:
-                    mark = key.start_mark
                     yield SpecIssue(
-                        mark.line + 1,
-                        mark.column + 1,
+                        *_start(key),
                         child,
                         f"duplicate key {name!r} (first defined on line {seen[name]}); "
                         "keep one of them",
@@ -260,7 +263,7 @@ _YAML_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 """What YAML (PyYAML) counts as a line break."""
 
 
-def inside(text: str, line: int, column: int) -> tuple[int, int]:
+def inside(text: str, line: int, column: int) -> Mark:
     """``(line, column)`` moved onto the text: a parser's mark just past the end
     (a last line without a newline, or an empty one) becomes the end of the last
     line, so an editor can jump to it."""
@@ -270,7 +273,7 @@ def inside(text: str, line: int, column: int) -> tuple[int, int]:
     if line > len(lines):
         line, column = len(lines), len(lines[-1]) + 1
     line = max(line, 1)
-    return line, max(1, min(column, len(lines[line - 1]) + 1))
+    return Mark(line, max(1, min(column, len(lines[line - 1]) + 1)))
 
 
 def yaml_loader() -> Any:
