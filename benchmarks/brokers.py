@@ -22,9 +22,11 @@ import inspect
 import sys
 from pathlib import Path
 
+from svcgen.kinds import BROKERS
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-KINDS = ["kafka", "rabbitmq", "nats", "redis", "mqtt"]
+KINDS = [k.name for k in BROKERS.values() if not k.in_process]
 
 
 async def measure(

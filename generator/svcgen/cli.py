@@ -7,6 +7,7 @@ never shows a traceback unless ``--debug`` is given.
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from . import parallel
 from .errors import (
     EXIT_BAD_INPUT,
     EXIT_DRIFT,
@@ -21,10 +23,18 @@ from .errors import (
     EXIT_OK,
     SvcgenError,
 )
+from .kinds import BROKER_KINDS
+from .names import check_service_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-BROKER_KINDS = ("memory", "kafka", "rabbitmq", "nats", "redis", "mqtt")
+
+def _traceback(debug: bool) -> None:
+    """Print the exception being handled with its traceback, under ``--debug``."""
+    if debug:
+        import traceback  # only --debug needs it (and textwrap): start-up speed
+
+        traceback.print_exc()
 
 
 def _wrapped(func: F) -> F:
@@ -38,19 +48,13 @@ def _wrapped(func: F) -> F:
         except click.ClickException:
             raise
         except SvcgenError as exc:
-            if debug:
-                import traceback
-
-                traceback.print_exc()
+            _traceback(debug)
             click.echo(str(exc), err=True)
             sys.exit(exc.exit_code)
         except OSError as exc:
             # The disk refused (a name too long, a directory where a file goes, no
             # space...): the environment, not a bug, so bad input with its cause.
-            if debug:
-                import traceback
-
-                traceback.print_exc()
+            _traceback(debug)
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(
                 f"{where}{exc.strerror or exc}; check that path (its name, what is "
@@ -59,10 +63,7 @@ def _wrapped(func: F) -> F:
             )
             sys.exit(EXIT_BAD_INPUT)
         except Exception as exc:
-            if debug:
-                import traceback
-
-                traceback.print_exc()
+            _traceback(debug)
             click.echo(
                 f"internal error: {type(exc).__name__}: {exc} (this is a bug in "
                 "svcgen; run again with --debug for the traceback and report it)",
@@ -120,10 +121,9 @@ def new(
       svcgen new orders --broker kafka --dir services/orders
     """
     from . import commands
-    from .spec import _check_service_name
 
     try:
-        _check_service_name(name)
+        check_service_name(name)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
     root = commands.new(name, brokers=brokers, http=not no_http, directory=directory)
@@ -439,10 +439,6 @@ def run() -> None:
     of the run on the benchmark spec). Like mypy's entry point, collect rarely;
     the process ends before that matters.
     """
-    import gc
-
-    from . import parallel
-
     gc.freeze()  # everything imported so far lives as long as the process
     gc.set_threshold(200_000, 30, 30)
     parallel.use_processes(True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EditError, ProjectError, SpecError, visible
+from .kinds import BROKERS
 from .spec import SPEC_FILENAME, ServiceSpec, load_spec
 
 
@@ -420,13 +421,7 @@ def add_schedule(
 
 # -- new -----------------------------------------------------------------------------
 
-DEFAULT_URLS = {
-    "kafka": "${KAFKA_URL:-localhost:9092}",
-    "rabbitmq": "${RABBITMQ_URL:-amqp://guest:guest@localhost:5672/}",
-    "nats": "${NATS_URL:-nats://localhost:4222}",
-    "redis": "${REDIS_URL:-redis://localhost:6379/0}",
-    "mqtt": "${MQTT_URL:-mqtt://localhost:1883}",
-}
+DEFAULT_URLS = {name: k.default_url for name, k in BROKERS.items() if k.default_url}
 
 
 def new(

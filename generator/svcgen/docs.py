@@ -24,19 +24,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ProjectError
+from .kinds import BROKERS
 from .plan import make_plan
-from .spec import ENV_REFERENCE, ServiceSpec
+from .spec_models import ServiceSpec
+from .spec_values import ENV_REFERENCE
 
 ASYNCAPI_VERSION = "3.0.0"
 
-_PROTOCOLS = {
-    "kafka": "kafka",
-    "rabbitmq": "amqp",
-    "nats": "nats",
-    "redis": "redis",
-    "mqtt": "mqtt",
-    "memory": "memory",
-}
 BYTES = "Bytes"
 """The message of a consumer, publisher or task with no model: raw bytes."""
 
@@ -234,7 +228,7 @@ def _on_path(path: Path) -> Iterator[None]:
 def _server(kind: str, url: str | None, description: str) -> dict[str, Any]:
     """A server object: the URL's host and path with its variables' defaults,
     without user names or passwords."""
-    server: dict[str, Any] = {"protocol": _PROTOCOLS[kind]}
+    server: dict[str, Any] = {"protocol": BROKERS[kind].protocol}
     if url is None:
         server["host"] = "localhost"
         server["description"] = description or "In-process: the service's own memory."

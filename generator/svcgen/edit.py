@@ -20,7 +20,9 @@ from io import StringIO
 from typing import Any
 
 from .errors import EditError
-from .spec import ServiceSpec, _loader, parse_spec
+from .spec import parse_spec
+from .spec_models import ServiceSpec
+from .spec_reader import yaml_loader
 
 _WIDTH = 4096
 """Wide enough that ruamel never wraps a scalar it writes."""
@@ -113,7 +115,7 @@ class _Doc:
         ends = [b for b in ("\n", "\r\n", "\r") if b in breaks]
         self.newline = max(ends, key=breaks.count) if ends else "\n"
         self.starts = [0] + [m.end() for m in _BREAK.finditer(self.body)]
-        loader = _loader()(self.body)
+        loader = yaml_loader()(self.body)
         try:
             self.root: Any = loader.get_single_node()
             self.data: dict[str, Any] = loader.construct_document(self.root)
@@ -252,7 +254,7 @@ class _Doc:
         import yaml
 
         try:
-            data = yaml.load(body, Loader=_loader())
+            data = yaml.load(body, Loader=yaml_loader())
         except yaml.YAMLError:
             data = None
         if data != expected:

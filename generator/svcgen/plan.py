@@ -16,19 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from .kinds import BROKERS
 from .spec import ENV_REFERENCE, ServiceSpec
 
 if TYPE_CHECKING:
     from .plan_toolbox import IdempotencyPlan, ResourcePlan, SchedulePlan, TaskPlan
 
-BROKER_CLASSES: Final = {
-    "memory": "MemoryBroker",
-    "kafka": "KafkaBroker",
-    "rabbitmq": "RabbitMQBroker",
-    "nats": "NatsBroker",
-    "redis": "RedisBroker",
-    "mqtt": "MqttBroker",
-}
+BROKER_CLASSES: Final = {kind.name: kind.cls for kind in BROKERS.values()}
 """The runtime class of each broker kind, in ``svcgen_runtime.brokers.<kind>``."""
 
 HEALTH_PORT: Final = 8080

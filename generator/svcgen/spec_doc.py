@@ -12,7 +12,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any, Final
 
-from .spec import DURATION_PATTERN, json_schema
+from .spec_models import json_schema
+from .spec_values import DURATION_PATTERN
 
 COMMAND: Final = "python -m svcgen.spec_doc > docs/spec.md"
 

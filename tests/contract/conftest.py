@@ -8,15 +8,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from svcgen.kinds import BROKER_KINDS, BROKERS
+
 from .harness import Harness
 
 # Every broker the runtime supports; each must pass the same scenarios.
-KINDS = ["memory", "kafka", "rabbitmq", "nats", "redis", "mqtt"]
+KINDS = list(BROKER_KINDS)
 if os.environ.get(
     "SVCGEN_CONTRACT_KINDS"
 ):  # narrow a local run: SVCGEN_CONTRACT_KINDS=redis,nats
     KINDS = os.environ["SVCGEN_CONTRACT_KINDS"].split(",")
-CRASH_KINDS = [k for k in KINDS if k != "memory"]  # memory dies with its process
+CRASH_KINDS = [k for k in KINDS if not BROKERS[k].in_process]  # dies with its process
 
 
 def make_harness(kind: str) -> Harness:

@@ -31,11 +31,12 @@ from typing import Any, Final
 import pytest
 
 from svcgen import commands
+from svcgen.kinds import BROKERS
 from svcgen_runtime.brokers.base import Broker
 
 from .servers import PrivateServer
 
-KINDS: Final = ["kafka", "rabbitmq", "nats", "redis", "mqtt"]
+KINDS: Final = [k.name for k in BROKERS.values() if not k.in_process]
 MESSAGES: Final = 15_000
 POISON_EVERY: Final = 100  # 1 %
 CONCURRENCY: Final = 64

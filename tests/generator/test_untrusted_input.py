@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from svcgen.cli import main
+from svcgen.kinds import BROKER_KINDS
 
 pytestmark = pytest.mark.slow
 
@@ -114,7 +115,7 @@ durations = st.one_of(
     st.from_regex(r"[0-9]{1,420}(ms|s|m|h)", fullmatch=True),
     hostile,
 )
-KINDS = ["memory", "kafka", "rabbitmq", "nats", "redis", "mqtt"]
+KINDS = list(BROKER_KINDS)
 
 
 def _message(package: str) -> st.SearchStrategy[str | None]:

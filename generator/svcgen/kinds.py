@@ -1,0 +1,231 @@
+"""The broker kinds: one row per kind, everything the generator knows about it.
+
+The spec's ``kind``, the ``svcgen new --broker`` choices, the plan's runtime
+classes, ``svcgen new``'s default URLs, the AsyncAPI protocols and the spec's
+per-kind checks all read ``BROKERS``. A kind has one name everywhere: the spec's
+``kind``, the runtime module ``svcgen_runtime.brokers.<kind>`` and its extra.
+Adding a kind is a row here (and its name in ``BrokerKind``), the adapter package
+and its tests; see CONTRIBUTING.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+BrokerKind = Literal["memory", "kafka", "rabbitmq", "nats", "redis", "mqtt"]
+"""The kinds, in the order the spec's JSON Schema and error messages list them."""
+
+Use = Literal["consume", "publish", "task"]
+Ordering = Literal["key", "partition"]
+AddressField = Literal["source", "target", "dead_letter", "group"]
+"""Where an address appears: a consumer's source or group, a publisher's target,
+a consumer's or task's dead-letter destination."""
+
+AddressRule = Callable[[str, AddressField], str | None]
+"""Why a kind's broker would refuse an address in a field, or None."""
+
+
+def _any_address(value: str, field: AddressField) -> str | None:
+    return None  # any broker's rules are checked by the spec's models
+
+
+_KAFKA_TOPIC: Final = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+def _kafka_address(value: str, field: AddressField) -> str | None:
+    if field != "group" and (not _KAFKA_TOPIC.match(value) or value in (".", "..")):
+        return (
+            f"{value!r} is not a Kafka topic name: use letters, digits, '.', '_' "
+            "and '-' only, such as orders.created"
+        )
+    return None
+
+
+def _rabbitmq_address(value: str, field: AddressField) -> str | None:
+    if field != "group" and value.startswith("amq."):
+        return (
+            f"{value!r} starts with 'amq.', which RabbitMQ keeps for itself; "
+            "choose another name, such as orders.created"
+        )
+    return None
+
+
+_NATS_SUBJECT: Final = re.compile(r"^[^.*>$][^.*>]*(\.[^.*>]+)*$")
+
+
+def _nats_address(value: str, field: AddressField) -> str | None:
+    if field != "group" and not _NATS_SUBJECT.match(value):
+        return (
+            f"{value!r} is not a NATS subject to read or send on: write tokens "
+            "separated by single dots, without wildcards ('*', '>') or a leading "
+            "'$', such as orders.created"
+        )
+    return None
+
+
+def _mqtt_address(value: str, field: AddressField) -> str | None:
+    if field == "group":
+        if any(c in value for c in "/+#"):
+            return (
+                f"{value!r} cannot name an MQTT shared subscription: remove '/', "
+                "'+' and '#'"
+            )
+        return None
+    if value.startswith("$"):
+        return f"{value!r} starts with '$', which MQTT keeps for the broker's topics"
+    if field != "source" and any(c in value for c in "+#"):
+        return (
+            f"{value!r} is not an MQTT topic to send on: remove the wildcards "
+            "('+', '#'), which only a consumer's source may use"
+        )
+    return None
+
+
+def _mqtt_matches(topic_filter: str, topic: str) -> bool:
+    """Whether the MQTT ``topic_filter`` ('+' one level, '#' the rest) matches."""
+    levels = topic.split("/")
+    for n, part in enumerate(topic_filter.split("/")):
+        if part == "#":
+            return True
+        if n >= len(levels) or part not in ("+", levels[n]):
+            return False
+    return len(levels) == len(topic_filter.split("/"))
+
+
+_ALL_USES: Final[frozenset[Use]] = frozenset({"consume", "publish", "task"})
+
+
+@dataclass(frozen=True)
+class BrokerKindInfo:
+    """What svcgen knows about one broker kind."""
+
+    name: BrokerKind
+    cls: str
+    """The runtime class, in ``module``."""
+    protocol: str
+    """The AsyncAPI server protocol."""
+    url_var: str | None
+    """The environment variable of ``svcgen new``'s URL; None for an in-process
+    broker, which takes no URL."""
+    url_default: str | None
+    """That variable's default, a server on localhost."""
+    orderings: frozenset[Ordering]
+    """The consumer ``ordering`` modes besides ``none``."""
+    shares_task_keys: bool
+    """Task idempotency keys (and schedule fires) are shared by every replica on
+    the broker itself (redis: strings; nats: a JetStream key-value bucket; memory:
+    one process anyway); the others need a redis cache or a postgres database."""
+    uses: frozenset[Use] = _ALL_USES
+    """What the kind can be used for; the spec is checked against it."""
+    address_problem: AddressRule = _any_address
+    """The kind's own rules for topics, queues, subjects and groups."""
+    wildcards: Mapping[str, str] = field(default_factory=dict)
+    """Wildcards a consumer's source may hold, and how a topic derived from it (its
+    retry topic, its default dead-letter topic) spells each, as the runtime does."""
+    source_matches: Callable[[str, str], bool] | None = None
+    """Whether a source with wildcards matches a topic (None: no wildcards)."""
+
+    @property
+    def module(self) -> str:
+        """The runtime module holding ``cls``."""
+        return f"svcgen_runtime.brokers.{self.name}"
+
+    @property
+    def in_process(self) -> bool:
+        """The broker lives in the service's process: no URL, no server, no extra."""
+        return self.url_var is None
+
+    @property
+    def extra(self) -> str | None:
+        """The svcgen-runtime extra that installs the kind's client library."""
+        return None if self.in_process else self.name
+
+    @property
+    def default_url(self) -> str | None:
+        """The URL ``svcgen new`` writes into the spec."""
+        if self.url_var is None:
+            return None
+        return f"${{{self.url_var}:-{self.url_default}}}"
+
+    def default_dead_letter(self, source: str) -> str:
+        """``<source>.dlq``, the source's wildcards spelled as in a topic."""
+        for wildcard, spelling in self.wildcards.items():
+            source = source.replace(wildcard, spelling)
+        return f"{source}.dlq"
+
+
+BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
+    row.name: row
+    for row in (
+        BrokerKindInfo(
+            name="memory",
+            cls="MemoryBroker",
+            protocol="memory",
+            url_var=None,
+            url_default=None,
+            orderings=frozenset({"key"}),
+            shares_task_keys=True,
+        ),
+        BrokerKindInfo(
+            name="kafka",
+            cls="KafkaBroker",
+            protocol="kafka",
+            url_var="KAFKA_URL",
+            url_default="localhost:9092",
+            orderings=frozenset({"key", "partition"}),
+            shares_task_keys=False,
+            address_problem=_kafka_address,
+        ),
+        BrokerKindInfo(
+            name="rabbitmq",
+            cls="RabbitMQBroker",
+            protocol="amqp",
+            url_var="RABBITMQ_URL",
+            url_default="amqp://guest:guest@localhost:5672/",
+            orderings=frozenset({"key"}),
+            shares_task_keys=False,
+            address_problem=_rabbitmq_address,
+        ),
+        BrokerKindInfo(
+            name="nats",
+            cls="NatsBroker",
+            protocol="nats",
+            url_var="NATS_URL",
+            url_default="nats://localhost:4222",
+            orderings=frozenset({"key"}),
+            shares_task_keys=True,
+            address_problem=_nats_address,
+        ),
+        BrokerKindInfo(
+            name="redis",
+            cls="RedisBroker",
+            protocol="redis",
+            url_var="REDIS_URL",
+            url_default="redis://localhost:6379/0",
+            orderings=frozenset({"key"}),
+            shares_task_keys=True,
+        ),
+        BrokerKindInfo(
+            name="mqtt",
+            cls="MqttBroker",
+            protocol="mqtt",
+            url_var="MQTT_URL",
+            url_default="mqtt://localhost:1883",
+            orderings=frozenset(),
+            shares_task_keys=False,
+            uses=frozenset({"consume", "publish"}),
+            address_problem=_mqtt_address,
+            wildcards={"+": "%2B", "#": "%23"},
+            source_matches=_mqtt_matches,
+        ),
+    )
+}
+"""Every broker kind by name, in ``BrokerKind``'s order."""
+
+BROKER_KINDS: Final[tuple[str, ...]] = tuple(BROKERS)
+
+USUAL_TASK_KIND: Final = "redis"
+"""The kind the spec's messages advise for tasks."""
