@@ -15,7 +15,8 @@ from typing import Any
 from . import docs as asyncapi_docs
 from . import edit
 from .errors import EditError, ProjectError, SpecError, visible
-from .plan import make_plan, required_extras
+from .plan import make_plan
+from .plan_records import Plan
 from .pyproject import Need, imported, with_needs
 from .pyproject import notes as pyproject_notes
 from .render import Rendered, format_python, render
@@ -48,9 +49,10 @@ def validate(root: Path) -> ServiceSpec:
 def generate(root: Path) -> WriteReport:
     """Regenerate ``root``'s code from its spec; return the writer's report."""
     spec = validate(root)
-    rendered = render(make_plan(spec))
+    plan = make_plan(spec)
+    rendered = render(plan)
     report = write(root, rendered)
-    report.notes.extend(notes(root, spec, rendered))
+    report.notes.extend(notes(root, spec, plan, rendered))
     return report
 
 
@@ -62,14 +64,15 @@ def check(root: Path) -> list[Drift]:
 def check_with_notes(root: Path) -> tuple[list[Drift], list[str]]:
     """``check``'s drifts, and the notes ``generate`` would print."""
     spec = validate(root)
-    rendered = render(make_plan(spec))
-    return check_tree(root, rendered), notes(root, spec, rendered)
+    plan = make_plan(spec)
+    rendered = render(plan)
+    return check_tree(root, rendered), notes(root, spec, plan, rendered)
 
 
-def notes(root: Path, spec: ServiceSpec, rendered: Rendered) -> list[str]:
+def notes(root: Path, spec: ServiceSpec, plan: Plan, rendered: Rendered) -> list[str]:
     """What the user should do by hand in files svcgen does not own."""
     return (
-        dependency_notes(root, spec, rendered)
+        dependency_notes(root, plan, rendered)
         + model_notes(root, spec)
         + orphan_notes(root, rendered)
     )
@@ -94,21 +97,21 @@ def _pyproject(root: Path) -> str | None:
         return None
 
 
-def _needs(spec: ServiceSpec, rendered: Rendered) -> dict[str, Need]:
+def _needs(plan: Plan, rendered: Rendered) -> dict[str, Need]:
     """The distributions the generated code and the stubs import, the runtime with
     every extra the spec needs."""
     texts = {path: text for path, (_, text) in rendered.unformatted().items()}
-    return imported(texts, package=spec.package, extras=required_extras(spec))
+    return imported(texts, package=plan.package, extras=plan.extras)
 
 
-def dependency_notes(root: Path, spec: ServiceSpec, rendered: Rendered) -> list[str]:
+def dependency_notes(root: Path, plan: Plan, rendered: Rendered) -> list[str]:
     """A note when pyproject.toml's runtime requirement lacks an extra the spec
     needs, and one for each distribution the code imports that its ``[project]
     dependencies`` does not declare, with the line to add."""
     text = _pyproject(root)
     if text is None:
         return []
-    return pyproject_notes(text, _needs(spec, rendered), required_extras(spec))
+    return pyproject_notes(text, _needs(plan, rendered), plan.extras)
 
 
 def model_notes(root: Path, spec: ServiceSpec) -> list[str]:
@@ -188,29 +191,30 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Writ
         raise EditError(
             "\n".join(visible(f"{_argument(i.path)}: {i.message}") for i in exc.issues)
         ) from None
-    rendered = render(make_plan(spec))
+    plan = make_plan(spec)
+    rendered = render(plan)
     journal = Journal()
     try:
         report = write(root, rendered, journal=journal)
-        if _add_dependencies(root, spec, rendered, journal):
+        if _add_dependencies(root, plan, rendered, journal):
             report.written.append("pyproject.toml")
         replace_file(path, text, journal)
     except BaseException:
         journal.rollback()
         raise
-    report.notes.extend(notes(root, spec, rendered))
+    report.notes.extend(notes(root, spec, plan, rendered))
     return report
 
 
 def _add_dependencies(
-    root: Path, spec: ServiceSpec, rendered: Rendered, journal: Journal
+    root: Path, plan: Plan, rendered: Rendered, journal: Journal
 ) -> bool:
     """Add to pyproject.toml what the code now imports (pydantic for a message
     model) and the runtime extras the spec needs; True when it changed."""
     text = _pyproject(root)
     if text is None:
         return False
-    new = with_needs(text, _needs(spec, rendered), required_extras(spec))
+    new = with_needs(text, _needs(plan, rendered), plan.extras)
     if new == text:
         return False
     replace_file(root / "pyproject.toml", new, journal)

@@ -30,13 +30,7 @@ from .plan_records import (
     dead_letter,
     import_sections,
 )
-from .plan_toolbox import (
-    RESOURCE_CLASSES,
-    plan_resources,
-    plan_schedules,
-    plan_tasks,
-    toolbox_imports,
-)
+from .plan_toolbox import RESOURCE_CLASSES, plan_toolbox
 from .spec import ENV_REFERENCE, ServiceSpec
 
 BROKER_CLASSES: Final = {
@@ -114,9 +108,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
         )
         for r in (spec.http.routes if spec.http is not None else [])
     )
-    tasks, idempotency = plan_tasks(spec, names, kinds)
-    schedules = plan_schedules(spec, tasks)
-    resources = plan_resources(spec)
+    toolbox = plan_toolbox(spec, names, kinds)
     plan = Plan(
         service=spec.name,
         package=package,
@@ -132,18 +124,21 @@ def make_plan(spec: ServiceSpec) -> Plan:
         app_imports=(),
         context_imports=(),
         model_stubs=_model_stubs(spec),
-        tasks=tasks,
-        schedules=schedules,
-        idempotency=idempotency,
-        resources=resources,
-        extras=required_extras(spec),
+        tasks=toolbox.tasks,
+        schedules=toolbox.schedules,
+        idempotency=toolbox.idempotency,
+        resources=toolbox.resources,
+        extras=_required_extras(spec),
     )
+    app, context = _app_imports(plan, toolbox.imports), _context_imports(plan)
     return replace(
-        plan, app_imports=_app_imports(plan), context_imports=_context_imports(plan)
+        plan,
+        app_imports=import_sections(app, first_party=package),
+        context_imports=import_sections(context, first_party=package),
     )
 
 
-def required_extras(spec: ServiceSpec) -> tuple[str, ...]:
+def _required_extras(spec: ServiceSpec) -> tuple[str, ...]:
     """The ``svcgen-runtime`` extras a service needs: its broker kinds, http, and
     ``redis``, ``postgres`` and ``schedules`` when its resources and schedules use them."""
     extras: set[str] = {b.kind for b in spec.brokers.values() if b.kind != "memory"}
@@ -277,7 +272,9 @@ def _message_imports(
     return {item.message_import for item in items if item.message_import is not None}
 
 
-def _app_imports(plan: Plan) -> tuple[tuple[str, ...], ...]:
+def _app_imports(plan: Plan, toolbox: frozenset[Import]) -> set[Import]:
+    """What app.py imports; ``toolbox``: what it imports for tasks, schedules,
+    their key stores and resources."""
     package, consumers, publishers = plan.package, plan.consumers, plan.publishers
     routes, tasks = plan.routes, plan.tasks
     imports: set[Import] = {
@@ -302,7 +299,7 @@ def _app_imports(plan: Plan) -> tuple[tuple[str, ...], ...]:
         t.args is not None for t in tasks
     ):
         imports.add(Import("svcgen_runtime.publisher", "pydantic_encoder", None))
-    imports |= toolbox_imports(plan)
+    imports |= toolbox
     for b in plan.brokers:
         imports.add(Import(f"svcgen_runtime.brokers.{b.kind}", b.cls, None))
     if routes:
@@ -317,10 +314,10 @@ def _app_imports(plan: Plan) -> tuple[tuple[str, ...], ...]:
         imports.add(Import(f"{package}.routes", r.name, r.handler_alias))
     imports |= _message_imports(consumers)
     imports |= _message_imports(publishers)
-    return import_sections(imports, first_party=package)
+    return imports
 
 
-def _context_imports(plan: Plan) -> tuple[tuple[str, ...], ...]:
+def _context_imports(plan: Plan) -> set[Import]:
     imports: set[Import] = {
         Import("__future__", "annotations", None),
         Import("dataclasses", "dataclass", None),
@@ -333,4 +330,4 @@ def _context_imports(plan: Plan) -> tuple[tuple[str, ...], ...]:
     imports |= {t.args_import for t in plan.tasks if t.args_import is not None}
     for r in plan.resources:
         imports.add(Import("svcgen_runtime.resources", r.protocol, None))
-    return import_sections(imports, first_party=plan.package)
+    return imports

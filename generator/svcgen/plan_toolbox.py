@@ -1,6 +1,6 @@
 """The plan of tasks, schedules, their idempotency key stores, and resources.
 
-``plan.make_plan`` calls these; they resolve each default to the literal value the
+``plan.make_plan`` calls ``plan_toolbox``; the planners resolve each default to the literal value the
 generated code spells out, name every variable, and sort by name.
 """
 
@@ -15,7 +15,6 @@ from .plan_records import (
     IdempotencyPlan,
     Import,
     MessageNames,
-    Plan,
     ResourcePlan,
     RetryPlan,
     SchedulePlan,
@@ -23,6 +22,30 @@ from .plan_records import (
     dead_letter,
 )
 from .spec import ServiceSpec, task_keys_bucket, task_keys_prefix
+
+
+@dataclass(frozen=True)
+class Toolbox:
+    """What this module plans, and what app.py imports for it."""
+
+    tasks: tuple[TaskPlan, ...]
+    schedules: tuple[SchedulePlan, ...]
+    idempotency: tuple[IdempotencyPlan, ...]
+    resources: tuple[ResourcePlan, ...]
+    imports: frozenset[Import]
+
+
+def plan_toolbox(
+    spec: ServiceSpec, names: MessageNames, kinds: dict[str, str]
+) -> Toolbox:
+    """The tasks, schedules, key stores and resources of ``spec``; ``kinds`` maps
+    each broker's name to its kind."""
+    tasks, idempotency = plan_tasks(spec, names, kinds)
+    schedules = plan_schedules(spec, tasks)
+    resources = plan_resources(spec)
+    imports = _imports(spec.package, tasks, schedules, idempotency, resources)
+    return Toolbox(tasks, schedules, idempotency, resources, imports)
+
 
 NATS_KEYS_MAX_AGE: Final = 31 * 24 * 3600.0
 """NatsIdempotency's default max_age: a longer key window passes its own."""
@@ -238,9 +261,14 @@ def plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
     return tuple(out)
 
 
-def toolbox_imports(plan: Plan) -> set[Import]:
+def _imports(
+    package: str,
+    tasks: tuple[TaskPlan, ...],
+    schedules: tuple[SchedulePlan, ...],
+    idempotency: tuple[IdempotencyPlan, ...],
+    resources: tuple[ResourcePlan, ...],
+) -> frozenset[Import]:
     """What app.py imports for tasks, schedules, their key stores and resources."""
-    package, tasks = plan.package, plan.tasks
     imports: set[Import] = set()
     if tasks:
         imports.add(Import(f"{package}._generated.context", "Tasks", None))
@@ -253,13 +281,13 @@ def toolbox_imports(plan: Plan) -> set[Import]:
             imports.add(t.args_import)
     if any(t.guarded for t in tasks):
         imports.add(Import("svcgen_runtime.schedules", "guard_runs", None))
-    if plan.schedules:
+    if schedules:
         imports.add(Import("svcgen_runtime.schedules", "Schedule", None))
-    for sc in plan.schedules:
+    for sc in schedules:
         imports.add(Import(f"{package}.schedules", sc.name, sc.args_alias))
-    for store in plan.idempotency:
+    for store in idempotency:
         imports.add(Import("svcgen_runtime.idempotency", store.cls, None))
-    for res in plan.resources:
+    for res in resources:
         imports.add(Import("svcgen_runtime.resources", res.cls, None))
         imports.add(Import("svcgen_runtime.resources", res.protocol, None))
-    return imports
+    return frozenset(imports)
