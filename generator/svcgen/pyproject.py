@@ -15,15 +15,23 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, NamedTuple
 
 RUNTIME: Final = "svcgen-runtime"
 
+
+class Provider(NamedTuple):
+    """The distribution that provides a module the code imports, and its extra."""
+
+    name: str
+    extra: str | None = None
+
+
 PROVIDERS: Final = {
-    "svcgen_runtime": (RUNTIME, None),
-    "starlette": (RUNTIME, "http"),
-    "uvicorn": (RUNTIME, "http"),
-    "pydantic": ("pydantic", None),
+    "svcgen_runtime": Provider(RUNTIME),
+    "starlette": Provider(RUNTIME, "http"),
+    "uvicorn": Provider(RUNTIME, "http"),
+    "pydantic": Provider("pydantic"),
 }
 """The distribution (and runtime extra) that provides a module the code imports."""
 
@@ -65,7 +73,8 @@ def imported(
         for module in sorted(_top_modules(tree)):
             if module in sys.stdlib_module_names or module in ("__future__", package):
                 continue
-            name, extra = PROVIDERS.get(module, (module.replace("_", "-"), None))
+            provider = PROVIDERS.get(module) or Provider(module.replace("_", "-"))
+            name, extra = provider.name, provider.extra
             key = normalized(name)
             old = needs.get(key)
             wanted = frozenset({extra} if extra else ()) | (
