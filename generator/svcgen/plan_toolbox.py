@@ -1,7 +1,8 @@
 """The plan of tasks, schedules, their idempotency key stores, and resources.
 
-``plan.make_plan`` calls ``plan_toolbox``; the planners resolve each default to the literal value the
-generated code spells out, name every variable, and sort by name.
+``plan.make_plan`` calls ``plan_toolbox``, which resolves each default to the
+literal value the generated code spells out, names every variable, and sorts by
+name.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ def plan_toolbox(
 ) -> Toolbox:
     """The tasks, schedules, key stores and resources of ``spec``; ``kinds`` maps
     each broker's name to its kind."""
-    tasks, idempotency = plan_tasks(spec, names, kinds)
-    schedules = plan_schedules(spec, tasks)
-    resources = plan_resources(spec)
+    tasks, idempotency = _plan_tasks(spec, names, kinds)
+    schedules = _plan_schedules(spec, tasks)
+    resources = _plan_resources(spec)
     imports = _imports(spec.package, tasks, schedules, idempotency, resources)
     return Toolbox(tasks, schedules, idempotency, resources, imports)
 
@@ -62,7 +63,7 @@ class KeyPlace:
     args: tuple[Arg, ...] = ()
 
 
-def plan_tasks(
+def _plan_tasks(
     spec: ServiceSpec, names: MessageNames, kinds: dict[str, str]
 ) -> tuple[tuple[TaskPlan, ...], tuple[IdempotencyPlan, ...]]:
     """The task plans, and the idempotency stores their keys are claimed in.
@@ -73,7 +74,7 @@ def plan_tasks(
     replica for the others: the spec refuses a schedule then).
     """
     prefix = py_literal(task_keys_prefix(spec.name))
-    shared = shared_key_place(spec, prefix)
+    shared = _shared_key_place(spec, prefix)
     scheduled = {s.task for s in spec.schedules}
     places: dict[str, KeyPlace] = {}
     per_replica: dict[str, list[str]] = {}
@@ -132,7 +133,7 @@ def plan_tasks(
 def _place_of(
     spec: ServiceSpec, broker: str, kind: str, shared: KeyPlace | None, prefix: str
 ) -> KeyPlace:
-    """Where the keys of a task on ``broker`` live (see ``plan_tasks``)."""
+    """Where the keys of a task on ``broker`` live (see ``_plan_tasks``)."""
     url = f"settings.{broker}_url"
     if kind == "redis":
         args = (Arg("url", url), Arg("prefix", prefix))
@@ -152,7 +153,7 @@ def _place_of(
     return KeyPlace("process_keys", "MemoryIdempotency", "in this process")
 
 
-def shared_key_place(spec: ServiceSpec, prefix: str) -> KeyPlace | None:
+def _shared_key_place(spec: ServiceSpec, prefix: str) -> KeyPlace | None:
     """The resource that can share task keys across replicas: a redis cache's
     server, else a postgres database; None when there is neither. ``prefix`` is
     the keys' prefix, as a Python expression."""
@@ -174,7 +175,7 @@ def shared_key_place(spec: ServiceSpec, prefix: str) -> KeyPlace | None:
     return None
 
 
-def plan_schedules(
+def _plan_schedules(
     spec: ServiceSpec, tasks: tuple[TaskPlan, ...]
 ) -> tuple[SchedulePlan, ...]:
     by_name = {t.name: t for t in tasks}
@@ -209,7 +210,7 @@ RESOURCE_CLASSES: Final = {
 """The runtime class of each resource kind, in ``svcgen_runtime.resources``."""
 
 
-def plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
+def _plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
     r = spec.resources
     out: list[ResourcePlan] = []
 

@@ -11,9 +11,10 @@ The user's files: ``replace_file`` (service.yaml and pyproject.toml for ``add-*`
 atomic, noted in a ``Journal`` that puts every change of a refused run back),
 ``copy_skeleton`` (copier's skeleton for ``svcgen new``) and ``write_file`` (a
 file the user named, in place: the ``docs --output`` document, the skeleton's
-formatted tests). The rest of svcgen only reads the user's files; svcgen's own
-cache in the user's cache directory (black's output, template bytecode) is
-``cache``'s, and the templates it ships are compiled by ``compiled`` at build time.
+formatted tests). The rest of svcgen only reads the user's files; its own cache
+(black's output and template bytecode, in the user's cache directory) is
+``cache``'s, and ``compiled`` writes the precompiled templates while svcgen is
+developed.
 """
 
 from __future__ import annotations
