@@ -166,8 +166,7 @@ def _handler_imports(plan: Plan, payload_import: Import | None) -> set[Import]:
         Import(f"{plan.package}._generated.context", "Context", None),
     }
     if payload_import is not None:
-        # No alias in a stub.
-        imports.add(Import(payload_import.module, payload_import.name, None))
+        imports.add(payload_import._replace(alias=None))  # no alias in a stub
     return imports
 
 
@@ -202,7 +201,7 @@ def _toolbox_stubs(plan: Plan, stub: Callable[..., None]) -> None:
             Import("datetime", "datetime", None),
         }
         if sc.args_import is not None:
-            imports.add(Import(sc.args_import.module, sc.args_import.name, None))
+            imports.add(sc.args_import._replace(alias=None))
         stub(
             f"{src}/schedules/{sc.name}.py",
             "stubs/schedule.py.jinja",
