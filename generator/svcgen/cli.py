@@ -252,7 +252,7 @@ def docs(root: Path, output: Path | None, fmt: str | None, no_schemas: bool) -> 
       svcgen docs -o asyncapi.yaml
       svcgen docs --format json --no-schemas
     """
-    from . import commands
+    from . import commands, writer
 
     if fmt is None:
         fmt = "json" if output is not None and output.suffix == ".json" else "yaml"
@@ -260,7 +260,7 @@ def docs(root: Path, output: Path | None, fmt: str | None, no_schemas: bool) -> 
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        writer.write_file(output, text)
         click.echo(f"wrote {output}")
 
 

@@ -7,27 +7,39 @@ in the writer's last step.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import docs as asyncapi_docs
+from . import edit
 from .errors import EditError, ProjectError, SpecError, visible
 from .kinds import BROKERS
-from .spec import SPEC_FILENAME, ServiceSpec, load_spec
-
-
-@dataclass(frozen=True)
-class Project:
-    """A generated service's root directory (the one holding service.yaml)."""
-
-    root: Path
-
-    @property
-    def spec_path(self) -> Path:
-        return self.root / SPEC_FILENAME
+from .plan import make_plan
+from .plan_records import Plan
+from .pyproject import Need, imported, with_needs
+from .pyproject import notes as pyproject_notes
+from .render import Rendered, format_python, render
+from .spec import (
+    SPEC_FILENAME,
+    ServiceSpec,
+    json_schema,
+    load_spec,
+    parse_spec,
+    read_spec,
+)
+from .writer import (
+    Drift,
+    Journal,
+    WriteReport,
+    copy_skeleton,
+    orphans,
+    replace_file,
+    write,
+    write_file,
+)
+from .writer import check as check_tree
 
 
 def validate(root: Path) -> ServiceSpec:
@@ -35,74 +47,72 @@ def validate(root: Path) -> ServiceSpec:
     return load_spec(root / SPEC_FILENAME)
 
 
-def _render(spec: ServiceSpec) -> Any:
-    from .plan import make_plan
-    from .render import render
-
-    return render(make_plan(spec))
-
-
-def generate(root: Path) -> Any:
+def generate(root: Path) -> WriteReport:
     """Regenerate ``root``'s code from its spec; return the writer's report."""
-    from .writer import write
-
     spec = validate(root)
-    rendered = _render(spec)
+    plan = make_plan(spec)
+    rendered = render(plan)
     report = write(root, rendered)
-    report.notes.extend(notes(root, spec, rendered))
+    report.notes.extend(notes(root, spec, plan, rendered))
     return report
 
 
-def notes(root: Path, spec: ServiceSpec, rendered: Any) -> list[str]:
+def check(root: Path) -> list[Drift]:
+    """How ``root``'s generated code differs from its spec; empty when current."""
+    return check_with_notes(root)[0]
+
+
+def check_with_notes(root: Path) -> tuple[list[Drift], list[str]]:
+    """``check``'s drifts, and the notes ``generate`` would print."""
+    spec = validate(root)
+    plan = make_plan(spec)
+    rendered = render(plan)
+    return check_tree(root, rendered), notes(root, spec, plan, rendered)
+
+
+def notes(root: Path, spec: ServiceSpec, plan: Plan, rendered: Rendered) -> list[str]:
     """What the user should do by hand in files svcgen does not own."""
     return (
-        extras_notes(root, spec)
-        + dependency_notes(root, spec, rendered)
+        dependency_notes(root, plan, rendered)
         + model_notes(root, spec)
         + orphan_notes(root, rendered)
     )
 
 
-def orphan_notes(root: Path, rendered: Any) -> list[str]:
+def orphan_notes(root: Path, rendered: Rendered) -> list[str]:
     """A note for each user-owned module that no component in the spec has any
     more: svcgen never deletes one, so it names it and the command that would."""
-    from .writer import orphans
-
     return [
-        f"{rel} belongs to no {kind} in service.yaml (svcgen never deletes a user "
-        f"file); if it is no longer needed, remove it: git rm "
-        f"{'-r ' if rel.endswith('/') else ''}{rel}"
-        for rel, kind in orphans(root, rendered)
+        f"{o.path} belongs to no {o.kind} in service.yaml (svcgen never deletes a "
+        f"user file); if it is no longer needed, remove it: git rm "
+        f"{'-r ' if o.path.endswith('/') else ''}{o.path}"
+        for o in orphans(root, rendered)
     ]
 
 
-def _needs(spec: ServiceSpec, rendered: Any) -> dict[str, Any]:
+def _pyproject(root: Path) -> str | None:
+    """The text of ``root``'s pyproject.toml (user-owned), or None."""
+    try:
+        return (root / "pyproject.toml").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _needs(plan: Plan, rendered: Rendered) -> dict[str, Need]:
     """The distributions the generated code and the stubs import, the runtime with
     every extra the spec needs."""
-    from dataclasses import replace
-
-    from .plan import required_extras
-    from .pyproject import RUNTIME, imported
-
     texts = {path: text for path, (_, text) in rendered.unformatted().items()}
-    needs = imported(texts, package=spec.package)
-    if RUNTIME in needs:
-        runtime = needs[RUNTIME]
-        extras = runtime.extras | frozenset(required_extras(spec))
-        needs[RUNTIME] = replace(runtime, extras=extras)
-    return needs
+    return imported(texts, package=plan.package, extras=plan.extras)
 
 
-def dependency_notes(root: Path, spec: ServiceSpec, rendered: Any) -> list[str]:
-    """A note for each distribution the code imports that pyproject.toml's
-    ``[project] dependencies`` does not declare, with the line to add."""
-    from .pyproject import notes as pyproject_notes
-
-    try:
-        text = (root / "pyproject.toml").read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+def dependency_notes(root: Path, plan: Plan, rendered: Rendered) -> list[str]:
+    """A note when pyproject.toml's runtime requirement lacks an extra the spec
+    needs, and one for each distribution the code imports that its ``[project]
+    dependencies`` does not declare, with the line to add."""
+    text = _pyproject(root)
+    if text is None:
         return []
-    return pyproject_notes(text, _needs(spec, rendered))
+    return pyproject_notes(text, _needs(plan, rendered), plan.extras)
 
 
 def model_notes(root: Path, spec: ServiceSpec) -> list[str]:
@@ -135,58 +145,14 @@ def model_notes(root: Path, spec: ServiceSpec) -> list[str]:
     return notes
 
 
-_RUNTIME_REQUIREMENT = re.compile(r"svcgen-runtime(?:\[(?P<extras>[^\]]*)\])?")
-
-
-def extras_notes(root: Path, spec: ServiceSpec) -> list[str]:
-    """A note when pyproject.toml (user-owned) lacks an extra the generated code needs."""
-    from .plan import required_extras
-
-    path = root / "pyproject.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return []
-    match = _RUNTIME_REQUIREMENT.search(text)
-    if match is None:
-        return []
-    have = {e.strip() for e in (match.group("extras") or "").split(",") if e.strip()}
-    missing = [e for e in required_extras(spec) if e not in have]
-    if not missing:
-        return []
-    wanted = ",".join(sorted(have | set(missing)))
-    return [
-        f"pyproject.toml: the generated code needs the svcgen-runtime extra(s) "
-        f"{', '.join(missing)}; change the dependency to "
-        f'"svcgen-runtime[{wanted}]>=0.1" and reinstall'
-    ]
-
-
-def check(root: Path) -> list[Any]:
-    """How ``root``'s generated code differs from its spec; empty when current."""
-    return check_with_notes(root)[0]
-
-
-def check_with_notes(root: Path) -> tuple[list[Any], list[str]]:
-    """``check``'s drifts, and the notes ``generate`` would print."""
-    from .writer import check as check_tree
-
-    spec = validate(root)
-    rendered = _render(spec)
-    return check_tree(root, rendered), notes(root, spec, rendered)
-
-
 def docs(root: Path, *, fmt: str = "yaml", schemas: bool = True) -> str:
     """The AsyncAPI 3.0 document of ``root``'s service, as YAML or JSON text."""
-    from .docs import asyncapi, render
-
-    return render(asyncapi(validate(root), root, schemas=schemas), fmt=fmt)
+    document = asyncapi_docs.asyncapi(validate(root), root, schemas=schemas)
+    return asyncapi_docs.render(document, fmt=fmt)
 
 
 def schema() -> str:
     """The JSON Schema of service.yaml, as indented JSON."""
-    from .spec import json_schema
-
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
 
 
@@ -200,26 +166,21 @@ def _edit(
     what: str,
     entry: dict[str, Any],
     flow: bool,
-) -> Any:
+) -> WriteReport:
     """Append ``entry`` to the list at ``section`` (see ``_apply``)."""
-    from .edit import add_entry
-
     return _apply(
         root,
-        lambda text: add_entry(
+        lambda text: edit.add_entry(
             text, section=section, what=what, entry=entry, flow=flow
         ),
     )
 
 
-def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
+def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> WriteReport:
     """Edit, validate, render and write the code, then the spec. A refusal at any
     step (a bad entry, a header-less file in the way, a file that cannot be
     written) puts back every file as it was, so the same command can simply be run
     again."""
-    from .spec import parse_spec, read_spec
-    from .writer import Journal, write
-
     path = root / SPEC_FILENAME
     original = read_spec(path)
     parse_spec(original, filename=str(path))  # its own errors, at their places
@@ -231,39 +192,33 @@ def _apply(root: Path, change: Callable[[str], tuple[str, ServiceSpec]]) -> Any:
         raise EditError(
             "\n".join(visible(f"{_argument(i.path)}: {i.message}") for i in exc.issues)
         ) from None
-    rendered = _render(spec)
+    plan = make_plan(spec)
+    rendered = render(plan)
     journal = Journal()
     try:
         report = write(root, rendered, journal=journal)
-        if _add_dependencies(root, spec, rendered, journal):
+        if _add_dependencies(root, plan, rendered, journal):
             report.written.append("pyproject.toml")
-        journal.file(path)
-        _replace(path, text)
+        replace_file(path, text, journal)
     except BaseException:
         journal.rollback()
         raise
-    report.notes.extend(notes(root, spec, rendered))
+    report.notes.extend(notes(root, spec, plan, rendered))
     return report
 
 
 def _add_dependencies(
-    root: Path, spec: ServiceSpec, rendered: Any, journal: Any
+    root: Path, plan: Plan, rendered: Rendered, journal: Journal
 ) -> bool:
     """Add to pyproject.toml what the code now imports (pydantic for a message
     model) and the runtime extras the spec needs; True when it changed."""
-    from .plan import required_extras
-    from .pyproject import with_needs
-
-    path = root / "pyproject.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+    text = _pyproject(root)
+    if text is None:
         return False
-    new = with_needs(text, _needs(spec, rendered), required_extras(spec))
+    new = with_needs(text, _needs(plan, rendered), plan.extras)
     if new == text:
         return False
-    journal.file(path)
-    _replace(path, new)
+    replace_file(root / "pyproject.toml", new, journal)
     return True
 
 
@@ -302,26 +257,6 @@ def _argument(path: str) -> str:
     return path
 
 
-def _replace(path: Path, text: str) -> None:
-    import tempfile
-
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise ProjectError(
-            f"cannot write {path}: {exc.strerror or exc}; check the file and its "
-            "directory, then run svcgen again"
-        ) from None
-
-
 def add_consumer(
     root: Path,
     *,
@@ -333,7 +268,7 @@ def add_consumer(
     max_attempts: int | None = None,
     dead_letter: str | None = None,
     message: str | None = None,
-) -> Any:
+) -> WriteReport:
     """Append a consumer to service.yaml and regenerate."""
     entry: dict[str, Any] = {"name": name, "broker": broker, "source": source}
     if group is not None:
@@ -349,7 +284,7 @@ def add_consumer(
     return _edit(root, section=("consumers",), what="consumer", entry=entry, flow=False)
 
 
-def add_route(root: Path, *, name: str, method: str, path: str) -> Any:
+def add_route(root: Path, *, name: str, method: str, path: str) -> WriteReport:
     """Append an HTTP route to service.yaml and regenerate."""
     entry = {"name": name, "method": method.upper(), "path": path}
     return _edit(root, section=("http", "routes"), what="route", entry=entry, flow=True)
@@ -357,7 +292,7 @@ def add_route(root: Path, *, name: str, method: str, path: str) -> Any:
 
 def add_publisher(
     root: Path, *, name: str, broker: str, target: str, message: str | None = None
-) -> Any:
+) -> WriteReport:
     """Append a publisher to service.yaml and regenerate."""
     entry: dict[str, Any] = {"name": name, "broker": broker, "target": target}
     if message is not None:
@@ -375,7 +310,7 @@ def add_task(
     args: str | None = None,
     concurrency: int | None = None,
     max_attempts: int | None = None,
-) -> Any:
+) -> WriteReport:
     """Append a task to service.yaml and regenerate (handlers get ctx.tasks.NAME)."""
     entry: dict[str, Any] = {"name": name, "broker": broker}
     if args is not None:
@@ -395,7 +330,7 @@ def add_schedule(
     cron: str | None = None,
     every: str | None = None,
     timezone: str | None = None,
-) -> Any:
+) -> WriteReport:
     """Append a schedule to service.yaml and regenerate."""
     if (cron is None) == (every is None):
         raise EditError(
@@ -432,8 +367,6 @@ def new(
     directory: Path | None = None,
 ) -> Path:
     """Create a service from the skeleton, then generate its code; return its root."""
-    from .spec import parse_spec
-
     target = directory if directory is not None else Path(name)
     if target.exists() and any(target.iterdir()):
         raise ProjectError(
@@ -459,40 +392,14 @@ def new(
         "drain_timeout": 25,
         "grace_period": 35,
     }
-    _copy_skeleton(target, data)
-    _format_python(target / "tests")
+    copy_skeleton(target, data)
+    # The skeleton's tests, formatted like the generated code.
+    for path in sorted((target / "tests").glob("*.py")):
+        write_file(path, format_python(path.name, path.read_text(encoding="utf-8")))
     # The skeleton's spec must be valid before anything is generated from it.
     parse_spec((target / SPEC_FILENAME).read_text(encoding="utf-8"))
     generate(target)
     return target
-
-
-def _format_python(directory: Path) -> None:
-    """The skeleton's Python files, formatted like the generated code."""
-    from .render import format_python
-
-    for path in sorted(directory.glob("*.py")):
-        path.write_text(format_python(path.name, path.read_text(encoding="utf-8")))
-
-
-def _copy_skeleton(target: Path, data: dict[str, Any]) -> None:
-    import warnings
-
-    from copier import run_copy
-
-    from .render import templates_dir
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        run_copy(
-            str(templates_dir() / "skeleton"),
-            str(target),
-            data=data,
-            defaults=True,
-            quiet=True,
-            unsafe=False,
-            overwrite=False,
-        )
 
 
 RESOURCE_DEFAULTS: dict[tuple[str, str], dict[str, str]] = {
@@ -513,12 +420,10 @@ def add_resource(
     url: str | None = None,
     path: str | None = None,
     prefix: str | None = None,
-) -> Any:
+) -> WriteReport:
     """Give the service its cache, database or storage (``ctx.<resource>``), then
     regenerate."""
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-
-    from .edit import add_resource as edit_resource
 
     entry: dict[str, Any] = {"kind": kind}
     given = {"url": url, "path": path, "prefix": prefix}
@@ -527,5 +432,5 @@ def add_resource(
         values = dict(RESOURCE_DEFAULTS.get((resource, kind), {}))
     entry.update((k, DoubleQuotedScalarString(v)) for k, v in values.items())
     return _apply(
-        root, lambda text: edit_resource(text, resource=resource, entry=entry)
+        root, lambda text: edit.add_resource(text, resource=resource, entry=entry)
     )

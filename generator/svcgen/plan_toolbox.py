@@ -1,7 +1,8 @@
 """The plan of tasks, schedules, their idempotency key stores, and resources.
 
-``plan.make_plan`` calls these; they resolve each default to the literal value the
-generated code spells out, name every variable, and sort by name.
+``plan.make_plan`` calls ``plan_toolbox``, which resolves each default to the
+literal value the generated code spells out, names every variable, and sorts by
+name.
 """
 
 from __future__ import annotations
@@ -10,94 +11,60 @@ from dataclasses import dataclass
 from typing import Final
 
 from .layout import py_literal
-from .plan import (
-    RESOURCE_CLASSES,
+from .plan_records import (
+    Arg,
+    IdempotencyPlan,
     Import,
+    MessageNames,
+    ResourcePlan,
     RetryPlan,
-    _dead_letter,
-    _MessageNames,
+    SchedulePlan,
+    TaskPlan,
+    dead_letter,
 )
 from .spec import ServiceSpec, task_keys_bucket, task_keys_prefix
 
 
 @dataclass(frozen=True)
-class IdempotencyPlan:
-    """Where task keys (and schedule fires) are claimed: one store per place."""
+class Toolbox:
+    """What this module plans, and what app.py imports for it."""
 
-    var: str
-    cls: str
-    """``RedisIdempotency``, ``NatsIdempotency``, ``PostgresIdempotency`` or
-    ``MemoryIdempotency``."""
-    where: str
-    """Where the keys live, for the comment above the store in app.py."""
-    args: tuple[tuple[str, str], ...]
-    """(keyword, Python expression) of the constructor, after ``name``."""
-    per_replica: tuple[str, ...]
-    """Tasks on a server broker whose keys this in-process store keeps per replica."""
+    tasks: tuple[TaskPlan, ...]
+    schedules: tuple[SchedulePlan, ...]
+    idempotency: tuple[IdempotencyPlan, ...]
+    resources: tuple[ResourcePlan, ...]
+    imports: frozenset[Import]
 
 
-@dataclass(frozen=True)
-class TaskPlan:
-    name: str
-    var: str
-    worker_var: str
-    broker: str
-    broker_var: str
-    broker_kind: str
-    queue: str
-    group: str
-    args: str | None
-    """The args class as imported in app.py, or None for raw bytes."""
-    args_import: Import | None
-    handler_alias: str
-    concurrency: int
-    timeout: float
-    retry: RetryPlan
-    dead_letter: str | None
-    key_window: float
-    idempotency_var: str
-    guarded: bool
-    """A schedule enqueues it: at most one run of a schedule at a time."""
-    description: str
-
-
-@dataclass(frozen=True)
-class SchedulePlan:
-    name: str
-    var: str
-    task: str
-    task_var: str
-    args: str | None
-    args_import: Import | None
-    args_alias: str
-    cron: str | None
-    every: float | None
-    timezone: str
-    description: str
-
-
-@dataclass(frozen=True)
-class ResourcePlan:
-    """The cache, database or storage: its class and literal arguments."""
-
-    attr: str
-    """``cache``, ``database`` or ``storage``: the context attribute and variable."""
-    kind: str
-    cls: str
-    protocol: str
-    args: tuple[tuple[str, str], ...]
-    """(keyword, Python expression) in the order the constructor documents them."""
+def plan_toolbox(
+    spec: ServiceSpec, names: MessageNames, kinds: dict[str, str]
+) -> Toolbox:
+    """The tasks, schedules, key stores and resources of ``spec``; ``kinds`` maps
+    each broker's name to its kind."""
+    tasks, idempotency = _plan_tasks(spec, names, kinds)
+    schedules = _plan_schedules(spec, tasks)
+    resources = _plan_resources(spec)
+    imports = _imports(spec.package, tasks, schedules, idempotency, resources)
+    return Toolbox(tasks, schedules, idempotency, resources, imports)
 
 
 NATS_KEYS_MAX_AGE: Final = 31 * 24 * 3600.0
 """NatsIdempotency's default max_age: a longer key window passes its own."""
 
-_Place = tuple[str, str, tuple[tuple[str, str], ...]]
-"""A key store's class, where it keeps the keys, and its constructor arguments."""
+
+@dataclass(frozen=True)
+class KeyPlace:
+    """A task key store: its variable (ending in ``_keys``, which no other
+    generated name does), class, where it keeps the keys, constructor arguments."""
+
+    var: str
+    cls: str
+    where: str
+    args: tuple[Arg, ...] = ()
 
 
-def plan_tasks(
-    spec: ServiceSpec, names: _MessageNames, kinds: dict[str, str]
+def _plan_tasks(
+    spec: ServiceSpec, names: MessageNames, kinds: dict[str, str]
 ) -> tuple[tuple[TaskPlan, ...], tuple[IdempotencyPlan, ...]]:
     """The task plans, and the idempotency stores their keys are claimed in.
 
@@ -107,36 +74,19 @@ def plan_tasks(
     replica for the others: the spec refuses a schedule then).
     """
     prefix = py_literal(task_keys_prefix(spec.name))
-    shared = shared_key_place(spec, prefix)
-    place: _Place
+    shared = _shared_key_place(spec, prefix)
     scheduled = {s.task for s in spec.schedules}
-    # store variable -> (class, where, constructor args, tasks kept per replica)
-    stores: dict[str, tuple[str, str, tuple[tuple[str, str], ...], list[str]]] = {}
+    places: dict[str, KeyPlace] = {}
+    per_replica: dict[str, list[str]] = {}
+    """Tasks on a server broker whose keys a store keeps in the process, by store."""
     plans = []
     for t in sorted(spec.tasks, key=lambda t: t.name):
         kind = kinds[t.broker]
-        # Variables end in _keys, which no other generated name does.
-        url = f"settings.{t.broker}_url"
-        if kind == "redis":
-            store = f"{t.broker}_broker_keys"
-            place = ("RedisIdempotency", "in Redis", (("url", url), ("prefix", prefix)))
-        elif kind != "memory" and shared is not None and shared[0] == "cache_keys":
-            store, place = shared
-        elif kind == "nats":
-            store = f"{t.broker}_broker_keys"
-            bucket = py_literal(task_keys_bucket(spec.name))
-            place = (
-                "NatsIdempotency",
-                "in a JetStream key-value bucket",
-                (("url", url), ("bucket", bucket)),
-            )
-        elif kind != "memory" and shared is not None:
-            store, place = shared
-        else:
-            store, place = "process_keys", ("MemoryIdempotency", "in this process", ())
-        per_replica = stores.setdefault(store, (*place, []))[3]
-        if store == "process_keys" and kind != "memory":
-            per_replica.append(t.name)
+        place = _place_of(spec, t.broker, kind, shared, prefix)
+        place = places.setdefault(place.var, place)
+        kept = per_replica.setdefault(place.var, [])
+        if place.var == "process_keys" and kind != "memory":
+            kept.append(t.name)
         queue = f"tasks.{t.name}"
         plans.append(
             TaskPlan(
@@ -153,56 +103,79 @@ def plan_tasks(
                 handler_alias=f"{t.name}_task_module",
                 concurrency=t.concurrency,
                 timeout=t.timeout,
-                retry=RetryPlan(
-                    max_attempts=t.retry.max_attempts,
-                    backoff=t.retry.backoff,
-                    initial=t.retry.initial,
-                    max=t.retry.max,
-                    jitter=t.retry.jitter,
-                ),
-                dead_letter=_dead_letter(t.dead_letter, queue),
+                retry=RetryPlan.of(t.retry),
+                dead_letter=dead_letter(t.dead_letter, queue),
                 key_window=t.key_window,
-                idempotency_var=store,
+                idempotency_var=place.var,
                 guarded=t.name in scheduled,
                 description=t.description,
             )
         )
-    for var, (cls, where, args, per_replica) in list(stores.items()):
+    stores = []
+    for var, place in sorted(places.items()):
+        args = place.args
         windows = [t.key_window for t in plans if t.idempotency_var == var]
-        if cls == "NatsIdempotency" and max(windows) > NATS_KEYS_MAX_AGE:
+        if place.cls == "NatsIdempotency" and max(windows) > NATS_KEYS_MAX_AGE:
             # The bucket forgets entries after max_age: it must outlive every window.
-            args = (*args, ("max_age", py_literal(max(windows))))
-            stores[var] = (cls, where, args, per_replica)
-    idempotency = tuple(
-        IdempotencyPlan(
-            var=var, cls=cls, where=where, args=args, per_replica=tuple(per_replica)
+            args = (*args, Arg("max_age", py_literal(max(windows))))
+        stores.append(
+            IdempotencyPlan(
+                var=var,
+                cls=place.cls,
+                where=place.where,
+                args=args,
+                per_replica=tuple(per_replica[var]),
+            )
         )
-        for var, (cls, where, args, per_replica) in sorted(stores.items())
-    )
-    return tuple(plans), idempotency
+    return tuple(plans), tuple(stores)
 
 
-def shared_key_place(spec: ServiceSpec, prefix: str) -> tuple[str, _Place] | None:
+def _place_of(
+    spec: ServiceSpec, broker: str, kind: str, shared: KeyPlace | None, prefix: str
+) -> KeyPlace:
+    """Where the keys of a task on ``broker`` live (see ``_plan_tasks``)."""
+    url = f"settings.{broker}_url"
+    if kind == "redis":
+        args = (Arg("url", url), Arg("prefix", prefix))
+        return KeyPlace(f"{broker}_broker_keys", "RedisIdempotency", "in Redis", args)
+    if kind != "memory" and shared is not None and shared.var == "cache_keys":
+        return shared
+    if kind == "nats":
+        bucket = py_literal(task_keys_bucket(spec.name))
+        return KeyPlace(
+            f"{broker}_broker_keys",
+            "NatsIdempotency",
+            "in a JetStream key-value bucket",
+            (Arg("url", url), Arg("bucket", bucket)),
+        )
+    if kind != "memory" and shared is not None:
+        return shared
+    return KeyPlace("process_keys", "MemoryIdempotency", "in this process")
+
+
+def _shared_key_place(spec: ServiceSpec, prefix: str) -> KeyPlace | None:
     """The resource that can share task keys across replicas: a redis cache's
     server, else a postgres database; None when there is neither. ``prefix`` is
     the keys' prefix, as a Python expression."""
     r = spec.resources
     if r.cache is not None and r.cache.kind == "redis":
-        return "cache_keys", (
+        return KeyPlace(
+            "cache_keys",
             "RedisIdempotency",
             "in Redis (the cache's server)",
-            (("url", "settings.cache_url"), ("prefix", prefix)),
+            (Arg("url", "settings.cache_url"), Arg("prefix", prefix)),
         )
     if r.database is not None and r.database.kind == "postgres":
-        return "database_keys", (
+        return KeyPlace(
+            "database_keys",
             "PostgresIdempotency",
             "in PostgreSQL (the database's table svcgen_keys)",
-            (("url", "settings.database_url"), ("prefix", prefix)),
+            (Arg("url", "settings.database_url"), Arg("prefix", prefix)),
         )
     return None
 
 
-def plan_schedules(
+def _plan_schedules(
     spec: ServiceSpec, tasks: tuple[TaskPlan, ...]
 ) -> tuple[SchedulePlan, ...]:
     by_name = {t.name: t for t in tasks}
@@ -226,26 +199,36 @@ def plan_schedules(
 
 SQLITE_DEFAULT_TIMEOUT: Final = 5.0
 
+RESOURCE_CLASSES: Final = {
+    ("cache", "memory"): "MemoryCache",
+    ("cache", "redis"): "RedisCache",
+    ("database", "sqlite"): "SqliteDatabase",
+    ("database", "postgres"): "PostgresDatabase",
+    ("storage", "memory"): "MemoryStorage",
+    ("storage", "fs"): "FsStorage",
+}
+"""The runtime class of each resource kind, in ``svcgen_runtime.resources``."""
 
-def plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
+
+def _plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
     r = spec.resources
     out: list[ResourcePlan] = []
 
-    def add(attr: str, kind: str, protocol: str, *args: tuple[str, str]) -> None:
+    def add(attr: str, kind: str, protocol: str, *args: Arg) -> None:
         out.append(
             ResourcePlan(
                 attr=attr,
                 kind=kind,
                 cls=RESOURCE_CLASSES[(attr, kind)],
                 protocol=protocol,
-                args=(("name", py_literal(attr)), *args),
+                args=(Arg("name", py_literal(attr)), *args),
             )
         )
 
     if r.cache is not None:
-        prefix = ("prefix", py_literal(r.cache.prefix or f"{spec.name}:"))
+        prefix = Arg("prefix", py_literal(r.cache.prefix or f"{spec.name}:"))
         if r.cache.kind == "redis":
-            add("cache", "redis", "Cache", ("url", "settings.cache_url"), prefix)
+            add("cache", "redis", "Cache", Arg("url", "settings.cache_url"), prefix)
         else:
             add("cache", "memory", "Cache", prefix)
     db = r.database
@@ -255,10 +238,10 @@ def plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
             "database",
             "postgres",
             "Database",
-            ("url", "settings.database_url"),
-            ("min_size", py_literal(pool.min if pool else 1)),
-            ("max_size", py_literal(pool.max if pool else 10)),
-            (
+            Arg("url", "settings.database_url"),
+            Arg("min_size", py_literal(pool.min if pool else 1)),
+            Arg("max_size", py_literal(pool.max if pool else 10)),
+            Arg(
                 "command_timeout",
                 py_literal(db.timeout if db.timeout is not None else 30.0),
             ),
@@ -269,43 +252,43 @@ def plan_resources(spec: ServiceSpec) -> tuple[ResourcePlan, ...]:
             "database",
             "sqlite",
             "Database",
-            ("path", "settings.database_path"),
-            ("busy_timeout", py_literal(timeout)),
+            Arg("path", "settings.database_path"),
+            Arg("busy_timeout", py_literal(timeout)),
         )
     if r.storage is not None and r.storage.kind == "fs":
-        add("storage", "fs", "Storage", ("path", "settings.storage_path"))
+        add("storage", "fs", "Storage", Arg("path", "settings.storage_path"))
     elif r.storage is not None:
         add("storage", "memory", "Storage")
     return tuple(out)
 
 
-def toolbox_imports(
+def _imports(
     package: str,
     tasks: tuple[TaskPlan, ...],
     schedules: tuple[SchedulePlan, ...],
     idempotency: tuple[IdempotencyPlan, ...],
     resources: tuple[ResourcePlan, ...],
-) -> set[Import]:
+) -> frozenset[Import]:
     """What app.py imports for tasks, schedules, their key stores and resources."""
     imports: set[Import] = set()
     if tasks:
-        imports.add((f"{package}._generated.context", "Tasks", None))
-        imports.add(("svcgen_runtime.tasks", "Task", None))
-        imports.add(("svcgen_runtime.tasks", "task_worker", None))
-        imports.add(("svcgen_runtime.idempotency", "IdempotencyStore", None))
+        imports.add(Import(f"{package}._generated.context", "Tasks", None))
+        imports.add(Import("svcgen_runtime.tasks", "Task", None))
+        imports.add(Import("svcgen_runtime.tasks", "task_worker", None))
+        imports.add(Import("svcgen_runtime.idempotency", "IdempotencyStore", None))
     for t in tasks:
-        imports.add((f"{package}.tasks", t.name, t.handler_alias))
+        imports.add(Import(f"{package}.tasks", t.name, t.handler_alias))
         if t.args_import is not None:
             imports.add(t.args_import)
     if any(t.guarded for t in tasks):
-        imports.add(("svcgen_runtime.schedules", "guard_runs", None))
+        imports.add(Import("svcgen_runtime.schedules", "guard_runs", None))
     if schedules:
-        imports.add(("svcgen_runtime.schedules", "Schedule", None))
+        imports.add(Import("svcgen_runtime.schedules", "Schedule", None))
     for sc in schedules:
-        imports.add((f"{package}.schedules", sc.name, sc.args_alias))
+        imports.add(Import(f"{package}.schedules", sc.name, sc.args_alias))
     for store in idempotency:
-        imports.add(("svcgen_runtime.idempotency", store.cls, None))
+        imports.add(Import("svcgen_runtime.idempotency", store.cls, None))
     for res in resources:
-        imports.add(("svcgen_runtime.resources", res.cls, None))
-        imports.add(("svcgen_runtime.resources", res.protocol, None))
-    return imports
+        imports.add(Import("svcgen_runtime.resources", res.cls, None))
+        imports.add(Import("svcgen_runtime.resources", res.protocol, None))
+    return frozenset(imports)

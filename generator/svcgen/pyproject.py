@@ -1,10 +1,11 @@
 """The service's pyproject.toml against what its code imports: notes and add-* edits.
 
-pyproject.toml is user-owned. ``generate`` and ``check`` name each distribution the
-generated code and the stubs import that ``[project] dependencies`` does not
-declare, with the line to add; ``add-*`` adds it (and the runtime extras the spec
-needs) to that list as text, so every other line stays as it was, and only when
-reading the result back shows exactly those changes.
+pyproject.toml is user-owned. ``generate`` and ``check`` name each runtime extra the
+spec needs that the runtime requirement lacks, and each distribution the generated
+code and the stubs import that ``[project] dependencies`` does not declare, with
+the line to change or add; ``add-*`` adds them to that list as text, so every other
+line stays as it was, and only when reading the result back shows exactly those
+changes. The file is read with ``tomllib``, its requirements with one pattern.
 """
 
 from __future__ import annotations
@@ -13,16 +14,24 @@ import ast
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, replace
+from typing import Final, NamedTuple
 
 RUNTIME: Final = "svcgen-runtime"
 
+
+class Provider(NamedTuple):
+    """The distribution that provides a module the code imports, and its extra."""
+
+    name: str
+    extra: str | None = None
+
+
 PROVIDERS: Final = {
-    "svcgen_runtime": (RUNTIME, None),
-    "starlette": (RUNTIME, "http"),
-    "uvicorn": (RUNTIME, "http"),
-    "pydantic": ("pydantic", None),
+    "svcgen_runtime": Provider(RUNTIME),
+    "starlette": Provider(RUNTIME, "http"),
+    "uvicorn": Provider(RUNTIME, "http"),
+    "pydantic": Provider("pydantic"),
 }
 """The distribution (and runtime extra) that provides a module the code imports."""
 
@@ -47,9 +56,12 @@ def normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def imported(texts: Mapping[str, str], *, package: str) -> dict[str, Need]:
+def imported(
+    texts: Mapping[str, str], *, package: str, extras: Iterable[str] = ()
+) -> dict[str, Need]:
     """Each distribution the Python ``texts`` (path → source) import, outside the
-    standard library and ``package``, by normalized name."""
+    standard library and ``package``, by normalized name; the runtime, when they
+    import it, with ``extras`` (the ones the spec needs) as well."""
     needs: dict[str, Need] = {}
     for path, text in sorted(texts.items()):
         if not path.endswith(".py"):
@@ -61,14 +73,18 @@ def imported(texts: Mapping[str, str], *, package: str) -> dict[str, Need]:
         for module in sorted(_top_modules(tree)):
             if module in sys.stdlib_module_names or module in ("__future__", package):
                 continue
-            name, extra = PROVIDERS.get(module, (module.replace("_", "-"), None))
+            provider = PROVIDERS.get(module) or Provider(module.replace("_", "-"))
+            name, extra = provider.name, provider.extra
             key = normalized(name)
             old = needs.get(key)
-            extras = frozenset({extra} if extra else ()) | (
+            wanted = frozenset({extra} if extra else ()) | (
                 old.extras if old else frozenset()
             )
-            first = old if old is not None else Need(name, extras, path, module)
-            needs[key] = Need(first.name, extras, first.file, first.module)
+            first = old if old is not None else Need(name, wanted, path, module)
+            needs[key] = Need(first.name, wanted, first.file, first.module)
+    runtime = needs.get(RUNTIME)
+    if runtime is not None:
+        needs[RUNTIME] = replace(runtime, extras=runtime.extras | frozenset(extras))
     return needs
 
 
@@ -109,12 +125,24 @@ def missing(have: Mapping[str, set[str]], needs: Iterable[Need]) -> list[Need]:
     return [n for n in needs if normalized(n.name) not in have]
 
 
-def notes(text: str, needs: Mapping[str, Need]) -> list[str]:
-    """A note for each needed distribution pyproject.toml ``text`` lacks."""
+def notes(text: str, needs: Mapping[str, Need], extras: Iterable[str]) -> list[str]:
+    """What pyproject.toml ``text`` lacks: a note when its runtime requirement
+    lacks one of ``extras`` (the ones the spec needs), and one for each needed
+    distribution it does not declare."""
     have = declared(text)
     if have is None:
         return []
-    return [
+    out = []
+    runtime = have.get(RUNTIME)
+    lacking = [e for e in extras if e not in runtime] if runtime is not None else []
+    if runtime is not None and lacking:
+        wanted = ",".join(sorted(runtime | set(lacking)))
+        out.append(
+            f"pyproject.toml: the generated code needs the svcgen-runtime extra(s) "
+            f"{', '.join(lacking)}; change the dependency to "
+            f'"svcgen-runtime[{wanted}]>=0.1" and reinstall'
+        )
+    return out + [
         f"pyproject.toml: {n.file} imports {n.module}, which no dependency in "
         f'[project] dependencies provides; add "{requirement(n)}" to it and '
         "reinstall"

@@ -27,7 +27,7 @@ from .layout import (
     prefixed,
     py_literal,
 )
-from .plan import Import, Plan, Setting, import_sections
+from .plan_records import Import, Plan, Setting, import_sections
 
 if TYPE_CHECKING:
     import jinja2
@@ -134,11 +134,11 @@ def render(plan: Plan) -> Rendered:
         )
     for r in plan.routes:
         imports = {
-            ("__future__", "annotations", None),
-            ("starlette.requests", "Request", None),
-            ("starlette.responses", "JSONResponse", None),
-            ("starlette.responses", "Response", None),
-            (f"{plan.package}._generated.context", "Context", None),
+            Import("__future__", "annotations", None),
+            Import("starlette.requests", "Request", None),
+            Import("starlette.responses", "JSONResponse", None),
+            Import("starlette.responses", "Response", None),
+            Import(f"{plan.package}._generated.context", "Context", None),
         }
         stub(
             f"{src}/routes/{r.name}.py",
@@ -159,14 +159,14 @@ def render(plan: Plan) -> Rendered:
 def _handler_imports(plan: Plan, payload_import: Import | None) -> set[Import]:
     """Imports of a user-owned message handler stub (consumer or task)."""
     imports: set[Import] = {
-        ("__future__", "annotations", None),
-        ("svcgen_runtime", "Ack", None),
-        ("svcgen_runtime", "InboundMessage", None),
-        ("svcgen_runtime", "Outcome", None),
-        (f"{plan.package}._generated.context", "Context", None),
+        Import("__future__", "annotations", None),
+        Import("svcgen_runtime", "Ack", None),
+        Import("svcgen_runtime", "InboundMessage", None),
+        Import("svcgen_runtime", "Outcome", None),
+        Import(f"{plan.package}._generated.context", "Context", None),
     }
     if payload_import is not None:
-        imports.add((payload_import[0], payload_import[1], None))  # no alias in a stub
+        imports.add(payload_import._replace(alias=None))  # no alias in a stub
     return imports
 
 
@@ -197,11 +197,11 @@ def _toolbox_stubs(plan: Plan, stub: Callable[..., None]) -> None:
         )
     for sc in plan.schedules:
         imports = {
-            ("__future__", "annotations", None),
-            ("datetime", "datetime", None),
+            Import("__future__", "annotations", None),
+            Import("datetime", "datetime", None),
         }
         if sc.args_import is not None:
-            imports.add((sc.args_import[0], sc.args_import[1], None))
+            imports.add(sc.args_import._replace(alias=None))
         stub(
             f"{src}/schedules/{sc.name}.py",
             "stubs/schedule.py.jinja",

@@ -1,8 +1,20 @@
-"""The writer: the only code that touches the disk — write, prune, and check for drift.
+"""The writer: every file svcgen writes for the user, and the drift check.
 
-It owns only files that start with the header; a file without it is never
-overwritten or deleted. Writes are atomic (a temporary file, then a rename), and a
-file whose content is already right is not written at all, so mtimes stay put.
+Generated code: ``write`` brings the files under ``_generated/`` in line with a
+render, prunes the ones no longer produced, and creates missing stubs; ``check``
+reports how the disk differs. It owns only files that start with the header; a
+file without it is never overwritten or deleted. Writes are atomic (a temporary
+file, then a rename), and a file whose content is already right is not written
+at all, so mtimes stay put.
+
+The user's files: ``replace_file`` (service.yaml and pyproject.toml for ``add-*``,
+atomic, noted in a ``Journal`` that puts every change of a refused run back),
+``copy_skeleton`` (copier's skeleton for ``svcgen new``) and ``write_file`` (a
+file the user named, in place: the ``docs --output`` document, the skeleton's
+formatted tests). The rest of svcgen only reads the user's files; its own cache
+(black's output and template bytecode, in the user's cache directory) is
+``cache``'s, and ``compiled`` writes the precompiled templates while svcgen is
+developed.
 """
 
 from __future__ import annotations
@@ -12,9 +24,10 @@ import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from .errors import WriterError
-from .render import HEADER, Rendered
+from .errors import ProjectError, WriterError
+from .render import HEADER, Rendered, templates_dir
 
 
 @dataclass
@@ -80,12 +93,21 @@ def _generated_on_disk(root: Path, generated_dir: str) -> dict[str, bool]:
     return found
 
 
+class _Saved(NamedTuple):
+    """A file as it was: its bytes, permission bits and times."""
+
+    data: bytes
+    mode: int
+    atime_ns: int
+    mtime_ns: int
+
+
 class Journal:
     """The files and directories a run changed, to put back as they were when a
     later step fails (an ``add-*`` that is refused changes nothing)."""
 
     def __init__(self) -> None:
-        self._files: dict[Path, tuple[bytes, int, int, int] | None] = {}
+        self._files: dict[Path, _Saved | None] = {}
         self._dirs: list[Path] = []
 
     def file(self, path: Path) -> None:
@@ -94,7 +116,7 @@ class Journal:
             return
         try:
             st = path.stat()
-            self._files[path] = (
+            self._files[path] = _Saved(
                 path.read_bytes(),
                 st.st_mode & 0o7777,
                 st.st_atime_ns,
@@ -120,11 +142,10 @@ class Journal:
             if saved is None:
                 path.unlink(missing_ok=True)
                 continue
-            data, mode, atime, mtime = saved
-            if not path.exists() or path.read_bytes() != data:
-                path.write_bytes(data)
-            os.chmod(path, mode)
-            os.utime(path, ns=(atime, mtime))
+            if not path.exists() or path.read_bytes() != saved.data:
+                path.write_bytes(saved.data)
+            os.chmod(path, saved.mode)
+            os.utime(path, ns=(saved.atime_ns, saved.mtime_ns))
         for directory in reversed(self._dirs):
             try:
                 directory.rmdir()
@@ -227,17 +248,58 @@ def _read(path: Path) -> str | None:
 _serial = itertools.count()
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to a new file beside ``path``, then rename it over ``path``;
+    ``mode``: the permission bits the file gets (default: a new file's)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{next(_serial)}.tmp")
     try:
         # O_EXCL: never follow or reuse a file someone else put there.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def replace_file(path: Path, text: str, journal: Journal) -> None:
+    """Replace the user's file ``path`` (service.yaml, pyproject.toml) with
+    ``text``, atomically, keeping its permission bits; noted in ``journal``."""
+    journal.file(path)
+    try:
+        _atomic_write(path, text, mode=path.stat().st_mode & 0o777)
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot write {path}: {exc.strerror or exc}; check the file and its "
+            "directory, then run svcgen again"
+        ) from None
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` in place, a file the user asked for."""
+    path.write_text(text, encoding="utf-8")
+
+
+def copy_skeleton(target: Path, data: dict[str, Any]) -> None:
+    """Create a service in ``target`` from copier's skeleton, filled with ``data``."""
+    import warnings
+
+    from copier import run_copy
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_copy(
+            str(templates_dir() / "skeleton"),
+            str(target),
+            data=data,
+            defaults=True,
+            quiet=True,
+            unsafe=False,
+            overwrite=False,
+        )
 
 
 USER_DIRS: dict[str, str] = {
@@ -249,9 +311,17 @@ USER_DIRS: dict[str, str] = {
 """The folders of user-owned modules, one per component of this kind."""
 
 
-def orphans(root: Path, rendered: Rendered) -> list[tuple[str, str]]:
-    """User-owned modules no component of the spec has any more, as (relative
-    path, kind): a module in a folder of ``USER_DIRS`` that svcgen would not create
+class Orphan(NamedTuple):
+    """A user-owned module no component of the spec has any more."""
+
+    path: str
+    """Relative to the root; a package's ends in ``/``."""
+    kind: str
+    """The kind of component its folder holds (``consumer``, ``route``...)."""
+
+
+def orphans(root: Path, rendered: Rendered) -> list[Orphan]:
+    """User-owned modules no component of the spec has any more: a module in a folder of ``USER_DIRS`` that svcgen would not create
     (names starting with ``_`` are the user's helpers), and the folder's
     ``__init__.py`` once no component of its kind is left. Never deleted."""
     src = rendered.generated_dir.rsplit("/", 1)[0]
@@ -268,9 +338,9 @@ def orphans(root: Path, rendered: Rendered) -> list[tuple[str, str]]:
                 if (path / "__init__.py").is_file() and f"{rel}.py" not in (
                     rendered.stubs
                 ):
-                    found.append((rel + "/", kind))
+                    found.append(Orphan(rel + "/", kind))
             elif path.suffix == ".py" and rel not in rendered.stubs:
-                found.append((rel, kind))
+                found.append(Orphan(rel, kind))
     return found
 
 

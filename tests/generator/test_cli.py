@@ -341,7 +341,9 @@ def test_add_consumer_follows_the_file_s_own_list_indentation(tmp_path: Path) ->
 def test_add_task_and_add_schedule_keep_comments_and_create_stubs(
     project: Path,
 ) -> None:
-    (project / "pyproject.toml").write_text('dependencies = ["svcgen-runtime>=0.1"]\n')
+    # A layout add-* does not edit (an inline table): the note says what to change.
+    pyproject = 'project = {dependencies = ["svcgen-runtime>=0.1", "pydantic>=2"]}\n'
+    (project / "pyproject.toml").write_text(pyproject)
     result = run(
         "add-task", "send_receipt", "--broker", "local",
         "--args", "shop.models:ReceiptArgs", "--concurrency", "4",

@@ -1,0 +1,350 @@
+"""The plan's records: frozen dataclasses and named tuples the templates read.
+
+``plan`` and ``plan_toolbox`` build them, ``render`` and the templates read them;
+the helpers more than one of those share (message names, dead-letter
+destinations, retry settings, import statements in ruff's order) live here too,
+so no module reaches into another's privates.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .spec_models import RetrySpec
+
+
+class Import(NamedTuple):
+    """``from module import name as alias`` (no ``as`` when alias is None)."""
+
+    module: str
+    name: str
+    alias: str | None
+
+
+class Arg(NamedTuple):
+    """A keyword argument of a generated constructor call: ``keyword=expr``."""
+
+    keyword: str
+    expr: str
+    """A Python expression."""
+
+
+class ModelClass(NamedTuple):
+    """A message model class of a stub module, and what it carries."""
+
+    name: str
+    what: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """A piece of a setting's value: literal text, or an environment variable."""
+
+    text: str = ""
+    var: str | None = None
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of the generated ``Settings``, read from the environment."""
+
+    attr: str
+    annotation: str
+    parts: tuple[Part, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class BrokerPlan:
+    name: str
+    kind: str
+    var: str
+    cls: str
+    url_setting: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    max_attempts: int
+    backoff: str
+    initial: float
+    max: float
+    jitter: bool
+
+    @classmethod
+    def of(cls, retry: RetrySpec) -> RetryPlan:
+        """The retry settings of a consumer or a task, as the spec resolved them."""
+        return cls(
+            max_attempts=retry.max_attempts,
+            backoff=retry.backoff,
+            initial=retry.initial,
+            max=retry.max,
+            jitter=retry.jitter,
+        )
+
+
+@dataclass(frozen=True)
+class ConsumerPlan:
+    name: str
+    var: str
+    broker: str
+    broker_var: str
+    broker_kind: str
+    source: str
+    group: str
+    message: str | None
+    """The message class as imported in app.py, or None for raw bytes."""
+    message_import: Import | None
+    handler_alias: str
+    concurrency: int
+    ordering: str
+    timeout: float
+    retry: RetryPlan
+    dead_letter: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class PublisherPlan:
+    name: str
+    var: str
+    broker: str
+    broker_var: str
+    target: str
+    message: str | None
+    message_import: Import | None
+    description: str
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    name: str
+    method: str
+    path: str
+    handler_alias: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ModelStub:
+    """A user-owned module of message models, created when it does not exist."""
+
+    path: str
+    classes: tuple[ModelClass, ...]
+    """Sorted by class name."""
+
+
+@dataclass(frozen=True)
+class IdempotencyPlan:
+    """Where task keys (and schedule fires) are claimed: one store per place."""
+
+    var: str
+    cls: str
+    """``RedisIdempotency``, ``NatsIdempotency``, ``PostgresIdempotency`` or
+    ``MemoryIdempotency``."""
+    where: str
+    """Where the keys live, for the comment above the store in app.py."""
+    args: tuple[Arg, ...]
+    """The constructor's arguments after ``name``."""
+    per_replica: tuple[str, ...]
+    """Tasks on a server broker whose keys this in-process store keeps per replica."""
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    name: str
+    var: str
+    worker_var: str
+    broker: str
+    broker_var: str
+    broker_kind: str
+    queue: str
+    group: str
+    args: str | None
+    """The args class as imported in app.py, or None for raw bytes."""
+    args_import: Import | None
+    handler_alias: str
+    concurrency: int
+    timeout: float
+    retry: RetryPlan
+    dead_letter: str | None
+    key_window: float
+    idempotency_var: str
+    guarded: bool
+    """A schedule enqueues it: at most one run of a schedule at a time."""
+    description: str
+
+
+@dataclass(frozen=True)
+class SchedulePlan:
+    name: str
+    var: str
+    task: str
+    task_var: str
+    args: str | None
+    args_import: Import | None
+    args_alias: str
+    cron: str | None
+    every: float | None
+    timezone: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ResourcePlan:
+    """The cache, database or storage: its class and literal arguments."""
+
+    attr: str
+    """``cache``, ``database`` or ``storage``: the context attribute and variable."""
+    kind: str
+    cls: str
+    protocol: str
+    args: tuple[Arg, ...]
+    """In the order the constructor documents them."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    service: str
+    package: str
+    description: str
+    brokers: tuple[BrokerPlan, ...]
+    consumers: tuple[ConsumerPlan, ...]
+    publishers: tuple[PublisherPlan, ...]
+    routes: tuple[RoutePlan, ...]
+    http: bool
+    port_setting: str
+    drain_timeout: float
+    settings: tuple[Setting, ...]
+    app_imports: tuple[tuple[str, ...], ...]
+    context_imports: tuple[tuple[str, ...], ...]
+    model_stubs: tuple[ModelStub, ...]
+    tasks: tuple[TaskPlan, ...] = ()
+    schedules: tuple[SchedulePlan, ...] = ()
+    idempotency: tuple[IdempotencyPlan, ...] = ()
+    resources: tuple[ResourcePlan, ...] = ()
+    extras: tuple[str, ...] = ()
+    """The svcgen-runtime extras the generated code needs, sorted."""
+
+    @property
+    def uses_context(self) -> bool:
+        """Some handler, route or task receives the context."""
+        return bool(self.consumers or self.routes or self.tasks)
+
+    @property
+    def has_context(self) -> bool:
+        return bool(
+            self.publishers or self.consumers or self.routes or self.tasks
+        ) or bool(self.resources)
+
+    @property
+    def src(self) -> str:
+        """The package directory, relative to the project root."""
+        return f"src/{self.package}"
+
+
+# -- helpers both builders share ------------------------------------------------------
+
+
+def dead_letter(value: str | None, source: str, kind: str = "") -> str | None:
+    """The dead-letter destination: ``value``, none, or ``<source>.dlq`` by default
+    (an MQTT source's wildcards, which no message can be sent to, spelled
+    ``%2B`` and ``%23`` there, as the runtime spells them in its retry topic)."""
+    if value is None:
+        if kind == "mqtt":
+            source = source.replace("+", "%2B").replace("#", "%23")
+        return f"{source}.dlq"
+    if value == "none":
+        return None
+    return value
+
+
+class MessageNames:
+    """Names message classes in app.py; a clash (with a name app.py uses, or with
+    a class of the same name from another module) gets a module-qualified alias."""
+
+    def __init__(
+        self, *, reserved: frozenset[str], refs: Iterable[str | None] = ()
+    ) -> None:
+        modules: dict[str, set[str]] = {}
+        for ref in refs:
+            if ref is not None:
+                module, cls = ref.split(":")
+                modules.setdefault(cls, set()).add(module)
+        shared = {cls for cls, where in modules.items() if len(where) > 1}
+        self._reserved = reserved | shared
+
+    def alias(self, ref: str | None) -> str | None:
+        if ref is None:
+            return None
+        module, cls = ref.split(":")
+        if cls in self._reserved:
+            return f"{module.replace('.', '_')}_{cls}"
+        return cls
+
+    def import_of(self, ref: str | None) -> Import | None:
+        if ref is None:
+            return None
+        module, cls = ref.split(":")
+        alias = self.alias(ref)
+        return Import(module, cls, alias if alias != cls else None)
+
+
+# -- imports, in the order ruff's isort wants them ---------------------------------
+
+
+def _natural(text: str) -> tuple[str | int, ...]:
+    """ruff's isort order: runs of digits compare as numbers (``c2`` before ``c10``)."""
+    parts = re.split(r"(\d+)", text)
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+def _member_key(name: str) -> tuple[int, tuple[str | int, ...]]:
+    if name.isupper() and len(name) > 1:
+        return (0, _natural(name))
+    if name[:1].isupper():
+        return (1, _natural(name))
+    return (2, _natural(name))
+
+
+def import_sections(
+    imports: Iterable[Import], *, first_party: str
+) -> tuple[tuple[str, ...], ...]:
+    """``from`` imports grouped future / stdlib / third party / first party, sorted."""
+    sections: list[dict[str, set[str]]] = [{}, {}, {}, {}]
+    aliased: list[set[tuple[str, str, str]]] = [set(), set(), set(), set()]
+    for module, name, alias in imports:
+        top = module.split(".")[0]
+        if top == "__future__":
+            index = 0
+        elif top in sys.stdlib_module_names:
+            index = 1
+        elif top == first_party:
+            index = 3
+        else:
+            index = 2
+        if alias is not None and alias != name:
+            aliased[index].add((module, name, alias))
+        else:
+            sections[index].setdefault(module, set()).add(name)
+    out: list[tuple[str, ...]] = []
+    for plain, renamed in zip(sections, aliased, strict=True):
+        lines: list[tuple[tuple[Any, ...], str]] = []
+        key: tuple[Any, ...]
+        # ruff orders the statements of one module by their first member.
+        for module, names in plain.items():
+            members = sorted(names, key=_member_key)
+            key = (_natural(module.lower()), _member_key(members[0]), ())
+            lines.append((key, f"from {module} import {', '.join(members)}"))
+        for module, name, alias in renamed:
+            key = (_natural(module.lower()), _member_key(name), _natural(alias))
+            lines.append((key, f"from {module} import {name} as {alias}"))
+        if lines:
+            out.append(tuple(line for *_, line in sorted(lines)))
+    return tuple(out)
