@@ -375,14 +375,16 @@ def new(
     kinds = list(dict.fromkeys(brokers or ["memory"]))
     broker_entries = [
         {
-            "name": "local" if kind == "memory" else kind,
+            "name": "local" if BROKERS[kind].in_process else kind,
             "kind": kind,
             "url": DEFAULT_URLS.get(kind),
         }
         for kind in kinds
     ]
     package = name.replace("-", "_")
-    extras = sorted({k for k in kinds if k != "memory"} | ({"http"} if http else set()))
+    extras = sorted(
+        {e for k in kinds if (e := BROKERS[k].extra)} | ({"http"} if http else set())
+    )
     data = {
         "name": name,
         "package": package,

@@ -135,7 +135,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
 def _required_extras(spec: ServiceSpec) -> tuple[str, ...]:
     """The ``svcgen-runtime`` extras a service needs: its broker kinds, http, and
     ``redis``, ``postgres`` and ``schedules`` when its resources and schedules use them."""
-    extras: set[str] = {b.kind for b in spec.brokers.values() if b.kind != "memory"}
+    extras = {e for b in spec.brokers.values() if (e := BROKERS[b.kind].extra)}
     if spec.http is not None:
         extras.add("http")
     if spec.schedules:

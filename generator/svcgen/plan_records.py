@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .kinds import BROKERS
 from .spec_models import RetrySpec
 
 
@@ -252,14 +253,11 @@ class Plan:
 # -- helpers both builders share ------------------------------------------------------
 
 
-def dead_letter(value: str | None, source: str, kind: str = "") -> str | None:
-    """The dead-letter destination: ``value``, none, or ``<source>.dlq`` by default
-    (an MQTT source's wildcards, which no message can be sent to, spelled
-    ``%2B`` and ``%23`` there, as the runtime spells them in its retry topic)."""
+def dead_letter(value: str | None, source: str, kind: str) -> str | None:
+    """The dead-letter destination: ``value``, none, or the kind's default
+    (``<source>.dlq``, a source's wildcards spelled as the runtime spells them)."""
     if value is None:
-        if kind == "mqtt":
-            source = source.replace("+", "%2B").replace("#", "%23")
-        return f"{source}.dlq"
+        return BROKERS[kind].default_dead_letter(source)
     if value == "none":
         return None
     return value

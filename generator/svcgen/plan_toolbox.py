@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from .kinds import BROKERS
 from .layout import py_literal
 from .plan_records import (
     Arg,
@@ -85,7 +86,7 @@ def _plan_tasks(
         place = _place_of(spec, t.broker, kind, shared, prefix)
         place = places.setdefault(place.var, place)
         kept = per_replica.setdefault(place.var, [])
-        if place.var == "process_keys" and kind != "memory":
+        if place.var == "process_keys" and not BROKERS[kind].in_process:
             kept.append(t.name)
         queue = f"tasks.{t.name}"
         plans.append(
@@ -104,7 +105,7 @@ def _plan_tasks(
                 concurrency=t.concurrency,
                 timeout=t.timeout,
                 retry=RetryPlan.of(t.retry),
-                dead_letter=dead_letter(t.dead_letter, queue),
+                dead_letter=dead_letter(t.dead_letter, queue, kind),
                 key_window=t.key_window,
                 idempotency_var=place.var,
                 guarded=t.name in scheduled,
@@ -138,7 +139,11 @@ def _place_of(
     if kind == "redis":
         args = (Arg("url", url), Arg("prefix", prefix))
         return KeyPlace(f"{broker}_broker_keys", "RedisIdempotency", "in Redis", args)
-    if kind != "memory" and shared is not None and shared.var == "cache_keys":
+    if (
+        not BROKERS[kind].in_process
+        and shared is not None
+        and shared.var == "cache_keys"
+    ):
         return shared
     if kind == "nats":
         bucket = py_literal(task_keys_bucket(spec.name))
@@ -148,7 +153,7 @@ def _place_of(
             "in a JetStream key-value bucket",
             (Arg("url", url), Arg("bucket", bucket)),
         )
-    if kind != "memory" and shared is not None:
+    if not BROKERS[kind].in_process and shared is not None:
         return shared
     return KeyPlace("process_keys", "MemoryIdempotency", "in this process")
 
