@@ -73,17 +73,7 @@ class KafkaClients:
                 request_timeout_ms=self.request_timeout_ms,
                 linger_ms=0,
             )
-            try:
-                await producer.start()
-            except BaseException as exc:
-                # Cancelled too: a half-started client keeps its connections open.
-                await stop_clients(producer)
-                if not isinstance(exc, Exception):
-                    raise
-                raise BrokerConnectionError(
-                    f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
-                    f"({type(exc).__name__}: {exc}); start Kafka or fix the url"
-                ) from exc
+            await self._start(producer)
             self._producer = producer
 
     async def close(self) -> None:
@@ -123,18 +113,25 @@ class KafkaClients:
                 client_id=f"{self.client_id}-admin",
                 request_timeout_ms=self.request_timeout_ms,
             )
-            try:
-                await admin.start()
-            except BaseException as exc:
-                await stop_clients(admin)
-                if not isinstance(exc, Exception):
-                    raise
-                raise BrokerConnectionError(
-                    f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
-                    f"to create topics ({type(exc).__name__}: {exc}); start Kafka or fix the url"
-                ) from exc
+            await self._start(admin, purpose="to create topics ")
             self._admin = admin
             return admin
+
+    async def _start(
+        self, client: AIOKafkaProducer | AIOKafkaAdminClient, *, purpose: str = ""
+    ) -> None:
+        """Start the producer or the admin client; stop it if that fails."""
+        try:
+            await client.start()
+        except BaseException as exc:
+            # Cancelled too: a half-started client keeps its connections open.
+            await stop_clients(client)
+            if not isinstance(exc, Exception):
+                raise
+            raise BrokerConnectionError(
+                f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
+                f"{purpose}({type(exc).__name__}: {exc}); start Kafka or fix the url"
+            ) from exc
 
     def _new_consumer(
         self,
