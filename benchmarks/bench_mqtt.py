@@ -42,9 +42,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from svcgen_runtime import Application, Consumer, InboundMessage
-from svcgen_runtime.brokers import mqtt
 from svcgen_runtime.brokers.base import SubscriptionSpec
-from svcgen_runtime.brokers.mqtt import READ_BATCH, MqttBroker, _coalesce_pubacks
+from svcgen_runtime.brokers.mqtt import MqttBroker
+from svcgen_runtime.brokers.mqtt.client_ids import clear_session
+from svcgen_runtime.brokers.mqtt.link import READ_BATCH, coalesce_pubacks
 
 GROUP: Final = "bench"
 WINDOW: Final = 500
@@ -135,7 +136,7 @@ class _Raw:
         c.on_socket_close = closed
 
         def writable() -> None:
-            _coalesce_pubacks(c)  # the adapter's helper: one send for many PUBACKs
+            coalesce_pubacks(c)  # the adapter's helper: one send for many PUBACKs
             c.loop_write()
 
         def want_write(_c: Any, _u: Any, sock: Any) -> None:
@@ -264,7 +265,7 @@ async def _runtime(host: str, port: int, n: int, concurrency: int) -> float:
         assert consumer.stats.acked == n, consumer.stats
     finally:
         for c in (cid, broker.dead_letter_client_id(GROUP, f"{topic}.dlq")):
-            await mqtt.clear_session(url, c)
+            await clear_session(url, c)
     return n / took
 
 

@@ -20,7 +20,8 @@ from aiokafka.conn import AIOKafkaConnection
 
 from svcgen_runtime.application import Application
 from svcgen_runtime.brokers.base import SubscriptionSpec
-from svcgen_runtime.brokers.kafka import KafkaBroker, _Partition
+from svcgen_runtime.brokers.kafka import KafkaBroker
+from svcgen_runtime.brokers.kafka.tracker import COMMIT_BATCH, Partition, Progress
 from svcgen_runtime.consumer import Consumer
 from svcgen_runtime.message import (
     ATTEMPT_HEADER,
@@ -145,7 +146,7 @@ def test_harness_keeps_the_contract_protocol() -> None:
 
 
 def test_commit_point_never_passes_an_unfinished_offset() -> None:
-    part = _Partition(TopicPartition("t", 0))
+    part = Partition(TopicPartition("t", 0), Progress())
     part.taken.extend([5, 6, 7, 9])  # 8 is a gap (compaction, control record)
     assert not part.finish(6)
     assert not part.finish(9)
@@ -156,6 +157,24 @@ def test_commit_point_never_passes_an_unfinished_offset() -> None:
     assert part.pending_commit == 10
     part.committed = 10
     assert part.pending_commit is None
+
+
+def test_every_finish_counts_toward_the_commit_batch() -> None:
+    progress = Progress()
+    a = Partition(TopicPartition("t", 0), progress)
+    b = Partition(TopicPartition("t", 1), progress)
+    a.taken.extend(range(COMMIT_BATCH))
+    b.taken.extend([0, 1])
+    assert not b.finish(1)  # out of order: counted, the commit point stays
+    assert progress.finished == 1 and not progress.dirty.is_set()
+    for offset in range(COMMIT_BATCH - 2):
+        a.finish(offset)
+    assert progress.dirty.is_set() and not progress.batch_full.is_set()
+    b.finish(0)
+    assert progress.finished == COMMIT_BATCH and progress.batch_full.is_set()
+    progress.reset()
+    assert progress.finished == 0
+    assert not progress.dirty.is_set() and not progress.batch_full.is_set()
 
 
 # -- outcomes through Consumer + Application -----------------------------------
@@ -877,7 +896,7 @@ async def test_concurrent_first_publishes_start_one_admin_client(
     # fault suite's unclosed-socket warnings).
     from aiokafka.admin import AIOKafkaAdminClient
 
-    from svcgen_runtime.brokers import kafka as kafka_module
+    from svcgen_runtime.brokers.kafka import clients
 
     started: list[object] = []
 
@@ -886,7 +905,7 @@ async def test_concurrent_first_publishes_start_one_admin_client(
             started.append(self)
             await super().start()
 
-    monkeypatch.setattr(kafka_module, "AIOKafkaAdminClient", Counting)
+    monkeypatch.setattr(clients, "AIOKafkaAdminClient", Counting)
     broker = harness.broker()
     await broker.connect()
     try:

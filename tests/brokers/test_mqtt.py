@@ -20,9 +20,11 @@ import pytest
 
 from svcgen_runtime import message as m
 from svcgen_runtime.application import Application
-from svcgen_runtime.brokers import mqtt
 from svcgen_runtime.brokers.base import SubscriptionSpec
 from svcgen_runtime.brokers.mqtt import MqttBroker
+from svcgen_runtime.brokers.mqtt.client_ids import sessions
+from svcgen_runtime.brokers.mqtt.link import Link, Server
+from svcgen_runtime.brokers.mqtt.topics import default_retry_topic, subscription_filter
 from svcgen_runtime.consumer import Consumer
 from svcgen_runtime.errors import BrokerConnectionError, BrokerError, ConfigurationError
 from svcgen_runtime.message import InboundMessage
@@ -42,12 +44,12 @@ Handler = Callable[[bytes, InboundMessage], Awaitable[Outcome | None]]
 async def harness() -> AsyncIterator[Harness]:
     h = Harness()
     yield h
-    made = [c for c in mqtt.sessions if any(f"/{t}" in c for t in h.sources)]
+    made = [c for c in sessions if any(f"/{t}" in c for t in h.sources)]
     await h.cleanup()
     # The cleanup really deleted them: a resume finds no session (and, with no
     # Session Expiry Interval, leaves none behind).
     for cid in made:
-        link = mqtt._Link(mqtt._Server.parse(URL), cid)
+        link = Link(Server.parse(URL), cid)
         present = await link.open(clean_start=False)
         await link.close()
         assert not present, f"session {cid} survived the cleanup"
@@ -99,6 +101,12 @@ async def running(
     finally:
         app.shutdown()
         await asyncio.wait_for(task, 20)
+
+
+def test_a_retry_topic_spells_out_the_sources_wildcards() -> None:
+    assert default_retry_topic("g", "a/+/b/#") == "svcgen/retry/g/a/%2B/b/%23"
+    assert subscription_filter("g", "a/+", shared=True) == "$share/g/a/+"
+    assert subscription_filter("g", "a/+", shared=False) == "a/+"
 
 
 async def test_ack_settles_every_message(harness: Harness) -> None:
@@ -641,8 +649,8 @@ async def test_live_processes_on_one_host_never_share_a_client_id(
         sys.executable,
         "-c",
         "import sys, time\n"
-        "from svcgen_runtime.brokers import mqtt\n"
-        "assert mqtt._claim(sys.argv[1])\n"
+        "from svcgen_runtime.brokers.mqtt.client_ids import claim_id\n"
+        "assert claim_id(sys.argv[1])\n"
         "print('held', flush=True)\n"
         "time.sleep(60)\n",
         zero,

@@ -8,8 +8,8 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from svcgen_runtime.brokers import mqtt
 from svcgen_runtime.brokers.mqtt import MqttBroker
+from svcgen_runtime.brokers.mqtt.client_ids import clear_session, sessions
 
 from .harness import unique
 
@@ -103,11 +103,11 @@ class Harness:
         """Delete the persistent sessions made for this harness's topics."""
         doomed = [
             cid
-            for cid in sorted(mqtt.sessions)
+            for cid in sorted(sessions)
             if any(f"/{topic}" in cid for topic in self.sources)
         ]
         for cid in doomed:
-            await mqtt.clear_session(URL, cid)
+            await clear_session(URL, cid)
         self.sources.clear()
 
     def broker_script(self) -> str:

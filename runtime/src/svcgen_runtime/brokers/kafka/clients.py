@@ -1,0 +1,247 @@
+"""The aiokafka clients of one Kafka broker and their lifecycle.
+
+The producer (started by ``connect``), the admin client (started once, under its
+lock), the consumers of each subscription (made here, started together and shielded
+from cancellation, stopped with a warning at worst), and the subscriptions whose start
+was cancelled, which ``close`` waits for. A client that failed or was cancelled while
+starting is always stopped: aiokafka would otherwise keep its connections open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from ...errors import BrokerConnectionError, ConfigurationError
+
+log = logging.getLogger(__package__)  # the adapter's one logger, as before
+
+ABANDONED_STOP_TIMEOUT: Final = 15.0
+"""Seconds the broker's ``close`` waits for subscriptions whose start was cancelled
+to finish starting and stop (a group join takes a few seconds)."""
+
+
+def bootstrap_servers(url: str) -> list[str]:
+    """``kafka://h1:9092,h2:9092`` or ``h1:9092,h2`` → ``["h1:9092", "h2:9092"]``."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    hosts = [h.strip() for h in rest.strip("/").split(",") if h.strip()]
+    if not hosts:
+        raise ConfigurationError(
+            f"kafka url {url!r} names no server; use host:port[,host:port]"
+        )
+    return [h if ":" in h else f"{h}:9092" for h in hosts]
+
+
+class KafkaClients:
+    """The connections of one named Kafka broker: one producer, one admin client."""
+
+    def __init__(
+        self, name: str, url: str, *, client_id: str | None, request_timeout_ms: int
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.servers = bootstrap_servers(url)
+        self.client_id = client_id or f"svcgen-{name}"
+        self.request_timeout_ms = request_timeout_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        # Concurrent first publishes to new topics each found no admin client and
+        # started one; all but the last were never closed (unclosed sockets).
+        self._admin_lock = asyncio.Lock()
+        self._lock = asyncio.Lock()
+        self._abandoned: set[asyncio.Task[None]] = set()
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    async def connect(self) -> None:
+        async with self._lock:
+            if self._producer is not None:
+                return
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.servers,
+                client_id=self.client_id,
+                acks="all",
+                enable_idempotence=False,
+                request_timeout_ms=self.request_timeout_ms,
+                linger_ms=0,
+            )
+            await self._start(producer)
+            self._producer = producer
+
+    async def close(self) -> None:
+        abandoned, self._abandoned = self._abandoned, set()
+        if abandoned:  # subscriptions whose start was cancelled: stop them first
+            _, late = await asyncio.wait(abandoned, timeout=ABANDONED_STOP_TIMEOUT)
+            for task in late:
+                log.warning(
+                    "kafka broker %s: a cancelled subscription did not stop within "
+                    "%ss; its connections are dropped",
+                    self.name,
+                    ABANDONED_STOP_TIMEOUT,
+                )
+                task.cancel()
+        producer, self._producer = self._producer, None
+        admin, self._admin = self._admin, None
+        try:
+            if producer is not None:
+                await producer.stop()
+        finally:
+            if admin is not None:
+                await admin.close()
+
+    async def _ready_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            await self.connect()
+        assert self._producer is not None
+        return self._producer
+
+    async def _admin_client(self) -> AIOKafkaAdminClient:
+        """The admin client, started once."""
+        async with self._admin_lock:
+            if self._admin is not None:
+                return self._admin
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self.servers,
+                client_id=f"{self.client_id}-admin",
+                request_timeout_ms=self.request_timeout_ms,
+            )
+            await self._start(admin, purpose="to create topics ")
+            self._admin = admin
+            return admin
+
+    async def _start(
+        self, client: AIOKafkaProducer | AIOKafkaAdminClient, *, purpose: str = ""
+    ) -> None:
+        """Start the producer or the admin client; stop it if that fails."""
+        try:
+            await client.start()
+        except BaseException as exc:
+            # Cancelled too: a half-started client keeps its connections open.
+            await stop_clients(client)
+            if not isinstance(exc, Exception):
+                raise
+            raise BrokerConnectionError(
+                f"kafka broker {self.name!r} cannot reach {','.join(self.servers)} "
+                f"{purpose}({type(exc).__name__}: {exc}); start Kafka or fix the url"
+            ) from exc
+
+    def _new_consumer(
+        self,
+        group: str,
+        client: str,
+        options: Mapping[str, Any],
+        *,
+        fetch_bytes: int,
+        wait_ms: int,
+    ) -> AIOKafkaConsumer:
+        """A consumer of ``group`` that commits only when told to."""
+        session_ms = int(options["session_timeout_ms"])
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.servers,
+            client_id=client,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset=options["auto_offset_reset"],
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=options["heartbeat_interval_ms"]
+            or max(session_ms // 3, 100),
+            max_poll_interval_ms=int(options["max_poll_interval_ms"]),
+            max_partition_fetch_bytes=fetch_bytes,
+            fetch_max_bytes=fetch_bytes * 4,
+            fetch_max_wait_ms=wait_ms,
+            request_timeout_ms=self.request_timeout_ms,
+        )
+
+    async def _start_consumers(
+        self, consumer_name: str, *consumers: AIOKafkaConsumer
+    ) -> None:
+        """Start ``consumers`` together (each ``start`` waits for its group join).
+
+        Never cancelled halfway: aiokafka drops a connection it is still handshaking
+        when ``start`` is cancelled, and nothing can close it then. Cancelled, the
+        start goes on in the background and the consumers stop once it is over
+        (``close`` waits for that); failed, they are stopped at once.
+        """
+        starting = asyncio.gather(
+            *(c.start() for c in consumers), return_exceptions=True
+        )
+        try:
+            started = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # A shutdown while the consume loop subscribes again.
+            self._abandoned.add(
+                asyncio.create_task(_stop_once_started(starting, *consumers))
+            )
+            raise
+        failed = [exc for exc in started if isinstance(exc, BaseException)]
+        if failed:
+            await stop_clients(*consumers)
+            exc = failed[0]
+            raise BrokerConnectionError(
+                f"kafka consumer {consumer_name!r} could not start "
+                f"({type(exc).__name__}: {exc}); check that Kafka is reachable"
+            ) from exc
+
+
+async def stop_clients(
+    *clients: AIOKafkaProducer | AIOKafkaConsumer | AIOKafkaAdminClient,
+) -> None:
+    """Stop aiokafka clients that failed or were cancelled while starting.
+
+    Shielded: a second cancellation of the caller does not leave them half-closed
+    (their connections would otherwise stay open until garbage collection).
+    """
+
+    async def stop(client: Any) -> None:
+        if isinstance(client, AIOKafkaAdminClient):
+            await client.close()
+        else:
+            await client.stop()
+
+    stopping = asyncio.gather(*(stop(c) for c in clients), return_exceptions=True)
+    for result in await asyncio.shield(stopping):
+        if isinstance(result, BaseException):
+            log.debug("kafka: stopping a client that did not start failed: %r", result)
+
+
+async def _stop_once_started(
+    starting: asyncio.Future[Any], *consumers: AIOKafkaConsumer
+) -> None:
+    await asyncio.wait([starting])
+    await stop_clients(*consumers)
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer, consumer_name: str) -> None:
+    """Leave the group; a broker that cannot be reached only costs a warning."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        # aiokafka can leak a CancelledError of its own tasks when the broker is
+        # unreachable; only a cancellation of this task may propagate.
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        log.warning(
+            "kafka consumer %s: stopped uncleanly (broker unreachable)", consumer_name
+        )
+    except KafkaError as exc:
+        log.warning(
+            "kafka consumer %s: stopping failed (%s: %s)",
+            consumer_name,
+            type(exc).__name__,
+            exc,
+        )
+
+
+def settled(consumer: AIOKafkaConsumer) -> bool:
+    """False while the consumer's group reassigns partitions (``getmany`` would block)."""
+    subscription = getattr(consumer, "_subscription", None)
+    return getattr(subscription, "reassignment_in_progress", True) is False

@@ -1,0 +1,424 @@
+"""``KafkaSubscription``: fetching from a subscription's two consumers and settling.
+
+``fetch`` hands out released deliveries first, then what the consumers buffered,
+else waits on both; records taken but not handed out are given back by a seek. A
+retry record not yet due pauses its partition until then. Settling marks offsets done
+in the ``tracker`` (retries and dead letters are produced first); ``commits`` commits
+them; a rebalance commits and forgets the revoked partitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import ConsumerStoppedError, KafkaError
+from aiokafka.structs import TopicPartition
+
+from ...errors import BrokerConnectionError, ConfigurationError
+from ...message import DUE_HEADER, InboundMessage, attempt_from_headers, due_header
+from ...retry import next_attempt_headers
+from ..base import SubscriptionSpec
+from .clients import settled, stop_consumer
+from .commits import Committer
+from .publish import KafkaPublisher
+from .tracker import Handle, PartitionTracker
+
+log = logging.getLogger(__package__)  # the adapter's one logger, as before
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, sub: KafkaSubscription) -> None:
+        self._sub = sub
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._sub.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._sub.assigned(assigned)
+
+
+class KafkaSubscription:
+    """One subscription: a source consumer and a retry-topic consumer, each in its group."""
+
+    heartbeat_interval: float | None = None
+
+    def __init__(
+        self,
+        broker: KafkaPublisher,
+        spec: SubscriptionSpec,
+        consumer: AIOKafkaConsumer,
+        retry_consumer: AIOKafkaConsumer,
+        retry_topic: str,
+        *,
+        commit_interval: float,
+        lost_after: float,
+    ) -> None:
+        self._broker = broker
+        self._spec = spec
+        self._consumer = consumer
+        self._retry_consumer = retry_consumer
+        # Retry topic first: its records are older work, and it holds few.
+        self._consumers = (retry_consumer, consumer)
+        self._retry_topic = retry_topic
+        self._tracker = PartitionTracker()
+        self._committer = Committer(
+            self._tracker,
+            self._consumers,
+            self._owner,
+            consumer_name=spec.consumer,
+            interval=commit_interval,
+        )
+        self._wakeups: dict[TopicPartition, asyncio.TimerHandle] = {}
+        self._closed = False
+        self._lost_after = lost_after
+        self._lost_since: float | None = None
+        self._failure: BaseException | None = None
+        self.listener = _Listener(self)
+
+    def start(self) -> None:
+        self._committer.start()
+
+    def _owner(self, tp: TopicPartition) -> AIOKafkaConsumer:
+        return self._retry_consumer if tp.topic == self._retry_topic else self._consumer
+
+    # -- fetching --------------------------------------------------------------
+
+    async def fetch(
+        self, max_messages: int, timeout: float
+    ) -> Sequence[InboundMessage]:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._closed:
+                raise BrokerConnectionError(
+                    f"kafka consumer {self._spec.consumer!r} is closed; subscribe again"
+                )
+            if self._failure is not None:
+                # One consumer failed while the other's records were returned.
+                failure, self._failure = self._failure, None
+                raise failure
+            # Released deliveries first, then what the consumers hold already, without
+            # waiting (a consumer whose group is rebalancing would block, so it is
+            # left to the wait below).
+            tracker = self._tracker
+            out = tracker.take_released(max_messages) if tracker.released else []
+            got = False
+            for consumer in self._consumers:
+                room = max_messages - len(out)
+                if room > 0 and settled(consumer):
+                    try:
+                        batches = await self._get(consumer, 0.0, room)
+                    except BrokerConnectionError as exc:
+                        if not out:
+                            raise
+                        self._failure = exc  # raised by the next fetch
+                        break
+                    if batches:
+                        got = True
+                        out += self._accept(consumer, batches, room)
+            left = max(deadline - time.monotonic(), 0.0)
+            if not out and left > 0:
+                got, out = await self._wait(max_messages, left)
+            if got:
+                self._lost_since = None
+            else:
+                self._check_coordinator()
+            if out or deadline <= time.monotonic():
+                return out
+
+    async def _get(
+        self, consumer: AIOKafkaConsumer, timeout: float, room: int
+    ) -> dict[TopicPartition, list[Any]]:
+        try:
+            batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
+                timeout_ms=int(timeout * 1000), max_records=room
+            )
+        except (KafkaError, ConsumerStoppedError) as exc:
+            raise BrokerConnectionError(
+                f"kafka consumer {self._spec.consumer!r} failed "
+                f"({type(exc).__name__}: {exc}); it is re-created"
+            ) from exc
+        return batches
+
+    async def _wait(
+        self, room: int, timeout: float
+    ) -> tuple[bool, list[InboundMessage]]:
+        """Wait on both consumers; take from whichever has records first.
+
+        Records a consumer took but this fetch does not return (it was cancelled,
+        or both consumers answered at once beyond ``room``) are given back by a
+        seek, so the consumer reads them again.
+        """
+        gets = [
+            asyncio.create_task(self._get(c, timeout, room)) for c in self._consumers
+        ]
+        try:
+            await asyncio.wait(
+                gets, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        except BaseException:
+            for consumer, get in zip(self._consumers, gets, strict=True):
+                get.cancel()  # no-op when done
+                batches = _result(get)
+                if batches:
+                    _give_back(consumer, batches)
+            raise
+        out: list[InboundMessage] = []
+        got = False
+        for consumer, get in zip(self._consumers, gets, strict=True):
+            if not get.done():
+                get.cancel()  # still waiting: it ends before it takes anything
+            elif (exc := get.exception()) is not None:
+                self._failure = self._failure or exc
+            elif batches := get.result():
+                got = True
+                out += self._accept(consumer, batches, room - len(out))
+        if not out and self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        return got, out
+
+    def _check_coordinator(self) -> None:
+        """Raise once a group coordinator has been unreachable for a session.
+
+        aiokafka retries forever on its own; after a session timeout the group has
+        dropped this member anyway, so the consume loop should report not-consuming
+        and subscribe again (which also re-declares the topics).
+        """
+        lost = False
+        for consumer in self._consumers:
+            coordinator = getattr(consumer, "_coordinator", None)
+            lost = lost or getattr(coordinator, "coordinator_id", 0) is None
+        if not lost:
+            self._lost_since = None
+            return
+        now = time.monotonic()
+        if self._lost_since is None:
+            self._lost_since = now
+        elif now - self._lost_since > self._lost_after:
+            raise BrokerConnectionError(
+                f"kafka consumer {self._spec.consumer!r} has not reached its group "
+                f"coordinator for {now - self._lost_since:.0f}s; it is re-created"
+            )
+
+    def _accept(
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: Mapping[TopicPartition, Sequence[Any]],
+        room: int,
+    ) -> list[InboundMessage]:
+        """Turn up to ``room`` records into deliveries; seek back to the rest."""
+        out: list[InboundMessage] = []
+        now = time.time()
+        source = self._spec.source
+        for tp, records in batches.items():
+            space = room - len(out)
+            if len(records) > space:  # both consumers answered one wait at once
+                consumer.seek(tp, records[space].offset)  # a later fetch reads them
+                if space <= 0:
+                    continue
+                records = records[:space]
+            topic, partition = tp.topic, tp.partition
+            retrying = topic == self._retry_topic
+            part = self._tracker.partition(tp)
+            take = part.taken.append
+            prefix = f"{topic}/{partition}/"
+            # Positional construction: this loop runs once per message.
+            for rec in records:
+                offset = rec.offset
+                raw = rec.headers
+                headers = {k: _text(v) for k, v in raw} if raw else {}
+                if retrying:
+                    due = _due(headers)
+                    if due > now:
+                        self._hold(tp, offset, due - now)
+                        break
+                take(offset)
+                key, value, stamp = rec.key, rec.value, rec.timestamp
+                out.append(
+                    InboundMessage(
+                        prefix + str(offset),
+                        source,
+                        b"" if value is None else value,
+                        None if key is None else _text(key),
+                        headers,
+                        attempt_from_headers(headers) if headers else 1,
+                        None if stamp is None else stamp / 1000.0,
+                        {"topic": topic, "partition": partition, "offset": offset},
+                        Handle(part, offset, key),
+                    )
+                )
+        return out
+
+    def _hold(self, tp: TopicPartition, offset: int, delay: float) -> None:
+        """Rewind a retry partition to a record not yet due and pause it until then."""
+        consumer = self._retry_consumer
+        consumer.seek(tp, offset)
+        consumer.pause(tp)
+        old = self._wakeups.pop(tp, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        # A few ms late rather than early: the due check uses the wall clock.
+        self._wakeups[tp] = loop.call_later(delay + 0.005, self._wake, tp)
+
+    def _wake(self, tp: TopicPartition) -> None:
+        self._wakeups.pop(tp, None)
+        if not self._closed and tp in self._retry_consumer.assignment():
+            self._retry_consumer.resume(tp)
+
+    # -- settling --------------------------------------------------------------
+
+    def _handle(self, msg: InboundMessage) -> Handle:
+        handle: Handle = msg.native
+        if not handle.part.live:
+            raise _gone(msg)
+        return handle
+
+    async def ack(self, msg: InboundMessage) -> None:
+        # The hot path, inlined: mark done (and counted), the commit loop picks it up.
+        handle: Handle = msg.native
+        part = handle.part
+        if not part.live:
+            raise _gone(msg)
+        part.finish(handle.offset)
+
+    async def requeue(self, msg: InboundMessage) -> None:
+        await self._again(msg, 0.0)
+
+    async def retry(self, msg: InboundMessage, after: float) -> None:
+        await self._again(msg, after)
+
+    async def _again(self, msg: InboundMessage, after: float) -> None:
+        handle = self._handle(msg)
+        # msg.headers, not the record's: the consume loop may have added some (deferrals).
+        headers = next_attempt_headers(msg.headers, msg.delivery_count)
+        headers[DUE_HEADER] = due_header(time.time(), after)
+        await self._broker.send(
+            self._retry_topic, msg.body, key=handle.key, headers=headers
+        )
+        await self.ack(msg)
+
+    async def dead_letter(
+        self, msg: InboundMessage, headers: Mapping[str, str]
+    ) -> None:
+        handle = self._handle(msg)
+        target = self._spec.dead_letter
+        if target is None:
+            raise ConfigurationError(
+                f"consumer {self._spec.consumer!r} has no dead-letter topic; set dead_letter"
+            )
+        await self._broker.send(target, msg.body, key=handle.key, headers=headers)
+        await self.ack(msg)
+
+    async def release(self, msg: InboundMessage, *, stopping: bool = True) -> None:
+        """Leave the offset undone: the commit point never passes it.
+
+        While stopping, the group reads it again after this member closes or loses
+        the partition. After a failed settle it is kept for the next ``fetch``:
+        Kafka records do not change, so handing out the same record again is a
+        re-read, without seeking the partition back over the records behind it.
+        """
+        handle: Handle = msg.native
+        if not stopping and not self._closed and handle.part.live:
+            self._tracker.released.append(msg)
+
+    async def in_progress(self, msg: InboundMessage) -> None:
+        return None
+
+    # -- rebalances, lag, close ------------------------------------------------
+
+    async def revoked(self, revoked: set[TopicPartition]) -> None:
+        """Before a rebalance: commit what is done, forget the rest (it is re-read)."""
+        parts = self._tracker.held(revoked)
+        if parts and not self._closed:
+            await self._committer.commit(parts)
+        self._tracker.drop(revoked)
+        for tp in revoked:
+            wake = self._wakeups.pop(tp, None)
+            if wake is not None:
+                wake.cancel()
+
+    def assigned(self, assigned: set[TopicPartition]) -> None:
+        # Bookkeeping of the previous assignment was dropped in ``revoked``; the new one
+        # starts from the committed offsets.
+        log.info(
+            "kafka consumer %s assigned %s",
+            self._spec.consumer,
+            ", ".join(sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+            or "nothing",
+        )
+
+    async def lag(self) -> int | None:
+        """Messages of the source's assigned partitions past the group's commit
+        point: not yet acknowledged (the retry topic is not counted)."""
+        consumer = self._consumer
+        total, known = 0, False
+        for tp in consumer.assignment():
+            end = consumer.highwater(tp)  # from the last fetch; None before one
+            if end is None:
+                continue
+            point = self._tracker.commit_point(tp)
+            if point is None:
+                point = await consumer.committed(tp)
+            if point is None:
+                point = await consumer.position(tp)
+            total += max(0, end - point)
+            known = True
+        return total if known else None
+
+    async def close(self) -> None:
+        """Commit what is done, cancel retry timers, leave both groups."""
+        if self._closed:
+            return
+        for wake in self._wakeups.values():
+            wake.cancel()
+        self._wakeups.clear()
+        await self._committer.close()
+        self._closed = True
+        self._tracker.clear()
+        for consumer in self._consumers:
+            await stop_consumer(consumer, self._spec.consumer)
+
+
+def _result(get: asyncio.Task[dict[TopicPartition, list[Any]]]) -> Any:
+    """The records a finished ``getmany`` task took, else None (errors are dropped)."""
+    if not get.done() or get.cancelled() or get.exception() is not None:
+        return None
+    return get.result()
+
+
+def _give_back(
+    consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, Any]
+) -> None:
+    """Rewind each partition to the first record taken but not handed out."""
+    assigned = consumer.assignment()
+    for tp, records in batches.items():
+        if records and tp in assigned:
+            consumer.seek(tp, records[0].offset)
+
+
+def _gone(msg: InboundMessage) -> BrokerConnectionError:
+    return BrokerConnectionError(
+        f"message {msg.id} belongs to a partition this consumer no longer holds; "
+        "the group delivers it again"
+    )
+
+
+def _due(headers: Mapping[str, str]) -> float:
+    raw = headers.get(DUE_HEADER)
+    if raw is None:
+        return 0.0
+    try:
+        return float(raw)
+    except ValueError:
+        return 0.0
+
+
+def _text(value: bytes | None) -> str:
+    return "" if value is None else value.decode("utf-8", "replace")
