@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EditError, ProjectError, SpecError, visible
+from .formatting import version_notes
 from .spec import SPEC_FILENAME, ServiceSpec, load_spec
 
 
@@ -172,7 +173,8 @@ def check_with_notes(root: Path) -> tuple[list[Any], list[str]]:
 
     spec = validate(root)
     rendered = _render(spec)
-    return check_tree(root, rendered), notes(root, spec, rendered)
+    found = notes(root, spec, rendered) + version_notes(root, rendered.generated)
+    return check_tree(root, rendered), found
 
 
 def docs(root: Path, *, fmt: str = "yaml", schemas: bool = True) -> str:
@@ -474,7 +476,7 @@ def new(
 
 def _format_python(directory: Path) -> None:
     """The skeleton's Python files, formatted like the generated code."""
-    from .render import format_python
+    from .formatting import format_python
 
     for path in sorted(directory.glob("*.py")):
         path.write_text(format_python(path.name, path.read_text(encoding="utf-8")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .layout import py_literal
+from .formatting import py_literal
 from .plan import (
     RESOURCE_CLASSES,
     Import,

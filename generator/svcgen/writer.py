@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import WriterError
-from .render import HEADER, Rendered
+from .formatting import HEADER, header_version, same_output
+from .render import Rendered
 
 
 @dataclass
@@ -49,10 +50,10 @@ class Drift:
 
 
 def has_header(path: Path) -> bool:
-    """True when ``path`` starts with svcgen's header line."""
+    """True when ``path`` starts with svcgen's header line (naming any version)."""
     try:
         with path.open("r", encoding="utf-8") as f:
-            return f.readline().rstrip("\r\n") == HEADER
+            return header_version(f.readline()) is not None
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -285,7 +286,7 @@ def check(root: Path, rendered: Rendered) -> list[Drift]:
             diff = _diff("", text, "/dev/null", f"b/{rel}")
             drifts.append(Drift(rel, "missing", diff))
             continue
-        if current == text:
+        if same_output(current, text):
             continue
         kind = "stale" if has_header(path) else "not-generated"
         drifts.append(Drift(rel, kind, _diff(current, text, f"a/{rel}", f"b/{rel}")))

@@ -1,4 +1,4 @@
-"""Regenerate svcgen's precompiled templates and every golden case:
+"""Regenerate every golden case:
 ``python -m tests.generator.regen`` (from the repo root).
 
 Goldens are never edited by hand: change the generator or a case's service.yaml,
@@ -7,13 +7,10 @@ run this, and review the diff.
 
 from __future__ import annotations
 
-from svcgen import compiled
-
 from .golden import cases, regenerate
 
 
 def main() -> None:
-    compiled.main()
     for case in cases():
         print(f"{case.name}: {regenerate(case)}")
 
