@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .formatting import (
     VERSION,
@@ -24,6 +24,7 @@ from .formatting import (
     docstring_text,
     import_line,
     lay_out,
+    precompiled_loader,
     prefixed,
     py_literal,
 )
@@ -202,18 +203,38 @@ def _toolbox_stubs(plan: Plan, stub: Callable[..., None]) -> None:
         )
 
 
+_ENVIRONMENT_OPTIONS: Final = {
+    "undefined": "StrictUndefined",
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+    "autoescape": False,
+}
+_OPTIONS_KEY: Final = repr(sorted(_ENVIRONMENT_OPTIONS.items()))
+
+
 @cache
 def _environment() -> jinja2.Environment:
+    """The environment renders use: the precompiled templates when they are
+    current (``formatting.precompiled_loader``), else the sources."""
+    return _make_environment(precompiled=True)
+
+
+def source_environment() -> tuple[jinja2.Environment, Path, str]:
+    """The environment on the template sources alone, the templates folder and the
+    options' key: what ``formatting.write_precompiled`` compiles with."""
+    return _make_environment(precompiled=False), templates_dir(), _OPTIONS_KEY
+
+
+def _make_environment(*, precompiled: bool) -> jinja2.Environment:
     import jinja2
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    options = dict(_ENVIRONMENT_OPTIONS)
+    options["undefined"] = getattr(jinja2, str(options["undefined"]))
+    loader: jinja2.BaseLoader = jinja2.FileSystemLoader(str(templates_dir()))
+    if precompiled:
+        loader = precompiled_loader(loader, templates_dir(), _OPTIONS_KEY)
+    env = jinja2.Environment(loader=loader, **options)  # type: ignore[arg-type]
     env.globals["svcgen_version"] = VERSION
     env.filters["py"] = py_literal
     env.filters["doc"] = docstring_text

@@ -146,6 +146,7 @@ def test_the_wheel_carries_the_templates(tmp_path: Path) -> None:
         "svcgen/templates/skeleton/copier.yml",
         "svcgen/templates/skeleton/project/.gitignore",
         "svcgen/templates/skeleton/project/service.yaml.jinja",
+        "svcgen/_compiled_templates/manifest.json",
     ):
         assert template in names
     # Installed from the wheel alone, svcgen finds its templates inside itself.
@@ -158,7 +159,8 @@ def test_the_wheel_carries_the_templates(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
         env={"PYTHONPATH": str(target), "XDG_CACHE_HOME": str(tmp_path / "cache")},
     )  # fmt: skip
+    # ... and its precompiled templates, which match them
     assert found.stdout.split() == [
         str(target / "svcgen" / "templates"),
-        "FileSystemLoader",
+        "ChoiceLoader",
     ]
