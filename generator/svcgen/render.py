@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .formatting import (
     VERSION,
+    WIDTH,
     Bracket,
     Files,
     Item,
@@ -48,12 +49,9 @@ class Rendered:
     def prepare(self, current: Mapping[str, str | None], stubs: Iterable[str]) -> None:
         """Format what the writer is about to read: the generated files whose
         ``current`` text (None: missing) is not theirs already, and ``stubs``."""
+        is_current = self.generated.is_current
         self.generated.format(
-            *(
-                path
-                for path, text in current.items()
-                if not self.generated.is_current(path, text)
-            )
+            *(p for p, text in current.items() if not is_current(p, text))
         )
         self.stubs.format(*stubs)
 
@@ -278,7 +276,7 @@ def _comment(text: str, indent: int = 4) -> str:
     import textwrap
 
     pad = " " * indent
-    lines = textwrap.wrap(" ".join(text.split()), width=88 - indent - 2)
+    lines = textwrap.wrap(" ".join(text.split()), width=WIDTH - indent - 2)
     return "\n".join(f"{pad}# {line}" for line in lines)
 
 
