@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 import click
 
-from . import parallel
 from .errors import (
     EXIT_BAD_INPUT,
     EXIT_DRIFT,
@@ -433,15 +432,13 @@ def add_resource(root: Path, **options: Any) -> None:
 def run() -> None:
     """The console script: ``main`` tuned for a short run in a process of its own.
 
-    black may fork a helper to use a second CPU (``parallel.use_processes``). And a
-    cold ``generate`` makes black build a syntax tree per file; with Python's
+    A cold ``generate`` makes black build a syntax tree per file; with Python's
     default thresholds the collector walked those trees again and again (a tenth
     of the run on the benchmark spec). Like mypy's entry point, collect rarely;
     the process ends before that matters.
     """
     gc.freeze()  # everything imported so far lives as long as the process
     gc.set_threshold(200_000, 30, 30)
-    parallel.use_processes(True)
     main()
 
 

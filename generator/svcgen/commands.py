@@ -15,12 +15,13 @@ from typing import Any
 from . import docs as asyncapi_docs
 from . import edit
 from .errors import EditError, ProjectError, SpecError, visible
+from .formatting import format_python, version_notes
 from .kinds import BROKERS
 from .plan import make_plan
 from .plan_records import Plan
 from .pyproject import Need, imported, with_needs
 from .pyproject import notes as pyproject_notes
-from .render import Rendered, format_python, render
+from .render import Rendered, render
 from .spec import (
     SPEC_FILENAME,
     ServiceSpec,
@@ -67,7 +68,8 @@ def check_with_notes(root: Path) -> tuple[list[Drift], list[str]]:
     spec = validate(root)
     plan = make_plan(spec)
     rendered = render(plan)
-    return check_tree(root, rendered), notes(root, spec, plan, rendered)
+    found = notes(root, spec, plan, rendered) + version_notes(root, rendered.generated)
+    return check_tree(root, rendered), found
 
 
 def notes(root: Path, spec: ServiceSpec, plan: Plan, rendered: Rendered) -> list[str]:

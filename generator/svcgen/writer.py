@@ -12,9 +12,8 @@ atomic, noted in a ``Journal`` that puts every change of a refused run back),
 ``copy_skeleton`` (copier's skeleton for ``svcgen new``) and ``write_file`` (a
 file the user named, in place: the ``docs --output`` document, the skeleton's
 formatted tests). The rest of svcgen only reads the user's files; its own cache
-(black's output and template bytecode, in the user's cache directory) is
-``cache``'s, and ``compiled`` writes the precompiled templates while svcgen is
-developed.
+(black's output, in the user's cache directory) and the precompiled templates
+(written while svcgen is developed) are ``formatting``'s.
 """
 
 from __future__ import annotations
@@ -27,7 +26,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import ProjectError, WriterError
-from .render import HEADER, Rendered, templates_dir
+from .formatting import HEADER, header_version, same_output
+from .render import Rendered, templates_dir
 
 
 @dataclass
@@ -62,10 +62,10 @@ class Drift:
 
 
 def has_header(path: Path) -> bool:
-    """True when ``path`` starts with svcgen's header line."""
+    """True when ``path`` starts with svcgen's header line (naming any version)."""
     try:
         with path.open("r", encoding="utf-8") as f:
-            return f.readline().rstrip("\r\n") == HEADER
+            return header_version(f.readline()) is not None
     except (OSError, UnicodeDecodeError):
         return False
 
@@ -355,7 +355,7 @@ def check(root: Path, rendered: Rendered) -> list[Drift]:
             diff = _diff("", text, "/dev/null", f"b/{rel}")
             drifts.append(Drift(rel, "missing", diff))
             continue
-        if current == text:
+        if same_output(current, text):
             continue
         kind = "stale" if has_header(path) else "not-generated"
         drifts.append(Drift(rel, kind, _diff(current, text, f"a/{rel}", f"b/{rel}")))

@@ -7,13 +7,13 @@ run this, and review the diff.
 
 from __future__ import annotations
 
-from svcgen import compiled
+from svcgen import formatting, render
 
 from .golden import cases, regenerate
 
 
 def main() -> None:
-    compiled.main()
+    formatting.write_precompiled(*render.source_environment())
     for case in cases():
         print(f"{case.name}: {regenerate(case)}")
 

@@ -299,7 +299,7 @@ def test_an_internal_error_exits_3_without_a_traceback(
 
 
 def test_black_failure_names_the_template_and_shows_the_raw_text() -> None:
-    from svcgen.render import RenderError, format_python
+    from svcgen.formatting import RenderError, format_python
 
     with pytest.raises(RenderError) as info:
         format_python("generated/app.py.jinja", "x = 1\ndef broken(:\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from svcgen import compiled, render
+from svcgen import formatting, render
 from svcgen.plan import make_plan
 from svcgen.spec import load_spec
 
@@ -20,13 +20,14 @@ REGEN = "python -m tests.generator.regen"
 def test_the_committed_modules_are_current(tmp_path: Path) -> None:
     """Fails after a template edit until the modules are compiled again."""
     _, templates, options = render.source_environment()
-    shipped = json.loads((compiled.COMPILED / compiled.MANIFEST).read_text())
-    assert shipped == compiled.manifest(templates, options), f"run {REGEN}"
+    shipped = json.loads((formatting.PRECOMPILED / "manifest.json").read_text())
+    assert shipped == formatting._manifest(templates, options), f"run {REGEN}"
     fresh = tmp_path / "fresh"
-    compiled.write(fresh)
+    formatting.write_precompiled(*render.source_environment(), target=fresh)
+    compiled = formatting.PRECOMPILED
     for path in sorted(fresh.iterdir()):
-        assert (compiled.COMPILED / path.name).read_text() == path.read_text(), REGEN
-    assert {p.name for p in compiled.COMPILED.iterdir() if p.is_file()} == {
+        assert (compiled / path.name).read_text() == path.read_text(), REGEN
+    assert {p.name for p in compiled.iterdir() if p.is_file()} == {
         p.name for p in fresh.iterdir()
     }
 
@@ -43,7 +44,7 @@ def test_anything_changed_falls_back_to_the_sources(
 ) -> None:
     _, templates, options = render.source_environment()
     source = jinja2.FileSystemLoader(str(templates))
-    assert compiled.loader(source, templates, options) is not source
+    assert formatting.precompiled_loader(source, templates, options) is not source
     if change == "options":
         options += " changed"
     else:
@@ -55,7 +56,7 @@ def test_anything_changed_falls_back_to_the_sources(
         handler = copy / "stubs" / "handler.py.jinja"
         handler.write_text(handler.read_text() + "# edited\n")
         templates = copy
-    assert compiled.loader(source, templates, options) is source
+    assert formatting.precompiled_loader(source, templates, options) is source
 
 
 def test_compiled_and_source_templates_render_the_same() -> None:

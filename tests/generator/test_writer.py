@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from svcgen import commands, render
+from svcgen import commands, formatting
 from svcgen.errors import SpecError, WriterError
-from svcgen.render import FINGERPRINT, HEADER
+from svcgen.formatting import FINGERPRINT, HEADER
 
 SPEC = """\
 name: shop
@@ -183,7 +183,7 @@ def test_current_files_are_known_by_their_fingerprint_without_black(
     def no_formatting(template: str, text: str) -> str:
         raise AssertionError(f"{template} was formatted although it is current")
 
-    monkeypatch.setattr(render, "format_python", no_formatting)
+    monkeypatch.setattr(formatting, "_run_black", no_formatting)
     before = _files(project)
     assert commands.check(project) == []
     report = commands.generate(project)
