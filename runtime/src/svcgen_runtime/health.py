@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from .types import Readiness
-
-if TYPE_CHECKING:
-    from .metrics import Exposition
+from .types import Exposition, Readiness
 
 log = logging.getLogger(__name__)
 

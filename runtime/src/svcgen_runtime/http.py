@@ -18,8 +18,7 @@ from typing import Any, Final
 
 from .errors import require
 from .health import CONTENT_TYPE, HEALTHZ, METRICS, READYZ, probe
-from .metrics import Exposition
-from .types import Readiness
+from .types import Exposition, Readiness
 
 require("starlette", "http")
 require("uvicorn", "http")

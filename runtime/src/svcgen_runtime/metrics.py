@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
 
 from .consumer import HANDLER_BUCKETS, Consumer, ConsumerStats
-
-if TYPE_CHECKING:
-    from .application import Application
-
-Exposition = Callable[[], Awaitable[bytes]]
-"""What a server calls to answer ``/metrics``."""
+from .types import Exposition as Exposition  # its import path before types held it
+from .types import Service
 
 OUTCOMES: Final[Sequence[tuple[str, Callable[[ConsumerStats], int]]]] = (
     ("ack", lambda s: s.acked),
@@ -58,7 +54,7 @@ PER_CONSUMER: Final[Sequence[tuple[str, str, str, Callable[[Consumer[Any]], int]
 """One sample per consumer: (name, type, help, value)."""
 
 
-async def exposition(app: Application) -> bytes:
+async def exposition(app: Service) -> bytes:
     """``app``'s metrics in the text format, then prometheus_client's if present."""
     consumers = [c for c in app.consumers if isinstance(c, Consumer)]
     lags = await asyncio.gather(*(c.lag() for c in consumers))
@@ -81,7 +77,7 @@ def _prometheus_client() -> Any:
     return prometheus_client
 
 
-def _lines(app: Application, lags: dict[Consumer[Any], int | None]) -> Iterable[str]:
+def _lines(app: Service, lags: dict[Consumer[Any], int | None]) -> Iterable[str]:
     consumers = [(c, _labels(app.name, c)) for c in lags]
     yield from _family(
         "svcgen_ready", "gauge", "1 when the service is ready (as /readyz says).",
