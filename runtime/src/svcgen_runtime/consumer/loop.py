@@ -102,7 +102,6 @@ class Consumer(Generic[T]):
             concurrency=concurrency,
             dead_letter=dead_letter,
             ordering=ordering,
-            max_attempts=self.retry.max_attempts,
             ack_wait=ack_wait,
             options=dict(options or {}),
         )
