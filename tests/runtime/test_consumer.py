@@ -525,7 +525,9 @@ class RefusingSubscription(CountingSubscription):
 async def test_a_delivery_that_cannot_settle_comes_back_later_each_time_and_not_ready(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(settle, "SETTLE_BACKOFF", (0.05, 1.0))
+    monkeypatch.setattr(
+        settle, "SETTLE_BACKOFF", RetryPolicy(initial=0.05, max=1.0, jitter=False)
+    )
     reads: list[float] = []
     handled: list[bytes] = []
 
@@ -569,7 +571,9 @@ async def test_a_delivery_that_cannot_settle_comes_back_later_each_time_and_not_
 async def test_a_retry_republish_that_keeps_failing_is_released_and_backed_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(settle, "SETTLE_BACKOFF", (0.05, 1.0))
+    monkeypatch.setattr(
+        settle, "SETTLE_BACKOFF", RetryPolicy(initial=0.05, max=1.0, jitter=False)
+    )
     runs: list[float] = []
 
     async def handle(body: bytes, msg: InboundMessage) -> Outcome:

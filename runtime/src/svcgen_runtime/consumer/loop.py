@@ -40,6 +40,10 @@ Handler = Callable[[T, InboundMessage], Awaitable[Outcome | None]]
 FETCH_WAIT: Final = 1.0
 """Seconds one fetch waits for the first message before asking again."""
 
+RESUBSCRIBE_BACKOFF: Final = RetryPolicy(initial=0.2, max=5.0, jitter=False)
+"""The pause before subscribing again after the subscription failed, doubling with
+each failure in a row."""
+
 
 class Consumer(Generic[T]):
     """Reads one source through one broker and runs a handler per message.
@@ -308,7 +312,7 @@ class Consumer(Generic[T]):
         """The subscription failed: mark not consuming, back off, subscribe again."""
         self.consuming = False
         self._sub = None
-        delay = min(0.1 * 2 ** min(attempt, 8), 5.0)
+        delay = RESUBSCRIBE_BACKOFF.delay(attempt)
         log.warning(
             "consumer %s lost its subscription (%s: %s); retrying in %.1fs",
             self.name,

@@ -23,13 +23,13 @@ from typing import Final
 
 from ..brokers.base import Subscription
 from ..message import DEFERRED_HEADER, InboundMessage, deferrals
-from ..retry import Action, Decision, dead_letter_headers
+from ..retry import Action, Decision, RetryPolicy, dead_letter_headers
 from .due import attempts
 from .stats import ConsumerStats
 
 log = logging.getLogger(__package__)
 
-SETTLE_BACKOFF: Final = (0.2, 10.0)
+SETTLE_BACKOFF: Final = RetryPolicy(initial=0.2, max=10.0, jitter=False)
 """After a delivery could not be settled: the pause before the next fetch (seconds),
 doubling with each fetch round in a row that had a failure, and its cap."""
 SETTLE_FAILURES_NOT_READY: Final = 5
@@ -176,8 +176,7 @@ class Settler:
         """Before the next fetch after a settle failure: wait 0.2 s, doubling with
         each fetch round in a row that had a failure, up to 10 s (SETTLE_BACKOFF),
         so that a message the broker redelivers at once is not tried again at once."""
-        first, cap = SETTLE_BACKOFF
-        pause = min(first * 2 ** min(self.streak - 1, 16), cap)
+        pause = SETTLE_BACKOFF.delay(self.streak)
         wait = self._failed_at + pause - self._now()
         stop_requested = self._stop_requested
         if wait > 0 and not stop_requested.is_set():
