@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
-from ..errors import ConfigurationError, SvcgenRuntimeError, require
+from ..errors import ConfigurationError, SvcgenRuntimeError, redacted, require
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -222,7 +222,7 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             await client.aclose()
             raise CacheError(
-                f"cache {self.name!r} cannot reach Redis at {_redact(self.url)} "
+                f"cache {self.name!r} cannot reach Redis at {redacted(self.url)} "
                 f"({type(exc).__name__}: {exc}): check the url and that the server runs"
             ) from exc
         self._client = client
@@ -271,13 +271,3 @@ class RedisCache:
         if batch:
             removed += await client.unlink(*batch)
         return removed
-
-
-def _redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``, safe for logs and errors."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, host = rest.rpartition("@")
-    user, colon, _ = userinfo.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
