@@ -132,8 +132,9 @@ class HttpServer:
     async def _probe(self, request: Request) -> Response:
         answer = probe(request.url.path, self._readiness)
         assert answer is not None
-        status, body = answer
-        return Response(body, status_code=status, media_type="application/json")
+        return Response(
+            answer.body, status_code=answer.status, media_type="application/json"
+        )
 
     @property
     def ready(self) -> bool:

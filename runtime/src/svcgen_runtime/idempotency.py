@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol, runtime_checkable
 
 from .errors import ConfigurationError, require
+
+if TYPE_CHECKING:
+    from nats.js.kv import KeyValue
 
 
 @runtime_checkable
@@ -54,13 +57,25 @@ def _opened(handle: Any, name: str) -> Any:
     return handle
 
 
+class _Claim(NamedTuple):
+    expires: float
+    """Monotonic time."""
+    owner: str
+
+
+class _Mark(NamedTuple):
+    value: float
+    expires: float
+    """Monotonic time."""
+
+
 class MemoryIdempotency:
     """Keys kept in this process: right for one replica and for tests."""
 
     def __init__(self, *, name: str = "idempotency") -> None:
         self.name = name
-        self._keys: dict[str, tuple[float, str]] = {}
-        self._marks: dict[str, tuple[float, float]] = {}
+        self._keys: dict[str, _Claim] = {}
+        self._marks: dict[str, _Mark] = {}
 
     async def open(self) -> None:
         return None
@@ -71,26 +86,28 @@ class MemoryIdempotency:
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
         now = time.monotonic()
         held = self._keys.get(key)
-        if held is not None and held[0] > now:
-            return bool(owner) and held[1] == owner  # the owner again: a redelivery
+        if held is not None and held.expires > now:
+            return bool(owner) and held.owner == owner  # the owner again: a redelivery
         if len(self._keys) > 10_000:
-            self._keys = {k: v for k, v in self._keys.items() if v[0] > now}
-        self._keys[key] = (now + ttl, owner)
+            self._keys = {k: v for k, v in self._keys.items() if v.expires > now}
+        self._keys[key] = _Claim(now + ttl, owner)
         return True
 
     async def release(self, key: str, owner: str = "") -> None:
         held = self._keys.get(key)
-        if held is not None and (not owner or held[1] == owner):
+        if held is not None and (not owner or held.owner == owner):
             del self._keys[key]
 
     async def mark(self, key: str) -> float | None:
         held = self._marks.get(key)
-        return held[0] if held is not None and held[1] > time.monotonic() else None
+        if held is None or held.expires <= time.monotonic():
+            return None
+        return held.value
 
     async def raise_mark(self, key: str, value: float, ttl: float) -> None:
         current = await self.mark(key)
         if current is None or value > current:
-            self._marks[key] = (value, time.monotonic() + ttl)
+            self._marks[key] = _Mark(value, time.monotonic() + ttl)
 
 
 # KEYS[1]=key; ARGV: owner. Delete the key only while the owner holds it.
@@ -172,6 +189,16 @@ def _nats_key(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode()
 
 
+class _Entry(NamedTuple):
+    """A key-value entry and its value split: ``<expires> <rest>``."""
+
+    entry: KeyValue.Entry
+    expires: float
+    """Wall-clock time."""
+    rest: str
+    """The owner of a claim, or the value of a mark."""
+
+
 class NatsIdempotency:
     """Keys in a JetStream key-value bucket on the task's own NATS server.
 
@@ -235,8 +262,8 @@ class NatsIdempotency:
     def _bucket(self) -> Any:
         return _opened(self._kv, self.name)
 
-    async def _entry(self, key: str) -> tuple[Any, float, str] | None:
-        """The entry under ``key`` with its value split: (entry, expires, rest)."""
+    async def _entry(self, key: str) -> _Entry | None:
+        """The entry under ``key`` with its value split."""
         from nats.js.errors import KeyNotFoundError
 
         try:
@@ -246,7 +273,7 @@ class NatsIdempotency:
         if not entry.value:
             return None
         expires, _, rest = entry.value.decode().partition(" ")
-        return entry, float(expires), rest
+        return _Entry(entry, float(expires), rest)
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
         from nats.js.errors import KeyWrongLastSequenceError
@@ -307,17 +334,17 @@ class NatsIdempotency:
                 current = _live_mark(found)
                 if current is not None and current >= value:
                     return
-                await kv.update(k, data, last=found[0].revision)
+                await kv.update(k, data, last=found.entry.revision)
                 return
             except KeyWrongLastSequenceError:
                 await asyncio.sleep(0)
 
 
-def _live_mark(found: tuple[Any, float, str] | None) -> float | None:
+def _live_mark(found: _Entry | None) -> float | None:
     """The mark an entry holds, unless it is missing or expired."""
-    if found is None or found[1] <= time.time():
+    if found is None or found.expires <= time.time():
         return None
-    return float(found[2])
+    return float(found.rest)
 
 
 _PG_TABLE: Final = """

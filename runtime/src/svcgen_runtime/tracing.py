@@ -19,16 +19,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .message import InboundMessage
 
 _INSTRUMENTATION: Final = "svcgen_runtime"
 _provider: Any = None
-_last: tuple[Any, Any] | None = None
 _api: Any = None
 """``opentelemetry.trace`` once imported, False when it is not installed."""
-"""The provider last asked for and its tracer: a send asks every time."""
+
+
+class _Cached(NamedTuple):
+    """The provider last asked for and its tracer: a send asks every time."""
+
+    provider: Any
+    tracer: Any
+
+
+_last: _Cached | None = None
 
 
 def use_provider(provider: Any) -> None:
@@ -54,9 +62,11 @@ def tracer() -> Any | None:
     provider = _provider if _provider is not None else trace.get_tracer_provider()
     if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
         return None  # no SDK configured: spans would be dropped anyway
-    if _last is None or _last[0] is not provider:
-        _last = (provider, trace.get_tracer(_INSTRUMENTATION, tracer_provider=provider))
-    return _last[1]
+    if _last is None or _last.provider is not provider:
+        _last = _Cached(
+            provider, trace.get_tracer(_INSTRUMENTATION, tracer_provider=provider)
+        )
+    return _last.tracer
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ...errors import ConfigurationError
 from .base import (
@@ -65,6 +65,12 @@ class _SqliteQueries:
 
     async def execute(self, sql: str, *params: Any) -> int:
         return await self._live()._execute(sql, params)
+
+
+class _Opened(NamedTuple):
+    conn: sqlite3.Connection
+    executor: ThreadPoolExecutor
+    """The one thread every call on ``conn`` runs on."""
 
 
 class SqliteDatabase:
@@ -145,20 +151,20 @@ class SqliteDatabase:
 
     # -- internals -------------------------------------------------------------
 
-    def _connection(self) -> tuple[sqlite3.Connection, ThreadPoolExecutor]:
+    def _connection(self) -> _Opened:
         if self._conn is None or self._executor is None:
             raise not_open_error(self.name)
-        return self._conn, self._executor
+        return _Opened(self._conn, self._executor)
 
     async def _run(self, fn: Callable[[], _T]) -> _T:
-        _, executor = self._connection()
+        executor = self._connection().executor
         return await asyncio.get_running_loop().run_in_executor(executor, fn)
 
     async def _query(
         self, sql: str, params: tuple[Any, ...], *, limit: int | None
     ) -> list[Row]:
         text = check_sql(self.name, sql)
-        conn, _ = self._connection()
+        conn = self._connection().conn
 
         def run() -> list[Row]:
             with _sqlite_errors(self.name):
@@ -178,7 +184,7 @@ class SqliteDatabase:
 
     async def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
         text = check_sql(self.name, sql)
-        conn, _ = self._connection()
+        conn = self._connection().conn
 
         def run() -> int:
             with _sqlite_errors(self.name):
@@ -202,7 +208,7 @@ class SqliteDatabase:
             )
 
     def _rollback(self) -> None:
-        conn, _ = self._connection()
+        conn = self._connection().conn
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
@@ -227,7 +233,7 @@ class SqliteDatabase:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
         self._outside_transaction()
-        conn, _ = self._connection()
+        conn = self._connection().conn
         async with self._lock:
             tx = _SqliteQueries(self)
             token = _inside.set(tx)
