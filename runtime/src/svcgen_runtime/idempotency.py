@@ -13,12 +13,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Final,
+    NamedTuple,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
 from .errors import ConfigurationError, require
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the optional redis, nats and postgres extras
+    import asyncpg
+    from nats.aio.client import Client as NatsClient
     from nats.js.kv import KeyValue
+    from redis.asyncio import Redis
+
+_H = TypeVar("_H")
 
 
 @runtime_checkable
@@ -48,7 +60,7 @@ class IdempotencyStore(Protocol):
         ``ttl`` seconds."""
 
 
-def _opened(handle: Any, name: str) -> Any:
+def _opened(handle: _H | None, name: str) -> _H:
     """``handle`` (a client, bucket or pool) of an open store, else a clear error."""
     if handle is None:
         raise RuntimeError(
@@ -138,7 +150,7 @@ class RedisIdempotency:
         self.name = name
         self.url = url
         self.prefix = prefix
-        self._client: object | None = None
+        self._client: Redis | None = None
 
     async def open(self) -> None:
         from redis.asyncio import Redis
@@ -149,9 +161,9 @@ class RedisIdempotency:
         client = self._client
         self._client = None
         if client is not None:
-            await client.aclose()  # type: ignore[attr-defined]
+            await client.aclose()
 
-    def _redis(self) -> Any:
+    def _redis(self) -> Redis:
         return _opened(self._client, self.name)
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
@@ -163,7 +175,7 @@ class RedisIdempotency:
         if ok:
             return True
         held = await client.get(name)
-        return bool(owner) and held is not None and bytes(held) == owner.encode()
+        return bool(owner) and held is not None and held == owner.encode()
 
     async def release(self, key: str, owner: str = "") -> None:
         client = self._redis()
@@ -228,8 +240,8 @@ class NatsIdempotency:
         self.url = url
         self.bucket = bucket
         self.max_age = max_age
-        self._nc: Any = None
-        self._kv: Any = None
+        self._nc: NatsClient | None = None
+        self._kv: KeyValue | None = None
 
     async def open(self) -> None:
         import nats
@@ -259,7 +271,7 @@ class NatsIdempotency:
         if nc is not None:
             await nc.close()
 
-    def _bucket(self) -> Any:
+    def _bucket(self) -> KeyValue:
         return _opened(self._kv, self.name)
 
     async def _entry(self, key: str) -> _Entry | None:
@@ -389,7 +401,7 @@ class PostgresIdempotency:
         self.url = url
         self.prefix = prefix
         self.table = table
-        self._pool: Any = None
+        self._pool: asyncpg.Pool | None = None
         self._claims = 0
 
     async def open(self) -> None:
@@ -411,7 +423,7 @@ class PostgresIdempotency:
         if pool is not None:
             await pool.close()
 
-    def _db(self) -> Any:
+    def _db(self) -> asyncpg.Pool:
         return _opened(self._pool, self.name)
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from types import ModuleType
 from typing import Any, Final, NamedTuple
 
 from .consumer import HANDLER_BUCKETS, Consumer, ConsumerStats
@@ -84,7 +85,7 @@ async def exposition(app: Service) -> bytes:
 
 
 @functools.cache
-def _prometheus_client() -> Any:
+def _prometheus_client() -> ModuleType | None:
     """The prometheus_client module, or None: looked for once (a failed import
     searches sys.path again each time, and a scrape comes every few seconds)."""
     try:

@@ -19,34 +19,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final, NamedTuple
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from .message import InboundMessage
 
+if TYPE_CHECKING:  # the optional ``tracing`` extra
+    from opentelemetry.trace import Span, Tracer, TracerProvider
+
 _INSTRUMENTATION: Final = "svcgen_runtime"
-_provider: Any = None
-_api: Any = None
+_provider: TracerProvider | None = None
+_api: ModuleType | Literal[False] | None = None
 """``opentelemetry.trace`` once imported, False when it is not installed."""
 
 
 class _Cached(NamedTuple):
     """The provider last asked for and its tracer: a send asks every time."""
 
-    provider: Any
-    tracer: Any
+    provider: TracerProvider
+    tracer: Tracer
 
 
 _last: _Cached | None = None
 
 
-def use_provider(provider: Any) -> None:
+def use_provider(provider: TracerProvider | None) -> None:
     """Trace with ``provider`` instead of the global one (None: the global again);
     for tests and for services that keep several providers."""
     global _provider
     _provider = provider
 
 
-def tracer() -> Any | None:
+def tracer() -> Tracer | None:
     """A tracer when tracing is set up, else None (so callers skip all of it)."""
     global _last, _api
     if _api is None:
@@ -71,8 +75,13 @@ def tracer() -> Any | None:
 
 @contextmanager
 def processing(
-    tracer: Any, msg: InboundMessage, *, system: str, consumer: str, group: str | None
-) -> Iterator[Any]:
+    tracer: Tracer,
+    msg: InboundMessage,
+    *,
+    system: str,
+    consumer: str,
+    group: str | None,
+) -> Iterator[Span]:
     """The span of one delivery, current while the handler runs; a child of the
     context its headers carry."""
     from opentelemetry import propagate, trace
@@ -102,7 +111,11 @@ def processing(
 
 @contextmanager
 def sending(
-    tracer: Any | None, target: str, *, system: str, headers: Mapping[str, str] | None
+    tracer: Tracer | None,
+    target: str,
+    *,
+    system: str,
+    headers: Mapping[str, str] | None,
 ) -> Iterator[Mapping[str, str] | None]:
     """A PRODUCER span around one send; yields the headers to send, with the
     span's context added (``headers`` itself when tracing is off)."""

@@ -32,9 +32,6 @@ class Inbox(Generic[Q]):
         self._items: collections.deque[Q] = collections.deque()
         self._getters: collections.deque[asyncio.Future[None]] = collections.deque()
 
-    def empty(self) -> bool:
-        return not self._items
-
     def put_nowait(self, item: Q) -> None:
         self._items.append(item)
         self._wake_one()
@@ -47,8 +44,11 @@ class Inbox(Generic[Q]):
                 getter.set_result(None)
                 break
 
-    def get_nowait(self) -> Q:
-        return self._items.popleft()
+    def take_all(self) -> list[Q]:
+        """Every item waiting (a forced shutdown releases them); the inbox empties."""
+        items = list(self._items)
+        self._items.clear()
+        return items
 
     async def get(self) -> Q:
         items = self._items

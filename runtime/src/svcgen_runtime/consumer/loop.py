@@ -15,7 +15,7 @@ import bisect
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from .. import tracing
 from ..brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
@@ -30,6 +30,9 @@ from .lanes import Lanes
 from .settle import DEFAULT_DEAD_LETTER, DefaultDeadLetter, Settler
 from .stats import HANDLER_BUCKETS, ConsumerStats
 from .watchdog import InFlight, Watchdog
+
+if TYPE_CHECKING:  # the optional ``tracing`` extra
+    from opentelemetry.trace import Tracer
 
 log = logging.getLogger(__package__)
 
@@ -122,7 +125,7 @@ class Consumer(Generic[T]):
         self._lost_attempts = 0
         self._workers: list[asyncio.Task[None]] = []
         self._now = time.monotonic  # the event loop's clock too
-        self._tracer: Any = None  # set at start when tracing is set up
+        self._tracer: Tracer | None = None  # set at start when tracing is set up
         self._stopping = False
         self._stop_requested = asyncio.Event()
         self._forced = False
@@ -133,7 +136,9 @@ class Consumer(Generic[T]):
             timeout=timeout,
             retry=self.retry,
             stats=self.stats,
-            heartbeat=self._heartbeat_interval,
+            heartbeat=lambda: (
+                None if self._sub is None else self._sub.heartbeat_interval
+            ),
             now=self._now,
         )
         # The watchdog's own dict and set, read and written by each handler run.
@@ -150,10 +155,6 @@ class Consumer(Generic[T]):
     @property
     def source(self) -> str:
         return self.spec.source
-
-    def _heartbeat_interval(self) -> float | None:
-        """The watchdog's tick follows the current subscription's heartbeats."""
-        return self._sub.heartbeat_interval if self._sub is not None else None
 
     @property
     def busy(self) -> bool:
@@ -235,12 +236,9 @@ class Consumer(Generic[T]):
                 break
             await asyncio.sleep(0.01)
         await cancel_and_wait(self._workers, what=f"{self.name} worker")
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not None:
+        for item in [*self._queue.take_all(), *self._lanes.take_all()]:
+            if item is not None:  # not the fetch token
                 await self._settler.release(*item)
-        for sub, msg in self._lanes.take_all():
-            await self._settler.release(sub, msg)
 
     async def close(self) -> None:
         """Stop workers and flush the subscription's pending acks/commits."""
@@ -361,10 +359,11 @@ class Consumer(Generic[T]):
         if stats.in_flight > stats.peak_in_flight:
             stats.peak_in_flight = stats.in_flight
         try:
-            if self._tracer is None:
+            tracer = self._tracer
+            if tracer is None:
                 decision = await self._handle(sub, msg, task)
             else:
-                decision = await self._traced(sub, msg, task)
+                decision = await self._traced(sub, msg, task, tracer)
             settler = self._settler
             settler.settling += 1
             try:
@@ -387,7 +386,11 @@ class Consumer(Generic[T]):
                 self._idle_all.set()
 
     async def _traced(
-        self, sub: Subscription, msg: InboundMessage, task: asyncio.Task[None]
+        self,
+        sub: Subscription,
+        msg: InboundMessage,
+        task: asyncio.Task[None],
+        tracer: Tracer,
     ) -> Decision:
         """``_handle`` inside the delivery's span (``svcgen_runtime.tracing``); a
         delivery that only waits for its due time is handed back without one."""
@@ -398,7 +401,7 @@ class Consumer(Generic[T]):
             if deferred is not None:
                 return deferred
         with tracing.processing(
-            self._tracer,
+            tracer,
             msg,
             system=self.broker.kind,
             consumer=self.name,

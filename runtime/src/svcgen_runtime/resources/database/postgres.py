@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigurationError, redacted, require
 from .base import (
@@ -21,6 +21,9 @@ from .base import (
     to_rows,
 )
 
+if TYPE_CHECKING:  # the optional postgres extra
+    import asyncpg
+
 
 def _status_count(status: str) -> int:
     """Rows affected from a command tag: ``INSERT 0 3`` → 3, ``CREATE TABLE`` → 0."""
@@ -31,12 +34,12 @@ def _status_count(status: str) -> int:
 class _PgQueries:
     """Statements on one pooled connection (inside a transaction)."""
 
-    def __init__(self, db: PostgresDatabase, conn: Any) -> None:
+    def __init__(self, db: PostgresDatabase, conn: asyncpg.Connection) -> None:
         self._db = db
         self._conn = conn
         self.ended = False
 
-    def _live(self) -> Any:
+    def _live(self) -> asyncpg.Connection:
         if self.ended:
             raise ended_error()
         return self._conn
@@ -113,7 +116,7 @@ class PostgresDatabase:
         self.command_timeout = command_timeout
         self.connect_timeout = connect_timeout
         self.acquire_timeout = acquire_timeout
-        self._pool: Any = None
+        self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
         if self._pool is not None:
@@ -152,13 +155,13 @@ class PostgresDatabase:
 
     # -- internals -------------------------------------------------------------
 
-    def _open_pool(self) -> Any:
+    def _open_pool(self) -> asyncpg.Pool:
         if self._pool is None:
             raise not_open_error(self.name)
         return self._pool
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Any]:
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection, waited for at most ``acquire_timeout`` seconds."""
         pool = self._open_pool()
         try:
@@ -198,7 +201,9 @@ class PostgresDatabase:
                 f"database {self.name!r}: {type(exc).__name__}: {exc}"
             ) from exc
 
-    async def _query(self, conn: Any, sql: str, params: tuple[Any, ...]) -> list[Row]:
+    async def _query(
+        self, conn: asyncpg.Connection, sql: str, params: tuple[Any, ...]
+    ) -> list[Row]:
         text = check_sql(self.name, sql)
         with self._errors():
             records = await conn.fetch(text, *params)
@@ -207,7 +212,7 @@ class PostgresDatabase:
         return to_rows(self.name, list(records[0].keys()), records)
 
     async def _query_one(
-        self, conn: Any, sql: str, params: tuple[Any, ...]
+        self, conn: asyncpg.Connection, sql: str, params: tuple[Any, ...]
     ) -> Row | None:
         text = check_sql(self.name, sql)
         with self._errors():
@@ -216,7 +221,9 @@ class PostgresDatabase:
             return None
         return to_rows(self.name, list(record.keys()), [record])[0]
 
-    async def _execute(self, conn: Any, sql: str, params: tuple[Any, ...]) -> int:
+    async def _execute(
+        self, conn: asyncpg.Connection, sql: str, params: tuple[Any, ...]
+    ) -> int:
         text = check_sql(self.name, sql)
         with self._errors():
             if params:
