@@ -22,10 +22,10 @@ from svcgen_runtime import (
     Retry,
     RetryPolicy,
 )
-from svcgen_runtime import consumer as consumer_module
 from svcgen_runtime import message as m
 from svcgen_runtime.brokers.base import SubscriptionSpec
 from svcgen_runtime.brokers.memory import MemorySubscription
+from svcgen_runtime.consumer import settle
 from svcgen_runtime.errors import BrokerError
 from svcgen_runtime.outcome import Outcome
 from svcgen_runtime.testing import run_service
@@ -525,7 +525,9 @@ class RefusingSubscription(CountingSubscription):
 async def test_a_delivery_that_cannot_settle_comes_back_later_each_time_and_not_ready(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(consumer_module, "SETTLE_BACKOFF", (0.05, 1.0), raising=False)
+    monkeypatch.setattr(
+        settle, "SETTLE_BACKOFF", RetryPolicy(initial=0.05, max=1.0, jitter=False)
+    )
     reads: list[float] = []
     handled: list[bytes] = []
 
@@ -569,7 +571,9 @@ async def test_a_delivery_that_cannot_settle_comes_back_later_each_time_and_not_
 async def test_a_retry_republish_that_keeps_failing_is_released_and_backed_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(consumer_module, "SETTLE_BACKOFF", (0.05, 1.0), raising=False)
+    monkeypatch.setattr(
+        settle, "SETTLE_BACKOFF", RetryPolicy(initial=0.05, max=1.0, jitter=False)
+    )
     runs: list[float] = []
 
     async def handle(body: bytes, msg: InboundMessage) -> Outcome:

@@ -7,12 +7,13 @@ import enum
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final, Protocol
+from collections.abc import Sequence
+from typing import Any, Final
 
 from .brokers.base import Broker
 from .cancel import CancelToken
-from .types import Component, Readiness, Resource
+from .metrics import exposition
+from .types import Component, Probed, Resource
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,6 @@ class State(enum.Enum):
     RUNNING = "running"
     DRAINING = "draining"
     STOPPED = "stopped"
-
-
-class _Probed(Protocol):
-    def bind(
-        self, readiness: Readiness, metrics: Callable[[], Awaitable[bytes]]
-    ) -> None: ...
 
 
 class Application:
@@ -154,7 +149,7 @@ class Application:
                 log.error(
                     "%s: start-up failed: %s: %s", self.name, type(exc).__name__, exc
                 )
-                await self._stop_all(started_ok=False)
+                await self._stop_all()
                 return EXIT_START_FAILED
             await self.token.wait()
             return await self._shutdown()
@@ -168,11 +163,8 @@ class Application:
 
     async def _start(self) -> None:
         self.state = State.STARTING
-        if self.http is not None and hasattr(self.http, "bind"):
-            from .metrics import exposition
-
-            probed: _Probed = self.http  # type: ignore[assignment]
-            probed.bind(lambda: self.ready, lambda: exposition(self))
+        if isinstance(self.http, Probed):
+            self.http.bind(lambda: self.ready, lambda: exposition(self))
         for resource in self.resources:
             await resource.open()
         for broker in self.brokers:
@@ -202,7 +194,7 @@ class Application:
             self.forced = True
             for component in components:
                 await component.force()
-        await self._stop_all(started_ok=True)
+        await self._stop_all()
         took = time.monotonic() - started
         log.info(
             "%s: stopped in %.2fs, drain %s; %s",
@@ -256,7 +248,7 @@ class Application:
             return False
         return all(drains.result())
 
-    async def _stop_all(self, *, started_ok: bool) -> None:
+    async def _stop_all(self) -> None:
         self.state = State.STOPPED
         for component in reversed(self._all_components()):
             try:

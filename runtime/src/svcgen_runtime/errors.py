@@ -39,3 +39,13 @@ def require(module: str, extra: str) -> None:
         importlib.import_module(module)
     except ImportError as exc:
         raise MissingExtraError(extra, module) from exc
+
+
+def redacted(url: str) -> str:
+    """``url`` with any password replaced by ``***``, safe for logs and errors."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    userinfo, _, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import Final, NamedTuple
 
-from .types import Readiness
-
-if TYPE_CHECKING:
-    from .metrics import Exposition
+from .types import Exposition, Readiness
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +17,21 @@ CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 """Of ``/metrics``: Prometheus' text format (``svcgen_runtime.metrics``)."""
 
 
-def probe(path: str, readiness: Readiness) -> tuple[int, bytes] | None:
+class Answer(NamedTuple):
+    """An HTTP answer of the probes: its status and its JSON body."""
+
+    status: int
+    body: bytes
+
+
+def probe(path: str, readiness: Readiness) -> Answer | None:
     """Status and body for a probe path, or None when the path is not a probe."""
     if path == HEALTHZ:
-        return 200, b'{"status":"ok"}'
+        return Answer(200, b'{"status":"ok"}')
     if path == READYZ:
         if readiness():
-            return 200, b'{"status":"ready"}'
-        return 503, b'{"status":"not ready"}'
+            return Answer(200, b'{"status":"ready"}')
+        return Answer(503, b'{"status":"not ready"}')
     return None
 
 
@@ -97,9 +101,9 @@ class HealthServer:
             kind = "application/json"
             answer = probe(path, self._readiness)
             if path == METRICS and self._metrics is not None:
-                answer, kind = (200, await self._metrics()), CONTENT_TYPE
+                answer, kind = Answer(200, await self._metrics()), CONTENT_TYPE
             status, body = (
-                answer if answer is not None else (404, b'{"status":"not found"}')
+                answer if answer is not None else Answer(404, b'{"status":"not found"}')
             )
             reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[status]
             writer.write(

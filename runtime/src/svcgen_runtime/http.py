@@ -18,8 +18,7 @@ from typing import Any, Final
 
 from .errors import require
 from .health import CONTENT_TYPE, HEALTHZ, METRICS, READYZ, probe
-from .metrics import Exposition
-from .types import Readiness
+from .types import Exposition, Readiness
 
 require("starlette", "http")
 require("uvicorn", "http")
@@ -133,8 +132,9 @@ class HttpServer:
     async def _probe(self, request: Request) -> Response:
         answer = probe(request.url.path, self._readiness)
         assert answer is not None
-        status, body = answer
-        return Response(body, status_code=status, media_type="application/json")
+        return Response(
+            answer.body, status_code=answer.status, media_type="application/json"
+        )
 
     @property
     def ready(self) -> bool:

@@ -13,9 +13,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Final,
+    NamedTuple,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 
 from .errors import ConfigurationError, require
+
+if TYPE_CHECKING:  # the optional redis, nats and postgres extras
+    import asyncpg
+    from nats.aio.client import Client as NatsClient
+    from nats.js.kv import KeyValue
+    from redis.asyncio import Redis
+
+_H = TypeVar("_H")
 
 
 @runtime_checkable
@@ -45,7 +60,7 @@ class IdempotencyStore(Protocol):
         ``ttl`` seconds."""
 
 
-def _opened(handle: Any, name: str) -> Any:
+def _opened(handle: _H | None, name: str) -> _H:
     """``handle`` (a client, bucket or pool) of an open store, else a clear error."""
     if handle is None:
         raise RuntimeError(
@@ -54,13 +69,25 @@ def _opened(handle: Any, name: str) -> Any:
     return handle
 
 
+class _Claim(NamedTuple):
+    expires: float
+    """Monotonic time."""
+    owner: str
+
+
+class _Mark(NamedTuple):
+    value: float
+    expires: float
+    """Monotonic time."""
+
+
 class MemoryIdempotency:
     """Keys kept in this process: right for one replica and for tests."""
 
     def __init__(self, *, name: str = "idempotency") -> None:
         self.name = name
-        self._keys: dict[str, tuple[float, str]] = {}
-        self._marks: dict[str, tuple[float, float]] = {}
+        self._keys: dict[str, _Claim] = {}
+        self._marks: dict[str, _Mark] = {}
 
     async def open(self) -> None:
         return None
@@ -71,26 +98,28 @@ class MemoryIdempotency:
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
         now = time.monotonic()
         held = self._keys.get(key)
-        if held is not None and held[0] > now:
-            return bool(owner) and held[1] == owner  # the owner again: a redelivery
+        if held is not None and held.expires > now:
+            return bool(owner) and held.owner == owner  # the owner again: a redelivery
         if len(self._keys) > 10_000:
-            self._keys = {k: v for k, v in self._keys.items() if v[0] > now}
-        self._keys[key] = (now + ttl, owner)
+            self._keys = {k: v for k, v in self._keys.items() if v.expires > now}
+        self._keys[key] = _Claim(now + ttl, owner)
         return True
 
     async def release(self, key: str, owner: str = "") -> None:
         held = self._keys.get(key)
-        if held is not None and (not owner or held[1] == owner):
+        if held is not None and (not owner or held.owner == owner):
             del self._keys[key]
 
     async def mark(self, key: str) -> float | None:
         held = self._marks.get(key)
-        return held[0] if held is not None and held[1] > time.monotonic() else None
+        if held is None or held.expires <= time.monotonic():
+            return None
+        return held.value
 
     async def raise_mark(self, key: str, value: float, ttl: float) -> None:
         current = await self.mark(key)
         if current is None or value > current:
-            self._marks[key] = (value, time.monotonic() + ttl)
+            self._marks[key] = _Mark(value, time.monotonic() + ttl)
 
 
 # KEYS[1]=key; ARGV: owner. Delete the key only while the owner holds it.
@@ -121,7 +150,7 @@ class RedisIdempotency:
         self.name = name
         self.url = url
         self.prefix = prefix
-        self._client: object | None = None
+        self._client: Redis | None = None
 
     async def open(self) -> None:
         from redis.asyncio import Redis
@@ -132,9 +161,9 @@ class RedisIdempotency:
         client = self._client
         self._client = None
         if client is not None:
-            await client.aclose()  # type: ignore[attr-defined]
+            await client.aclose()
 
-    def _redis(self) -> Any:
+    def _redis(self) -> Redis:
         return _opened(self._client, self.name)
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
@@ -146,7 +175,7 @@ class RedisIdempotency:
         if ok:
             return True
         held = await client.get(name)
-        return bool(owner) and held is not None and bytes(held) == owner.encode()
+        return bool(owner) and held is not None and held == owner.encode()
 
     async def release(self, key: str, owner: str = "") -> None:
         client = self._redis()
@@ -170,6 +199,16 @@ class RedisIdempotency:
 def _nats_key(key: str) -> str:
     """A KV key for any text: JetStream keys allow only ``[-/_=.a-zA-Z0-9]``."""
     return base64.urlsafe_b64encode(key.encode()).decode()
+
+
+class _Entry(NamedTuple):
+    """A key-value entry and its value split: ``<expires> <rest>``."""
+
+    entry: KeyValue.Entry
+    expires: float
+    """Wall-clock time."""
+    rest: str
+    """The owner of a claim, or the value of a mark."""
 
 
 class NatsIdempotency:
@@ -201,8 +240,8 @@ class NatsIdempotency:
         self.url = url
         self.bucket = bucket
         self.max_age = max_age
-        self._nc: Any = None
-        self._kv: Any = None
+        self._nc: NatsClient | None = None
+        self._kv: KeyValue | None = None
 
     async def open(self) -> None:
         import nats
@@ -232,11 +271,11 @@ class NatsIdempotency:
         if nc is not None:
             await nc.close()
 
-    def _bucket(self) -> Any:
+    def _bucket(self) -> KeyValue:
         return _opened(self._kv, self.name)
 
-    async def _entry(self, key: str) -> tuple[Any, float, str] | None:
-        """The entry under ``key`` with its value split: (entry, expires, rest)."""
+    async def _entry(self, key: str) -> _Entry | None:
+        """The entry under ``key`` with its value split."""
         from nats.js.errors import KeyNotFoundError
 
         try:
@@ -246,7 +285,7 @@ class NatsIdempotency:
         if not entry.value:
             return None
         expires, _, rest = entry.value.decode().partition(" ")
-        return entry, float(expires), rest
+        return _Entry(entry, float(expires), rest)
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:
         from nats.js.errors import KeyWrongLastSequenceError
@@ -307,17 +346,17 @@ class NatsIdempotency:
                 current = _live_mark(found)
                 if current is not None and current >= value:
                     return
-                await kv.update(k, data, last=found[0].revision)
+                await kv.update(k, data, last=found.entry.revision)
                 return
             except KeyWrongLastSequenceError:
                 await asyncio.sleep(0)
 
 
-def _live_mark(found: tuple[Any, float, str] | None) -> float | None:
+def _live_mark(found: _Entry | None) -> float | None:
     """The mark an entry holds, unless it is missing or expired."""
-    if found is None or found[1] <= time.time():
+    if found is None or found.expires <= time.time():
         return None
-    return float(found[2])
+    return float(found.rest)
 
 
 _PG_TABLE: Final = """
@@ -362,7 +401,7 @@ class PostgresIdempotency:
         self.url = url
         self.prefix = prefix
         self.table = table
-        self._pool: Any = None
+        self._pool: asyncpg.Pool | None = None
         self._claims = 0
 
     async def open(self) -> None:
@@ -384,7 +423,7 @@ class PostgresIdempotency:
         if pool is not None:
             await pool.close()
 
-    def _db(self) -> Any:
+    def _db(self) -> asyncpg.Pool:
         return _opened(self._pool, self.name)
 
     async def claim(self, key: str, ttl: float, owner: str = "") -> bool:

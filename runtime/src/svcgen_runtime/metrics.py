@@ -16,49 +16,63 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Iterable, Sequence
+from types import ModuleType
+from typing import Any, Final, NamedTuple
 
 from .consumer import HANDLER_BUCKETS, Consumer, ConsumerStats
+from .types import Exposition as Exposition  # its import path before types held it
+from .types import Service
 
-if TYPE_CHECKING:
-    from .application import Application
 
-Exposition = Callable[[], Awaitable[bytes]]
-"""What a server calls to answer ``/metrics``."""
+class Settled(NamedTuple):
+    """One outcome label of ``svcgen_consumer_outcomes_total`` and its counter."""
 
-OUTCOMES: Final[Sequence[tuple[str, Callable[[ConsumerStats], int]]]] = (
-    ("ack", lambda s: s.acked),
-    ("nack", lambda s: s.requeued),
-    ("retry", lambda s: s.retried),
-    ("dead_letter", lambda s: s.dead_lettered),
-    ("released", lambda s: s.released),
+    outcome: str
+    count: Callable[[ConsumerStats], int]
+
+
+class PerConsumer(NamedTuple):
+    """A metric with one sample per consumer."""
+
+    name: str
+    kind: str
+    help: str
+    value: Callable[[Consumer[Any]], int]
+
+
+OUTCOMES: Final[Sequence[Settled]] = (
+    Settled("ack", lambda s: s.acked),
+    Settled("nack", lambda s: s.requeued),
+    Settled("retry", lambda s: s.retried),
+    Settled("dead_letter", lambda s: s.dead_lettered),
+    Settled("released", lambda s: s.released),
 )
 """How deliveries were settled: the outcome vocabulary, plus ``released`` (given
 back unsettled when a forced shutdown cancelled the handler)."""
 
 
-PER_CONSUMER: Final[Sequence[tuple[str, str, str, Callable[[Consumer[Any]], int]]]] = (
-    ("svcgen_consumer_received_total", "counter",
+PER_CONSUMER: Final[Sequence[PerConsumer]] = (
+    PerConsumer("svcgen_consumer_received_total", "counter",
      "Messages a consumer fetched from its broker.", lambda c: c.stats.received),
-    ("svcgen_consumer_handler_errors_total", "counter",
+    PerConsumer("svcgen_consumer_handler_errors_total", "counter",
      "Handler runs that raised (retried or dead-lettered per the retry policy).",
      lambda c: c.stats.errors),
-    ("svcgen_consumer_handler_timeouts_total", "counter",
+    PerConsumer("svcgen_consumer_handler_timeouts_total", "counter",
      "Handler runs cancelled at the consumer's timeout.", lambda c: c.stats.timeouts),
-    ("svcgen_consumer_settle_failures_total", "counter",
+    PerConsumer("svcgen_consumer_settle_failures_total", "counter",
      "Deliveries whose ack, retry republish or dead-letter publish failed; each was "
      "given back for redelivery and delayed the next fetch.",
      lambda c: c.stats.settle_failures),
-    ("svcgen_consumer_in_flight", "gauge",
+    PerConsumer("svcgen_consumer_in_flight", "gauge",
      "Handlers running now.", lambda c: c.stats.in_flight),
-    ("svcgen_consumer_concurrency", "gauge",
+    PerConsumer("svcgen_consumer_concurrency", "gauge",
      "The most handlers a consumer runs at once.", lambda c: c.concurrency),
 )  # fmt: skip
-"""One sample per consumer: (name, type, help, value)."""
+"""The metrics with one sample per consumer."""
 
 
-async def exposition(app: Application) -> bytes:
+async def exposition(app: Service) -> bytes:
     """``app``'s metrics in the text format, then prometheus_client's if present."""
     consumers = [c for c in app.consumers if isinstance(c, Consumer)]
     lags = await asyncio.gather(*(c.lag() for c in consumers))
@@ -71,7 +85,7 @@ async def exposition(app: Application) -> bytes:
 
 
 @functools.cache
-def _prometheus_client() -> Any:
+def _prometheus_client() -> ModuleType | None:
     """The prometheus_client module, or None: looked for once (a failed import
     searches sys.path again each time, and a scrape comes every few seconds)."""
     try:
@@ -81,16 +95,15 @@ def _prometheus_client() -> Any:
     return prometheus_client
 
 
-def _lines(app: Application, lags: dict[Consumer[Any], int | None]) -> Iterable[str]:
+def _lines(app: Service, lags: dict[Consumer[Any], int | None]) -> Iterable[str]:
     consumers = [(c, _labels(app.name, c)) for c in lags]
     yield from _family(
         "svcgen_ready", "gauge", "1 when the service is ready (as /readyz says).",
         [(_labels(app.name), int(app.ready))],
     )  # fmt: skip
-    for name, kind, help_text, value in PER_CONSUMER:
-        yield from _family(
-            name, kind, help_text, [(labels, value(c)) for c, labels in consumers]
-        )
+    for metric in PER_CONSUMER:
+        samples = [(labels, metric.value(c)) for c, labels in consumers]
+        yield from _family(metric.name, metric.kind, metric.help, samples)
     yield from _family(
         "svcgen_consumer_outcomes_total", "counter",
         "Deliveries settled, by outcome (ack, nack, retry, dead_letter, released).",

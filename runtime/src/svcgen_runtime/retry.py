@@ -43,7 +43,10 @@ class RetryPolicy:
         if self.backoff == "constant":
             ceiling = min(self.max, self.initial)
         else:
-            ceiling = min(self.max, self.initial * 2.0 ** max(attempt - 1, 0))
+            # The exponent is bounded: 2.0 ** 1024 overflows, and a backoff that
+            # counts failures in a row (a lost broker) can reach such an attempt.
+            doublings = min(max(attempt - 1, 0), 1000)
+            ceiling = min(self.max, self.initial * 2.0**doublings)
         return random.uniform(0.0, ceiling) if self.jitter else ceiling
 
 

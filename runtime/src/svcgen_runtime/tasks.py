@@ -22,7 +22,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from . import tracing
 from .brokers.base import Broker
-from .consumer import DEFAULT_DEAD_LETTER, Consumer, Handler, _DefaultDeadLetter
+from .consumer import DEFAULT_DEAD_LETTER, Consumer, DefaultDeadLetter, Handler
 from .errors import ConfigurationError
 from .idempotency import IdempotencyStore
 from .message import DUE_HEADER, due_header
@@ -132,7 +132,7 @@ def task_worker(
     concurrency: int = 1,
     timeout: float | None = 300.0,
     retry: RetryPolicy | None = None,
-    dead_letter: str | _DefaultDeadLetter | None = DEFAULT_DEAD_LETTER,
+    dead_letter: str | DefaultDeadLetter | None = DEFAULT_DEAD_LETTER,
     group: str | None = None,
     ack_wait: float = 30.0,
     options: dict[str, Any] | None = None,

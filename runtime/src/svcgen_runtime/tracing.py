@@ -19,26 +19,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 from .message import InboundMessage
 
+if TYPE_CHECKING:  # the optional ``tracing`` extra
+    from opentelemetry.trace import Span, Tracer, TracerProvider
+
 _INSTRUMENTATION: Final = "svcgen_runtime"
-_provider: Any = None
-_last: tuple[Any, Any] | None = None
-_api: Any = None
+_provider: TracerProvider | None = None
+_api: ModuleType | Literal[False] | None = None
 """``opentelemetry.trace`` once imported, False when it is not installed."""
-"""The provider last asked for and its tracer: a send asks every time."""
 
 
-def use_provider(provider: Any) -> None:
+class _Cached(NamedTuple):
+    """The provider last asked for and its tracer: a send asks every time."""
+
+    provider: TracerProvider
+    tracer: Tracer
+
+
+_last: _Cached | None = None
+
+
+def use_provider(provider: TracerProvider | None) -> None:
     """Trace with ``provider`` instead of the global one (None: the global again);
     for tests and for services that keep several providers."""
     global _provider
     _provider = provider
 
 
-def tracer() -> Any | None:
+def tracer() -> Tracer | None:
     """A tracer when tracing is set up, else None (so callers skip all of it)."""
     global _last, _api
     if _api is None:
@@ -54,15 +66,22 @@ def tracer() -> Any | None:
     provider = _provider if _provider is not None else trace.get_tracer_provider()
     if isinstance(provider, trace.ProxyTracerProvider | trace.NoOpTracerProvider):
         return None  # no SDK configured: spans would be dropped anyway
-    if _last is None or _last[0] is not provider:
-        _last = (provider, trace.get_tracer(_INSTRUMENTATION, tracer_provider=provider))
-    return _last[1]
+    if _last is None or _last.provider is not provider:
+        _last = _Cached(
+            provider, trace.get_tracer(_INSTRUMENTATION, tracer_provider=provider)
+        )
+    return _last.tracer
 
 
 @contextmanager
 def processing(
-    tracer: Any, msg: InboundMessage, *, system: str, consumer: str, group: str | None
-) -> Iterator[Any]:
+    tracer: Tracer,
+    msg: InboundMessage,
+    *,
+    system: str,
+    consumer: str,
+    group: str | None,
+) -> Iterator[Span]:
     """The span of one delivery, current while the handler runs; a child of the
     context its headers carry."""
     from opentelemetry import propagate, trace
@@ -92,7 +111,11 @@ def processing(
 
 @contextmanager
 def sending(
-    tracer: Any | None, target: str, *, system: str, headers: Mapping[str, str] | None
+    tracer: Tracer | None,
+    target: str,
+    *,
+    system: str,
+    headers: Mapping[str, str] | None,
 ) -> Iterator[Mapping[str, str] | None]:
     """A PRODUCER span around one send; yields the headers to send, with the
     span's context added (``headers`` itself when tracing is off)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 Readiness = Callable[[], bool]
 """True when the service can take work: started, consuming, not draining."""
+
+Exposition = Callable[[], Awaitable[bytes]]
+"""What a server calls to answer ``/metrics``."""
 
 
 @runtime_checkable
@@ -42,3 +45,24 @@ class Resource(Protocol):
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Probed(Protocol):
+    """A server that answers ``/readyz`` and ``/metrics`` (the HTTP server, the
+    HealthServer): the Application binds both when it starts."""
+
+    def bind(self, readiness: Readiness, metrics: Exposition) -> None: ...
+
+
+class Service(Protocol):
+    """What ``svcgen_runtime.metrics`` reads of a running service (an Application)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def consumers(self) -> Sequence[Component]: ...

@@ -42,8 +42,6 @@ class SubscriptionSpec:
         concurrency: handlers in flight at most; bounds the broker-side prefetch.
         dead_letter: where dead letters go; ``None`` drops them after logging.
         ordering: ``key`` or ``partition`` keeps per-key order (the loop enforces it).
-        max_attempts: the retry policy's cap, for adapters that use the broker's own
-            delivery limit (quorum queues, ``max_deliver``) as a backstop.
         ack_wait: seconds the broker waits for a settle before redelivering, where
             the broker has such a timer (NATS ``ack_wait``, Redis claim idle time).
         options: adapter-specific settings, named in each adapter's docstring.
@@ -55,7 +53,6 @@ class SubscriptionSpec:
     concurrency: int = 1
     dead_letter: str | None = None
     ordering: Ordering = "none"
-    max_attempts: int = 3
     ack_wait: float = 30.0
     options: Mapping[str, Any] = field(default_factory=dict)
 

@@ -25,6 +25,7 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import BrokerConnectionError
 from ..message import InboundMessage, safe_headers
@@ -43,19 +44,28 @@ class _Entry:
     deliveries: int = 0
 
 
+class _Delayed(NamedTuple):
+    """A retry waiting in the heap: soonest first, then in the order it came."""
+
+    due: float
+    """``time.monotonic()`` seconds."""
+    sequence: int
+    entry: _Entry
+
+
 @dataclass(slots=True)
 class _Queue:
     ready: collections.deque[_Entry] = field(default_factory=collections.deque)
-    delayed: list[tuple[float, int, _Entry]] = field(default_factory=list)
-    """(due, sequence, entry); due is ``time.monotonic()`` seconds."""
+    delayed: list[_Delayed] = field(default_factory=list)
+    """A heap."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def promote_due(self, now: float) -> float | None:
         """Move due entries to ready; return seconds until the next one is due."""
         delayed = self.delayed
-        while delayed and delayed[0][0] <= now:
-            self.ready.append(heapq.heappop(delayed)[2])
-        return delayed[0][0] - now if delayed else None
+        while delayed and delayed[0].due <= now:
+            self.ready.append(heapq.heappop(delayed).entry)
+        return delayed[0].due - now if delayed else None
 
     def put(self, entry: _Entry) -> None:
         self.ready.append(entry)
@@ -143,7 +153,7 @@ class MemoryBroker:
         queues = [topic.backlog, *topic.groups.values()]
         seen: dict[str, InboundMessage] = {}
         for queue in queues:
-            entries = [*queue.ready, *(e for _, _, e in sorted(queue.delayed))]
+            entries = [*queue.ready, *(d.entry for d in sorted(queue.delayed))]
             for e in entries:
                 seen.setdefault(e.id, _to_message(target, e, e.deliveries))
         return list(seen.values())
@@ -157,7 +167,7 @@ class MemoryBroker:
         return sum(len(q.ready) + len(q.delayed) for q in queues)
 
     def _delay(self, queue: _Queue, entry: _Entry, due: float) -> None:
-        heapq.heappush(queue.delayed, (due, next(self._seq), entry))
+        heapq.heappush(queue.delayed, _Delayed(due, next(self._seq), entry))
         queue.changed.set()
 
 

@@ -12,9 +12,9 @@ import heapq
 import math
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
-from ..errors import ConfigurationError, SvcgenRuntimeError, require
+from ..errors import ConfigurationError, SvcgenRuntimeError, redacted, require
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -94,6 +94,18 @@ def _not_open(kind: str, name: str) -> CacheError:
     )
 
 
+class _Stored(NamedTuple):
+    value: bytes
+    expires: float | None
+    """On the cache's clock; None: never."""
+
+
+class _Expiry(NamedTuple):
+    at: float
+    key: str
+    """The full key (prefix included)."""
+
+
 class MemoryCache:
     """An in-process cache: a dict with expiry by a monotonic clock.
 
@@ -116,8 +128,9 @@ class MemoryCache:
         self.name = name
         self.prefix = prefix
         self._clock = clock
-        self._data: dict[str, tuple[bytes, float | None]] = {}
-        self._expiries: list[tuple[float, str]] = []
+        self._data: dict[str, _Stored] = {}
+        self._expiries: list[_Expiry] = []
+        """A heap, soonest first; entries of keys set again since may be stale."""
         self._open = False
 
     async def open(self) -> None:
@@ -131,18 +144,18 @@ class MemoryCache:
             raise _not_open("cache", self.name)
         now = self._clock()
         heap = self._expiries
-        while heap and heap[0][0] <= now:
+        while heap and heap[0].at <= now:
             at, full = heapq.heappop(heap)
             entry = self._data.get(full)
             # The heap may hold stale expiries of keys set again since.
-            if entry is not None and entry[1] == at:
+            if entry is not None and entry.expires == at:
                 del self._data[full]
         return now
 
     async def get(self, key: str) -> bytes | None:
         self._ready()
         entry = self._data.get(self.prefix + _check_key(self.name, key))
-        return None if entry is None else entry[0]
+        return None if entry is None else entry.value
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         now = self._ready()
@@ -150,11 +163,11 @@ class MemoryCache:
         data = _check_value(self.name, value)
         seconds = _check_ttl(self.name, ttl)
         if seconds is None:
-            self._data[full] = (data, None)
+            self._data[full] = _Stored(data, None)
             return
         at = now + seconds
-        self._data[full] = (data, at)
-        heapq.heappush(self._expiries, (at, full))
+        self._data[full] = _Stored(data, at)
+        heapq.heappush(self._expiries, _Expiry(at, full))
 
     async def delete(self, key: str) -> bool:
         self._ready()
@@ -222,7 +235,7 @@ class RedisCache:
         except (RedisError, OSError) as exc:
             await client.aclose()
             raise CacheError(
-                f"cache {self.name!r} cannot reach Redis at {_redact(self.url)} "
+                f"cache {self.name!r} cannot reach Redis at {redacted(self.url)} "
                 f"({type(exc).__name__}: {exc}): check the url and that the server runs"
             ) from exc
         self._client = client
@@ -271,13 +284,3 @@ class RedisCache:
         if batch:
             removed += await client.unlink(*batch)
         return removed
-
-
-def _redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``, safe for logs and errors."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    userinfo, _, host = rest.rpartition("@")
-    user, colon, _ = userinfo.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{host}"

@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from stat import S_ISREG
-from typing import Final, Protocol, runtime_checkable
+from typing import Final, NamedTuple, Protocol, runtime_checkable
 
 from ..errors import SvcgenRuntimeError
 
@@ -164,6 +164,18 @@ def _not_open(name: str) -> StorageError:
     )
 
 
+class _Object(NamedTuple):
+    data: bytes
+    modified: datetime
+
+
+class _Located(NamedTuple):
+    """Where an object lives on disk: the root folder and the object's key below it."""
+
+    root: str
+    key: str
+
+
 class MemoryStorage:
     """Objects in a dict, private to the process; kept across close/open.
 
@@ -173,7 +185,7 @@ class MemoryStorage:
 
     def __init__(self, *, name: str) -> None:
         self.name = name
-        self._objects: dict[str, tuple[bytes, datetime]] = {}
+        self._objects: dict[str, _Object] = {}
         self._open = False
 
     async def open(self) -> None:
@@ -190,13 +202,13 @@ class MemoryStorage:
     async def read(self, path: str) -> bytes:
         key = self._path(path)
         try:
-            return self._objects[key][0]
+            return self._objects[key].data
         except KeyError:
             raise ObjectNotFoundError(self.name, key) from None
 
     async def write(self, path: str, data: bytes) -> None:
         key = self._path(path)
-        self._objects[key] = (_check_data(self.name, data), datetime.now(UTC))
+        self._objects[key] = _Object(_check_data(self.name, data), datetime.now(UTC))
 
     async def delete(self, path: str) -> bool:
         return self._objects.pop(self._path(path), None) is not None
@@ -387,8 +399,8 @@ class FsStorage:
 
     # -- public ----------------------------------------------------------------
 
-    def _key(self, path: str) -> tuple[str, str]:
-        return self._rootdir(), normalize_path(self.name, path)
+    def _key(self, path: str) -> _Located:
+        return _Located(self._rootdir(), normalize_path(self.name, path))
 
     async def read(self, path: str) -> bytes:
         return await asyncio.to_thread(self._read, *self._key(path))

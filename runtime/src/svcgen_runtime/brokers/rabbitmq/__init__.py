@@ -41,9 +41,9 @@ that ``fetch`` drains, so the prefetch bounds it. The ordering key travels in th
 ``x-svcgen-key`` header.
 
 Not used: ``spec.ack_wait`` (RabbitMQ redelivers when the channel closes, not on a
-timer) and ``spec.max_attempts`` (no ``x-delivery-limit``: the runtime's policy decides,
-and a queue argument would turn every change of ``max_attempts`` into a
-PRECONDITION_FAILED). The server's ``consumer_timeout`` (30 min by default) closes a
+timer). No ``x-delivery-limit`` either: the runtime's retry policy decides, and a
+queue argument would turn every change of ``max_attempts`` into a
+PRECONDITION_FAILED. The server's ``consumer_timeout`` (30 min by default) closes a
 channel whose delivery stays unacknowledged longer; AMQP cannot extend it, so
 ``heartbeat_interval`` is None and handler timeouts must stay below it.
 

@@ -1,0 +1,36 @@
+"""Due times: a delivery carrying one (a delayed task, a backed-off retry) is never
+handled early.
+
+Due within DUE_WAIT_MAX seconds, it waits in its worker; due later, it
+goes back to the broker with a DEFER decision (``not_due``), which is not an attempt:
+``attempts`` counts handler attempts without those deliveries.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Final
+
+from ..message import DEFERRED_HEADER, DUE_HEADER, InboundMessage, deferrals, due_in
+from ..retry import Action, Decision
+
+DUE_WAIT_MAX: Final = 0.05
+"""A delivery due within this many seconds waits in its worker for the due time;
+one due later goes back to the broker (deferred). Never handled early."""
+
+
+def not_due(msg: InboundMessage) -> Decision | None:
+    """A DEFER decision when the message carries a due time more than
+    ``DUE_WAIT_MAX`` ahead."""
+    if DUE_HEADER in msg.headers:
+        wait = due_in(msg.headers, time.time())
+        if wait > DUE_WAIT_MAX:
+            return Decision(Action.DEFER, after=wait, reason="not due")
+    return None
+
+
+def attempts(msg: InboundMessage) -> int:
+    """Handler attempts so far: deliveries spent waiting for a due time do not count."""
+    if DEFERRED_HEADER in msg.headers:
+        return max(msg.delivery_count - deferrals(msg.headers), 1)
+    return msg.delivery_count
