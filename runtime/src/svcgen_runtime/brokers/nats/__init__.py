@@ -38,7 +38,7 @@ confirm every ack: one round trip per message, fewer redeliveries after a crash)
 
 Modules: ``failures`` (nats-py's exceptions as the runtime's), ``names`` (stream
 names, subject matching), ``connection`` (connection, publish, streams),
-``subscription`` (``NatsSubscription``), ``adapter`` (``NatsBroker``).
+``subscription`` (``NatsSubscription``), ``broker`` (``NatsBroker``).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from ...errors import require
 require("nats", "nats")
 
 from ...message import KEY_HEADER  # noqa: E402
-from .adapter import OPTIONS, NatsBroker  # noqa: E402
+from .broker import OPTIONS, NatsBroker  # noqa: E402
 from .names import lost_create_race, name_for, subject_matches  # noqa: E402
 from .subscription import NatsSubscription  # noqa: E402
 

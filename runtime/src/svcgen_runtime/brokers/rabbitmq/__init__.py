@@ -49,7 +49,7 @@ channel whose delivery stays unacknowledged longer; AMQP cannot extend it, so
 
 Modules: ``messages`` (AMQP messages in and out, the confirmed publish),
 ``connection`` (connection, channels, queue and delay-bucket declarations),
-``consume`` (``RabbitMQSubscription``), ``adapter`` (``RabbitMQBroker``).
+``consume`` (``RabbitMQSubscription``), ``broker`` (``RabbitMQBroker``).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from ...errors import require
 
 require("aio_pika", "rabbitmq")
 
-from .adapter import RabbitMQBroker  # noqa: E402
+from .broker import RabbitMQBroker  # noqa: E402
 from .connection import CLOSE_TIMEOUT, DELAY_REDECLARE, delay_bucket_ms  # noqa: E402
 from .consume import RabbitMQSubscription  # noqa: E402
 from .messages import DELIVERY_COUNT_HEADER, UnroutableError  # noqa: E402

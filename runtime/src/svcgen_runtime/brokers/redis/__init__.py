@@ -40,7 +40,7 @@ nothing is pending for it.
 Modules: ``entries`` (the entry layout), ``scripts`` (the ``.lua`` files beside it),
 ``client`` (connections, publish), ``state`` (subscription state, coalesced XACKs),
 ``consume`` (read, reclaim, recover), ``settle`` (requeue, retry, dead letter, the
-delayed-set mover and other housekeeping), ``adapter`` (``RedisBroker``,
+delayed-set mover and other housekeeping), ``broker`` (``RedisBroker``,
 ``RedisSubscription``).
 """
 
@@ -50,7 +50,7 @@ from ...errors import require
 
 require("redis", "redis")
 
-from .adapter import RedisBroker, RedisSubscription  # noqa: E402
+from .broker import RedisBroker, RedisSubscription  # noqa: E402
 from .entries import DELAYED_SUFFIX, HEADER_PREFIX, encode_fields  # noqa: E402
 
 __all__ = [
