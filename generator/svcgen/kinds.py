@@ -118,6 +118,8 @@ class BrokerKindInfo:
     """Task idempotency keys (and schedule fires) are shared by every replica on
     the broker itself (redis: strings; nats: a JetStream key-value bucket; memory:
     one process anyway); the others need a redis cache or a postgres database."""
+    options: frozenset[str] = frozenset()
+    """The subscription options the runtime adapter takes (its ``OPTIONS``)."""
     uses: frozenset[Use] = _ALL_USES
     """What the kind can be used for; the spec is checked against it."""
     address_problem: AddressRule = _any_address
@@ -177,6 +179,17 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_default="localhost:9092",
             orderings=frozenset({"key", "partition"}),
             shares_task_keys=False,
+            options=frozenset(
+                {
+                    "auto_offset_reset",
+                    "commit_interval",
+                    "fetch_max_wait_ms",
+                    "heartbeat_interval_ms",
+                    "max_partition_fetch_bytes",
+                    "max_poll_interval_ms",
+                    "session_timeout_ms",
+                }
+            ),
             address_problem=_kafka_address,
         ),
         BrokerKindInfo(
@@ -187,6 +200,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_default="amqp://guest:guest@localhost:5672/",
             orderings=frozenset({"key"}),
             shares_task_keys=False,
+            options=frozenset({"quorum"}),
             address_problem=_rabbitmq_address,
         ),
         BrokerKindInfo(
@@ -197,6 +211,15 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_default="nats://localhost:4222",
             orderings=frozenset({"key"}),
             shares_task_keys=True,
+            options=frozenset(
+                {
+                    "dead_letter_stream",
+                    "deliver_policy",
+                    "double_ack",
+                    "max_ack_pending",
+                    "stream",
+                }
+            ),
             address_problem=_nats_address,
         ),
         BrokerKindInfo(
@@ -207,6 +230,16 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_default="redis://localhost:6379/0",
             orderings=frozenset({"key"}),
             shares_task_keys=True,
+            options=frozenset(
+                {
+                    "ack_flush_delay",
+                    "claim_idle",
+                    "claim_interval",
+                    "consumer_name",
+                    "mover_interval",
+                    "prune_idle",
+                }
+            ),
         ),
         BrokerKindInfo(
             name="mqtt",
@@ -216,6 +249,17 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_default="mqtt://localhost:1883",
             orderings=frozenset(),
             shares_task_keys=False,
+            options=frozenset(
+                {
+                    "buffer",
+                    "client_id",
+                    "declare_dead_letter",
+                    "receive_maximum",
+                    "retry_topic",
+                    "session_expiry",
+                    "shared",
+                }
+            ),
             uses=frozenset({"consume", "publish"}),
             address_problem=_mqtt_address,
             wildcards={"+": "%2B", "#": "%23"},

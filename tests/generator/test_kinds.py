@@ -60,6 +60,7 @@ def test_each_kind_names_a_runtime_class_and_its_extra(kind: str) -> None:
     ]
     assert row.extra is None if row.in_process else row.extra in extras
     assert (row.default_url is None) == row.in_process
+    assert row.options == module.OPTIONS, "the row lists the adapter's options"
 
 
 def test_a_default_dead_letter_spells_mqtt_wildcards_as_the_runtime_does() -> None:

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
+from ..errors import ConfigurationError
 from ..message import InboundMessage
 
 Ordering: TypeAlias = Literal["none", "key", "partition"]
@@ -55,6 +56,15 @@ class SubscriptionSpec:
     ordering: Ordering = "none"
     ack_wait: float = 30.0
     options: Mapping[str, Any] = field(default_factory=dict)
+
+    def check_options(self, kind: str, known: frozenset[str]) -> None:
+        """Refuse an option the ``kind`` adapter does not know, naming those it does."""
+        unknown = sorted(set(self.options) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"consumer {self.consumer!r}: unknown {kind} option(s) "
+                f"{', '.join(unknown)}; use {', '.join(sorted(known))}"
+            )
 
 
 @runtime_checkable

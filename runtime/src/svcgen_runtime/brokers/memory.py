@@ -25,7 +25,7 @@ import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from ..errors import BrokerConnectionError
 from ..message import InboundMessage, safe_headers
@@ -76,6 +76,10 @@ class _Queue:
 class _Topic:
     groups: dict[str, _Queue] = field(default_factory=dict)
     backlog: _Queue = field(default_factory=_Queue)
+
+
+OPTIONS: Final[frozenset[str]] = frozenset()
+"""The memory broker takes no subscription options (any given are ignored)."""
 
 
 class MemoryBroker:

@@ -77,7 +77,7 @@ from ...errors import require
 
 require("aiokafka", "kafka")
 
-from .broker import RETRY_FETCH_MAX_WAIT_MS, KafkaBroker  # noqa: E402
+from .broker import OPTIONS, RETRY_FETCH_MAX_WAIT_MS, KafkaBroker  # noqa: E402
 from .clients import ABANDONED_STOP_TIMEOUT  # noqa: E402
 from .commits import CLOSE_COMMIT_TIMEOUT  # noqa: E402
 from .publish import TOPIC_ALREADY_EXISTS  # noqa: E402
@@ -88,6 +88,7 @@ __all__ = [
     "ABANDONED_STOP_TIMEOUT",
     "CLOSE_COMMIT_TIMEOUT",
     "COMMIT_BATCH",
+    "OPTIONS",
     "RETRY_FETCH_MAX_WAIT_MS",
     "TOPIC_ALREADY_EXISTS",
     "KafkaBroker",

@@ -19,7 +19,7 @@ RETRY_FETCH_MAX_WAIT_MS: Final = 500
 """The retry consumer's long poll at most: a resumed retry partition is fetched when
 the poll in flight returns, so this bounds how late a due retry is read."""
 
-_CONSUMER_OPTIONS: Final = frozenset(
+OPTIONS: Final = frozenset(
     {
         "session_timeout_ms",
         "heartbeat_interval_ms",
@@ -94,12 +94,7 @@ class KafkaBroker(KafkaPublisher):
 
     async def subscribe(self, spec: SubscriptionSpec) -> KafkaSubscription:
         options = {**self.consumer_defaults}
-        unknown = sorted(set(spec.options) - _CONSUMER_OPTIONS)
-        if unknown:
-            raise ConfigurationError(
-                f"consumer {spec.consumer!r}: unknown kafka option(s) {', '.join(unknown)}; "
-                f"use {', '.join(sorted(_CONSUMER_OPTIONS))}"
-            )
+        spec.check_options(self.kind, OPTIONS)
         options.update(spec.options)
         await self.connect()
         retry_topic = spec.source + self.retry_suffix

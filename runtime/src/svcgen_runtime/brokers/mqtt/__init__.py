@@ -112,7 +112,7 @@ from ...errors import require
 
 require("paho", "mqtt")
 
-from .broker import SESSION_EXPIRY, MqttBroker  # noqa: E402
+from .broker import OPTIONS, SESSION_EXPIRY, MqttBroker  # noqa: E402
 from .client_ids import clear_session, sessions  # noqa: E402
 from .deliveries import ID_PROPERTY, KEY_PROPERTY  # noqa: E402
 from .link import KEEPALIVE, PUBACK_COMMAND, READ_BATCH, SESSION_TAKEN_OVER  # noqa: E402
@@ -127,6 +127,7 @@ __all__ = [
     "KEEPALIVE",
     "KEY_PROPERTY",
     "NO_MATCHING_SUBSCRIBERS",
+    "OPTIONS",
     "PARK_TIMEOUT",
     "PUBACK_COMMAND",
     "READ_BATCH",

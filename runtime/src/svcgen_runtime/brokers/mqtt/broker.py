@@ -26,7 +26,7 @@ from .topics import dead_letter_session, default_retry_topic, subscription_filte
 log = logging.getLogger(__package__)  # the adapter's one logger, as before
 
 SESSION_EXPIRY: Final = 7 * 24 * 3600
-_OPTIONS: Final = frozenset(
+OPTIONS: Final = frozenset(
     {
         "shared",
         "client_id",
@@ -136,12 +136,7 @@ class MqttBroker:
 
     async def subscribe(self, spec: SubscriptionSpec) -> MqttSubscription:
         opts = dict(spec.options)
-        unknown = sorted(set(opts) - _OPTIONS)
-        if unknown:
-            raise ConfigurationError(
-                f"consumer {spec.consumer!r}: unknown mqtt option(s) {', '.join(unknown)}"
-                f"; use {', '.join(sorted(_OPTIONS))}"
-            )
+        spec.check_options(self.kind, OPTIONS)
         shared = bool(opts.get("shared", True))
         expiry = int(opts.get("session_expiry", self.session_expiry))
         receive_max = int(opts.get("receive_maximum", spec.concurrency))

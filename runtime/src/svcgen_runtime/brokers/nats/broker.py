@@ -37,12 +37,7 @@ class NatsBroker(NatsConnection):
 
     async def subscribe(self, spec: SubscriptionSpec) -> NatsSubscription:
         """Declare streams and the durable pull consumer, then start pulling."""
-        unknown = sorted(set(spec.options) - OPTIONS)
-        if unknown:
-            raise ConfigurationError(
-                f"consumer {spec.consumer!r}: unknown nats option(s) {', '.join(unknown)}; "
-                f"use {', '.join(sorted(OPTIONS))}"
-            )
+        spec.check_options(self.kind, OPTIONS)
         opts = spec.options
         max_ack_pending = int(opts.get("max_ack_pending", -1))
         deliver = str(opts.get("deliver_policy", "all"))

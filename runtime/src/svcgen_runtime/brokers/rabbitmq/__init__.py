@@ -58,7 +58,7 @@ from ...errors import require
 
 require("aio_pika", "rabbitmq")
 
-from .broker import RabbitMQBroker  # noqa: E402
+from .broker import OPTIONS, RabbitMQBroker  # noqa: E402
 from .connection import CLOSE_TIMEOUT, DELAY_REDECLARE, delay_bucket_ms  # noqa: E402
 from .consume import RabbitMQSubscription  # noqa: E402
 from .messages import DELIVERY_COUNT_HEADER, UnroutableError  # noqa: E402
@@ -67,6 +67,7 @@ __all__ = [
     "CLOSE_TIMEOUT",
     "DELAY_REDECLARE",
     "DELIVERY_COUNT_HEADER",
+    "OPTIONS",
     "RabbitMQBroker",
     "RabbitMQSubscription",
     "UnroutableError",

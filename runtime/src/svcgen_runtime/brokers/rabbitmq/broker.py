@@ -4,11 +4,15 @@ exchange, and subscribing (queues declared, then a consuming channel)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from ..base import SubscriptionSpec
 from .connection import RabbitMQConnection, close_quietly
 from .consume import RabbitMQSubscription
 from .messages import amqp_message, publish_confirmed
+
+OPTIONS: Final = frozenset({"quorum"})
+"""The subscription options this adapter reads (others are ignored)."""
 
 
 class RabbitMQBroker(RabbitMQConnection):

@@ -52,10 +52,12 @@ require("redis", "redis")
 
 from .broker import RedisBroker, RedisSubscription  # noqa: E402
 from .entries import DELAYED_SUFFIX, HEADER_PREFIX, encode_fields  # noqa: E402
+from .state import OPTIONS  # noqa: E402
 
 __all__ = [
     "DELAYED_SUFFIX",
     "HEADER_PREFIX",
+    "OPTIONS",
     "RedisBroker",
     "RedisSubscription",
     "encode_fields",

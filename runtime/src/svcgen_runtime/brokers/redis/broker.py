@@ -79,12 +79,7 @@ class RedisBroker(RedisConnection):
     kind = "redis"
 
     async def subscribe(self, spec: SubscriptionSpec) -> RedisSubscription:
-        unknown = sorted(set(spec.options) - OPTIONS)
-        if unknown:
-            raise ConfigurationError(
-                f"consumer {spec.consumer!r}: unknown redis option(s) "
-                f"{', '.join(unknown)}; use {', '.join(sorted(OPTIONS))}"
-            )
+        spec.check_options(self.kind, OPTIONS)
         client, reader = await self._clients()
         delayed = spec.source + DELAYED_SUFFIX
         try:
