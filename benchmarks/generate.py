@@ -28,15 +28,14 @@ import time
 from pathlib import Path
 from typing import Final
 
+from svcgen.kinds import BROKERS
+
 REPO = Path(__file__).resolve().parents[1]
 
-KINDS = {
-    "kafka": "${KAFKA_URL:-localhost:9092}",
-    "rabbitmq": "${RABBITMQ_URL:-amqp://guest:guest@localhost:5672/}",
-    "nats": "${NATS_URL:-nats://localhost:4222}",
-    "redis": "${REDIS_URL:-redis://localhost:6379/0}",
-    "mqtt": "${MQTT_URL:-mqtt://localhost:1883}",
+KINDS: Final = {
+    kind: row.default_url for kind, row in BROKERS.items() if row.default_url
 }
+"""Each server broker kind with ``svcgen new``'s URL for it."""
 
 
 def big_spec(consumers: int = 50, routes: int = 20, publishers: int = 10) -> str:

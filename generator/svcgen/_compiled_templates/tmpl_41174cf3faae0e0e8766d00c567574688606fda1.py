@@ -136,7 +136,7 @@ def root(context, missing=missing):
             pass
             yield str(t_1(environment.getattr(l_1_b, 'description')))
             yield '\n'
-        if (environment.getattr(l_1_b, 'kind') == 'memory'):
+        if t_7(environment.getattr(l_1_b, 'url_setting')):
             pass
             yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_5(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_5(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
