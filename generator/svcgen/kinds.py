@@ -99,6 +99,20 @@ _ALL_USES: Final[frozenset[Use]] = frozenset({"consume", "publish", "task"})
 
 
 @dataclass(frozen=True)
+class TaskKeyStore:
+    """The store that keeps a kind's task idempotency keys on the broker's server."""
+
+    cls: str
+    """The class in ``svcgen_runtime.idempotency``."""
+    where: str
+    """Where the keys live, as app.py's comment says it."""
+    name_arg: Literal["prefix", "bucket"]
+    """The store's second argument: the keys' prefix, or the bucket's name."""
+    before_cache: bool
+    """Chosen even when the spec has a redis cache (whose server could keep them)."""
+
+
+@dataclass(frozen=True)
 class BrokerKindInfo:
     """What svcgen knows about one broker kind."""
 
@@ -114,10 +128,10 @@ class BrokerKindInfo:
     """That variable's default, a server on localhost."""
     orderings: frozenset[Ordering]
     """The consumer ``ordering`` modes besides ``none``."""
-    shares_task_keys: bool
-    """Task idempotency keys (and schedule fires) are shared by every replica on
-    the broker itself (redis: strings; nats: a JetStream key-value bucket; memory:
-    one process anyway); the others need a redis cache or a postgres database."""
+    task_keys: TaskKeyStore | None
+    """The store keeping task idempotency keys (and schedule fires) on the broker's
+    own server, shared by every replica; None where a redis cache or a postgres
+    database must keep them (or, for an in-process broker, the process)."""
     options: frozenset[str] = frozenset()
     """The subscription options the runtime adapter takes (its ``OPTIONS``)."""
     uses: frozenset[Use] = _ALL_USES
@@ -129,6 +143,11 @@ class BrokerKindInfo:
     retry topic, its default dead-letter topic) spells each, as the runtime does."""
     source_matches: Callable[[str, str], bool] | None = None
     """Whether a source with wildcards matches a topic (None: no wildcards)."""
+
+    @property
+    def shares_task_keys(self) -> bool:
+        """Every replica sees the same task keys without a cache or database."""
+        return self.task_keys is not None or self.in_process
 
     @property
     def module(self) -> str:
@@ -169,7 +188,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_var=None,
             url_default=None,
             orderings=frozenset({"key"}),
-            shares_task_keys=True,
+            task_keys=None,
         ),
         BrokerKindInfo(
             name="kafka",
@@ -178,7 +197,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_var="KAFKA_URL",
             url_default="localhost:9092",
             orderings=frozenset({"key", "partition"}),
-            shares_task_keys=False,
+            task_keys=None,
             options=frozenset(
                 {
                     "auto_offset_reset",
@@ -199,7 +218,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_var="RABBITMQ_URL",
             url_default="amqp://guest:guest@localhost:5672/",
             orderings=frozenset({"key"}),
-            shares_task_keys=False,
+            task_keys=None,
             options=frozenset({"quorum"}),
             address_problem=_rabbitmq_address,
         ),
@@ -210,7 +229,12 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_var="NATS_URL",
             url_default="nats://localhost:4222",
             orderings=frozenset({"key"}),
-            shares_task_keys=True,
+            task_keys=TaskKeyStore(
+                "NatsIdempotency",
+                "in a JetStream key-value bucket",
+                name_arg="bucket",
+                before_cache=False,
+            ),
             options=frozenset(
                 {
                     "dead_letter_stream",
@@ -229,7 +253,9 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_var="REDIS_URL",
             url_default="redis://localhost:6379/0",
             orderings=frozenset({"key"}),
-            shares_task_keys=True,
+            task_keys=TaskKeyStore(
+                "RedisIdempotency", "in Redis", name_arg="prefix", before_cache=True
+            ),
             options=frozenset(
                 {
                     "ack_flush_delay",
@@ -248,7 +274,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_var="MQTT_URL",
             url_default="mqtt://localhost:1883",
             orderings=frozenset(),
-            shares_task_keys=False,
+            task_keys=None,
             options=frozenset(
                 {
                     "buffer",

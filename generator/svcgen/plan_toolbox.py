@@ -135,27 +135,20 @@ def _place_of(
     spec: ServiceSpec, broker: str, kind: str, shared: KeyPlace | None, prefix: str
 ) -> KeyPlace:
     """Where the keys of a task on ``broker`` live (see ``_plan_tasks``)."""
-    url = f"settings.{broker}_url"
-    if kind == "redis":
-        args = (Arg("url", url), Arg("prefix", prefix))
-        return KeyPlace(f"{broker}_broker_keys", "RedisIdempotency", "in Redis", args)
-    if (
-        not BROKERS[kind].in_process
-        and shared is not None
-        and shared.var == "cache_keys"
-    ):
-        return shared
-    if kind == "nats":
-        bucket = py_literal(task_keys_bucket(spec.name))
-        return KeyPlace(
-            f"{broker}_broker_keys",
-            "NatsIdempotency",
-            "in a JetStream key-value bucket",
-            (Arg("url", url), Arg("bucket", bucket)),
-        )
-    if not BROKERS[kind].in_process and shared is not None:
-        return shared
-    return KeyPlace("process_keys", "MemoryIdempotency", "in this process")
+    row = BROKERS[kind]
+    process = KeyPlace("process_keys", "MemoryIdempotency", "in this process")
+    if row.in_process:
+        return process
+    store = row.task_keys
+    cached = shared is not None and shared.var == "cache_keys"
+    if store is not None and (store.before_cache or not cached):
+        if store.name_arg == "prefix":
+            name = prefix
+        else:
+            name = py_literal(task_keys_bucket(spec.name))
+        args = (Arg("url", f"settings.{broker}_url"), Arg(store.name_arg, name))
+        return KeyPlace(f"{broker}_broker_keys", store.cls, store.where, args)
+    return shared if shared is not None else process
 
 
 def _shared_key_place(spec: ServiceSpec, prefix: str) -> KeyPlace | None:

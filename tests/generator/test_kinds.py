@@ -61,6 +61,9 @@ def test_each_kind_names_a_runtime_class_and_its_extra(kind: str) -> None:
     assert row.extra is None if row.in_process else row.extra in extras
     assert (row.default_url is None) == row.in_process
     assert row.options == module.OPTIONS, "the row lists the adapter's options"
+    if row.task_keys is not None:
+        idempotency = importlib.import_module("svcgen_runtime.idempotency")
+        assert isinstance(getattr(idempotency, row.task_keys.cls), type)
 
 
 def test_a_default_dead_letter_spells_mqtt_wildcards_as_the_runtime_does() -> None:
