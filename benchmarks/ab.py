@@ -21,10 +21,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for benchmarks.*
+
+from benchmarks.worktree import checkout  # noqa: E402
+
 Rows = dict[str, list[tuple[float, float]]]
 
 
@@ -58,27 +61,14 @@ def main() -> None:
     script = [part for part in args.script if part != "--"]
     if not script:
         parser.error("name the script to run, e.g. -- runtime_overhead.py")
-    with tempfile.TemporaryDirectory(prefix="svcgen-ab-") as scratch:
-        before = Path(scratch) / "before"
-        subprocess.run(
-            ["git", "worktree", "add", "-q", "--detach", str(before), args.against],
-            cwd=ROOT,
-            check=True,
-        )
-        try:
-            results: dict[str, Rows] = {"before": {}, "after": {}}
-            for run in range(args.runs):
-                order = [("before", before), ("after", ROOT)]
-                for side, tree in order if run % 2 == 0 else order[::-1]:
-                    for row, value in run_script(tree, script).items():
-                        results[side].setdefault(row, []).append(value)
-                    print(f"run {run + 1}/{args.runs}: {side} done", file=sys.stderr)
-        finally:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(before)],
-                cwd=ROOT,
-                check=False,
-            )
+    results: dict[str, Rows] = {"before": {}, "after": {}}
+    with checkout(args.against) as before:
+        for run in range(args.runs):
+            order = [("before", before), ("after", ROOT)]
+            for side, tree in order if run % 2 == 0 else order[::-1]:
+                for row, value in run_script(tree, script).items():
+                    results[side].setdefault(row, []).append(value)
+                print(f"run {run + 1}/{args.runs}: {side} done", file=sys.stderr)
     print(
         f"{' '.join(script)}: {args.against} (before) against this tree (after), "
         f"median of {args.runs} alternating runs"

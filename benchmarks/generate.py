@@ -25,12 +25,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Final
 
 from svcgen.kinds import BROKERS
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script: the repository root, for benchmarks.*
+
+from benchmarks.worktree import checkout  # noqa: E402
 
 KINDS: Final = {
     kind: row.default_url for kind, row in BROKERS.items() if row.default_url
@@ -120,16 +124,6 @@ def one_round(tmp: Path, results: Results, code: Path | None) -> None:
     results["empty_warm"].append(timed([*svcgen, "generate"], second, cache, code))
 
 
-def _worktree(rev: str, where: Path) -> Path:
-    """A checkout of ``rev`` at ``where``; its ``generator/`` to run."""
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", "--quiet", str(where), rev],
-        cwd=REPO,
-        check=True,
-    )
-    return where / "generator"
-
-
 def _warm_up(tmp: Path, code: Path | None) -> None:
     """One run first, so that neither side pays for compiling svcgen's modules."""
     (tmp / "service.yaml").write_text(big_spec())
@@ -145,25 +139,12 @@ def main() -> None:
         help="also time svcgen at git revision REV, alternating, with the ratio",
     )
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="svcgen-bench-") as scratch:
-        sides: dict[str, Path | None] = {"this tree": None}
+    sides: dict[str, Path | None] = {"this tree": None}
+    with ExitStack() as stack:
         if options.against:
-            sides[options.against] = _worktree(options.against, Path(scratch) / "base")
-        try:
-            results = _measure(sides, options.runs)
-        finally:
-            if options.against:
-                subprocess.run(
-                    [
-                        "git",
-                        "worktree",
-                        "remove",
-                        "--force",
-                        str(Path(scratch) / "base"),
-                    ],
-                    cwd=REPO,
-                    check=False,
-                )
+            base = stack.enter_context(checkout(options.against))
+            sides[options.against] = base / "generator"
+        results = _measure(sides, options.runs)
     _print(results, options.runs)
 
 
