@@ -8,6 +8,7 @@ so every problem found later is reported where it is.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -276,8 +277,10 @@ def inside(text: str, line: int, column: int) -> Mark:
     return Mark(line, max(1, min(column, len(lines[line - 1]) + 1)))
 
 
-def yaml_loader() -> Any:
-    """PyYAML's libyaml-backed safe loader (fast), with YAML 1.2 booleans only.
+@functools.cache
+def yaml_loader() -> type[Any]:
+    """PyYAML's libyaml-backed safe loader class (fast), with YAML 1.2 booleans only;
+    made once (PyYAML is untyped here, hence ``type[Any]``).
 
     Reading is done with libyaml for speed; edits (``add-*``) use ruamel's round
     trip, which keeps comments. Booleans are YAML 1.2's ``true``/``false``, so
