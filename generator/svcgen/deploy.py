@@ -221,7 +221,7 @@ def _autoscale(
             else:
                 metadata[scaler.connection] = _url_literal(plan, c.broker)
         else:
-            auth = f"{name}-{c.broker.replace('_', '-')}"
+            auth = f"{name}-{c.broker.replace('_', '-')}".rstrip("-")
             auths[auth] = {
                 "parameter": scaler.connection,
                 "name": secret_name(plan),

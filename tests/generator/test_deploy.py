@@ -9,6 +9,7 @@ Kubernetes kind) are checked for what kustomize needs: each resource exists.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -300,3 +301,34 @@ def test_values_from_the_spec_never_change_the_yaml_structure(tmp_path: Path) ->
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["metadata"]["queueName"] == "a:{b:[c]}#d&e*f!g|h>i%j@k,m"
     assert set(trigger["metadata"]) == {"queueName", "mode", "value", "hostFromEnv"}
+
+
+LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+"""An RFC 1123 label: what Kubernetes takes as a Service or container name."""
+
+
+def test_every_name_is_one_kubernetes_takes(tmp_path: Path) -> None:
+    """The schemas do not check names; a service or broker name that Python takes
+    (``_``, a trailing ``_``, 64 characters) still makes RFC 1123 names."""
+    service = "s" * 62 + "__"
+    spec = f"""\
+name: {service}
+brokers:
+  n_: {{kind: nats, url: "${{NATS_URL:-nats://localhost:4222}}"}}
+http: {{}}
+consumers:
+  - {{name: c, broker: n_, source: jobs}}
+autoscale: {{max: 2}}
+"""
+    root = generate(tmp_path / "svc", spec)
+    docs = validate_kubernetes(root)
+    named = [d for found in docs.values() for d in found if "metadata" in d]
+    auths = docs["triggerauthentication.yaml"]
+    assert auths[0]["metadata"]["name"] == "s" * 62 + "-n"
+    for doc in named:  # a Service's, a container's: a label; the others' a subdomain
+        n = doc["metadata"]["name"]
+        limit = 253 if doc["kind"] == "TriggerAuthentication" else 63
+        assert len(n) <= limit and all(LABEL.match(p) for p in n.split(".")), n
+    assert LABEL.match(container(root)["name"])
+    label_values = deployment(root)["metadata"]["labels"].values()
+    assert all(len(v) <= 63 and LABEL.match(v) for v in label_values)
