@@ -339,3 +339,14 @@ def test_every_kind_with_a_scaler_names_a_documented_trigger() -> None:
             assert f"{kind.scaler.connection}FromEnv" in allowed
         else:
             assert AUTH_PARAMETERS[kind.scaler.trigger] == kind.scaler.connection
+
+
+@pytest.mark.parametrize(
+    "subject", ["orders.created", "a-b_c", "x.y.z", "é.ü", "a:b/c", "tasks.send_mail"]
+)
+def test_the_nats_names_are_the_runtimes(subject: str) -> None:
+    """The table derives JetStream stream and consumer names as the adapter does."""
+    scaler = BROKERS["nats"].scaler
+    assert scaler is not None
+    metadata = scaler.backlog(subject, subject)
+    assert metadata == {"stream": name_for(subject), "consumer": name_for(subject)}
