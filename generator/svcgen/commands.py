@@ -78,6 +78,7 @@ def notes(root: Path, spec: ServiceSpec, plan: Plan, rendered: Rendered) -> list
         dependency_notes(root, plan, rendered)
         + model_notes(root, spec)
         + orphan_notes(root, rendered)
+        + list(rendered.notes)
     )
 
 

@@ -268,7 +268,8 @@ def _manifest(templates: Path, options: str) -> dict[str, object]:
 
 
 class Files(Mapping[str, str]):
-    """Files by path, each black's output of its render, formatted when first read.
+    """Files by path, each black's output of its render (YAML as rendered), formatted
+    when first read.
 
     A generated file (``fingerprinted``) gets a second line: a digest of black's
     major version and mode, the render and the formatted file (header unversioned).
@@ -291,7 +292,7 @@ class Files(Mapping[str, str]):
 
     def is_current(self, path: str, current: str | None) -> bool:
         """True when ``current`` carries the fingerprint of this render and itself."""
-        if not self._fingerprinted or current is None:
+        if not self._fingerprinted or current is None or not is_python(path):
             return False
         head, _, rest = current.partition("\n")
         line, _, tail = rest.partition("\n")
@@ -311,8 +312,11 @@ class Files(Mapping[str, str]):
     def format(self, *paths: str) -> None:
         """Format ``paths`` now (those not formatted yet)."""
         todo = {p: self.source(p) for p in paths if p not in self._texts}
-        for path, body in format_files(todo).items():
-            if self._fingerprinted:
+        python = {p: source for p, source in todo.items() if is_python(p)}
+        formatted = {p: source.text for p, source in todo.items() if p not in python}
+        formatted.update(format_files(python))
+        for path, body in formatted.items():
+            if self._fingerprinted and path in python:
                 head, _, rest = body.partition("\n")
                 digest = _fingerprint(todo[path].text, body)
                 body = f"{head}\n{FINGERPRINT}{digest}\n{rest}"
@@ -329,6 +333,11 @@ class Files(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._paths)
+
+
+def is_python(path: str) -> bool:
+    """black formats (and a fingerprint vouches for) Python files only."""
+    return path.endswith(".py")
 
 
 def _fingerprint(raw: str, body: str) -> str:

@@ -112,6 +112,33 @@ class TaskKeyStore:
     """Chosen even when the spec has a redis cache (whose server could keep them)."""
 
 
+def _nats_name(subject: str) -> str:
+    """A JetStream stream or consumer name as the runtime derives it from a subject
+    or group (``svcgen_runtime.brokers.nats.names.name_for``: ``a.b`` → ``a_b``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", subject)
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """The KEDA trigger that scales a kind's consumers on their backlog."""
+
+    trigger: str
+    """The trigger's ``type`` in a ScaledObject."""
+    connection: str
+    """The trigger's metadata key (or TriggerAuthentication parameter) that takes
+    the server's address."""
+    from_secret: str | None
+    """None: ``<connection>FromEnv`` names the Deployment's variable holding the
+    broker's URL as the spec gives it. Else the suffix of the Secret key (after the
+    broker's name in capitals) a TriggerAuthentication reads the address from,
+    because the scaler wants it in another form than the runtime's URL."""
+    threshold: str
+    """The metadata key of the backlog per replica (``autoscale.lag_per_replica``)."""
+    backlog: Callable[[str, str], dict[str, str]]
+    """The metadata naming a consumer's backlog, from its source and group, with
+    the names the runtime adapter uses."""
+
+
 @dataclass(frozen=True)
 class BrokerKindInfo:
     """What svcgen knows about one broker kind."""
@@ -143,6 +170,8 @@ class BrokerKindInfo:
     retry topic, its default dead-letter topic) spells each, as the runtime does."""
     source_matches: Callable[[str, str], bool] | None = None
     """Whether a source with wildcards matches a topic (None: no wildcards)."""
+    scaler: Scaler | None = None
+    """The KEDA trigger of ``autoscale`` (None: KEDA cannot see this kind's backlog)."""
 
     @property
     def shares_task_keys(self) -> bool:
@@ -210,6 +239,15 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                 }
             ),
             address_problem=_kafka_address,
+            scaler=Scaler(
+                trigger="kafka",
+                connection="bootstrapServers",
+                from_secret=None,
+                threshold="lagThreshold",
+                # the consumer group's lag on the source topic (the retry topic's
+                # group, <group>.retry, holds only messages waiting for a retry)
+                backlog=lambda source, group: {"topic": source, "consumerGroup": group},
+            ),
         ),
         BrokerKindInfo(
             name="rabbitmq",
@@ -221,6 +259,17 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             task_keys=None,
             options=frozenset({"quorum"}),
             address_problem=_rabbitmq_address,
+            scaler=Scaler(
+                trigger="rabbitmq",
+                connection="host",
+                from_secret=None,
+                threshold="value",
+                # the runtime consumes the queue named by the source
+                backlog=lambda source, group: {
+                    "queueName": source,
+                    "mode": "QueueLength",
+                },
+            ),
         ),
         BrokerKindInfo(
             name="nats",
@@ -245,6 +294,18 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                 }
             ),
             address_problem=_nats_address,
+            scaler=Scaler(
+                trigger="nats-jetstream",
+                connection="natsServerMonitoringEndpoint",
+                from_secret="_MONITORING_ENDPOINT",
+                threshold="lagThreshold",
+                # the stream the runtime creates for the source, and its durable
+                # pull consumer named after the group
+                backlog=lambda source, group: {
+                    "stream": _nats_name(source),
+                    "consumer": _nats_name(group),
+                },
+            ),
         ),
         BrokerKindInfo(
             name="redis",
@@ -255,6 +316,17 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             orderings=frozenset({"key"}),
             task_keys=TaskKeyStore(
                 "RedisIdempotency", "in Redis", name_arg="prefix", before_cache=True
+            ),
+            scaler=Scaler(
+                trigger="redis-streams",
+                connection="address",
+                from_secret="_ADDRESS",
+                threshold="pendingEntriesCount",
+                # the stream is the source, read through the consumer group
+                backlog=lambda source, group: {
+                    "stream": source,
+                    "consumerGroup": group,
+                },
             ),
             options=frozenset(
                 {

@@ -16,6 +16,7 @@ from typing import Final
 
 from .kinds import BROKERS
 from .plan_records import (
+    AutoscalePlan,
     BrokerPlan,
     ConsumerPlan,
     Import,
@@ -123,6 +124,14 @@ def make_plan(spec: ServiceSpec) -> Plan:
         idempotency=toolbox.idempotency,
         resources=toolbox.resources,
         extras=_required_extras(spec),
+        port=spec.http.port if spec.http is not None else HEALTH_PORT,
+        autoscale=None
+        if spec.autoscale is None
+        else AutoscalePlan(
+            min=spec.autoscale.min,
+            max=spec.autoscale.max,
+            lag_per_replica=spec.autoscale.lag_per_replica,
+        ),
     )
     app, context = _app_imports(plan, toolbox.imports), _context_imports(plan)
     return replace(

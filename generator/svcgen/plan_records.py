@@ -211,6 +211,15 @@ class ResourcePlan:
 
 
 @dataclass(frozen=True)
+class AutoscalePlan:
+    """``autoscale``: the replica range and the backlog one replica works through."""
+
+    min: int
+    max: int
+    lag_per_replica: int
+
+
+@dataclass(frozen=True)
 class Plan:
     service: str
     package: str
@@ -232,6 +241,10 @@ class Plan:
     resources: tuple[ResourcePlan, ...] = ()
     extras: tuple[str, ...] = ()
     """The svcgen-runtime extras the generated code needs, sorted."""
+    port: int = 8080
+    """The port the probes, ``/metrics`` (and the HTTP routes) are served on."""
+    autoscale: AutoscalePlan | None = None
+    """KEDA scaling on the consumers' backlog, or None for a fixed replica count."""
 
     @property
     def uses_context(self) -> bool:

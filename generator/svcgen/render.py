@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .deploy import BASE, OVERLAY, manifests
 from .formatting import (
     VERSION,
     WIDTH,
@@ -24,6 +25,7 @@ from .formatting import (
     Sum,
     docstring_text,
     import_line,
+    is_python,
     lay_out,
     precompiled_loader,
     prefixed,
@@ -44,7 +46,12 @@ class Rendered:
     stubs: Files
     """User-owned files: written only when missing."""
     generated_dir: str
-    """The directory whose headed files svcgen owns (for pruning and drift checks)."""
+    """The package's directory of generated code (``src/<package>/_generated``)."""
+    owned_dirs: tuple[str, ...] = ()
+    """The directories whose headed files svcgen owns (for pruning and drift
+    checks): ``generated_dir`` and ``deploy/base``."""
+    notes: tuple[str, ...] = ()
+    """What the user should know about the generated files (autoscale's gaps)."""
 
     def prepare(self, current: Mapping[str, str | None], stubs: Iterable[str]) -> None:
         """Format what the writer is about to read: the generated files whose
@@ -56,13 +63,14 @@ class Rendered:
         self.stubs.format(*stubs)
 
     def unformatted(self) -> dict[str, Source]:
-        """Every file as its template rendered it, before black. The templates aim
-        to print black's output already (black then makes one pass instead of
-        two); the golden tests hold them to it."""
+        """Every Python file as its template rendered it, before black. The
+        templates aim to print black's output already (black then makes one pass
+        instead of two); the golden tests hold them to it."""
         return {
             path: files.source(path)
             for files in (self.generated, self.stubs)
             for path in files
+            if is_python(path)
         }
 
 
@@ -85,6 +93,9 @@ def render(plan: Plan) -> Rendered:
         template = f"generated/{name}.jinja"
         text = env.get_template(template).render(plan=plan)
         generated[f"{gen}/{name}"] = Source(template, text)
+    deploy = manifests(plan)
+    for path, text in deploy.files.items():
+        generated[path] = Source(path, text)
     stubs: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def stub(path: str, template: str, **context: Any) -> None:
@@ -94,6 +105,9 @@ def render(plan: Plan) -> Rendered:
         """Stubs are rendered only when read: most exist already, so most are
         never rendered (this keeps ``generate`` and ``check`` fast)."""
         template, context = stubs[path]
+        if template == OVERLAY_TEMPLATE:  # the skeleton's file, as copier copies it
+            text = (templates_dir() / template).read_text(encoding="utf-8")
+            return Source(template, text)
         text = env.get_template(template).render(plan=plan, **context)
         return Source(template, text)
 
@@ -140,11 +154,19 @@ def render(plan: Plan) -> Rendered:
     _toolbox_stubs(plan, stub)
     for model in plan.model_stubs:
         stub(model.path, "stubs/models.py.jinja", stub=model)
+    stub(OVERLAY, OVERLAY_TEMPLATE)
     return Rendered(
         generated=Files(generated, generated.__getitem__, fingerprinted=True),
         stubs=Files(stubs, stub_source, fingerprinted=False),
         generated_dir=gen,
+        owned_dirs=(gen, BASE),
+        notes=tuple(deploy.notes),
     )
+
+
+OVERLAY_TEMPLATE: Final = f"skeleton/project/{OVERLAY}"
+"""The user's kustomize overlay: ``new`` copies it with the skeleton, ``generate``
+writes the same file when it is missing."""
 
 
 def _handler_imports(plan: Plan, payload_import: Import | None) -> set[Import]:

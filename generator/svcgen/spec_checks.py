@@ -105,6 +105,40 @@ def cross_references(data: Mapping[str, Any], pos: Positions) -> Iterator[SpecIs
     if isinstance(http, dict):
         yield from unique_names(http, "routes", _Scoped(pos, ("http",)))
         yield from _routes(http, pos)
+    if isinstance(data.get("autoscale"), dict) and isinstance(brokers, dict):
+        yield from _scaled_urls(data, kinds, brokers, pos)
+
+
+_WHOLE_REFERENCE: Final = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
+
+
+def _scaled_urls(
+    data: Mapping[str, Any],
+    kinds: Mapping[str, str],
+    brokers: Mapping[str, Any],
+    pos: Positions,
+) -> Iterator[SpecIssue]:
+    """A broker whose KEDA trigger reads its URL from the Deployment's environment
+    (``<key>FromEnv``) needs the URL to be one ``${VAR}`` or a literal: KEDA reads
+    the variable whole and cannot assemble a URL from pieces."""
+    used = {item.get("broker") for _, item in entries(data, "consumers")}
+    for name, kind in sorted(kinds.items()):
+        scaler = BROKERS[kind].scaler
+        url = brokers[name].get("url")
+        if name not in used or scaler is None or scaler.from_secret is not None:
+            continue
+        if not isinstance(url, str) or "${" not in url:
+            continue
+        if _WHOLE_REFERENCE.fullmatch(url) is None:
+            loc: Loc = ("brokers", name, "url")
+            yield issue(
+                pos,
+                loc,
+                f"autoscale's {scaler.trigger} trigger reads this broker's URL from "
+                "one environment variable, but this url is assembled from pieces; "
+                "write it as one reference, such as url: "
+                f'"${{{BROKERS[kind].url_var}:-...}}", or remove autoscale',
+            )
 
 
 class _Scoped(Positions):

@@ -255,6 +255,29 @@ class ShutdownSpec(_Model):
     """How long in-flight handlers may run after SIGTERM before they are cancelled."""
 
 
+class AutoscaleSpec(_Model):
+    """Scale replicas on the consumers' backlog with a KEDA ``ScaledObject``
+    (``deploy/base/scaledobject.yaml``): one trigger per consumer on kafka (consumer
+    group lag), rabbitmq (queue length), nats (JetStream consumer pending) or redis
+    (stream pending entries); mqtt and memory consumers have none."""
+
+    min: int = Field(default=1, ge=0, le=1000)
+    """The fewest replicas (0 lets KEDA scale the service to zero when idle)."""
+    max: int = Field(ge=1, le=1000)
+    """The most replicas; at least ``min``."""
+    lag_per_replica: int = Field(default=100, ge=1, le=1000000)
+    """The backlog (messages waiting) one replica is meant to work through: KEDA
+    runs about backlog / lag_per_replica replicas."""
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> AutoscaleSpec:
+        if self.min > self.max:
+            raise ValueError(
+                f"min ({self.min}) exceeds max ({self.max}): raise max or lower min"
+            )
+        return self
+
+
 class ServiceSpec(_Model):
     """service.yaml: the single source of truth of a generated service."""
 
@@ -282,6 +305,8 @@ class ServiceSpec(_Model):
     """Cache, database and storage."""
     shutdown: ShutdownSpec = Field(default_factory=ShutdownSpec)
     """Drain settings."""
+    autoscale: AutoscaleSpec | None = None
+    """Scale on the consumers' backlog with KEDA; without it, a fixed replica count."""
 
     @property
     def package(self) -> str:

@@ -80,16 +80,18 @@ def _stub_exists(root: Path, rel: str) -> bool:
     return False
 
 
-def _generated_on_disk(root: Path, generated_dir: str) -> dict[str, bool]:
-    """Files under the generated directory: relative path → carries the header."""
-    base = root / generated_dir
+def _generated_on_disk(root: Path, rendered: Rendered) -> dict[str, bool]:
+    """Files under the directories svcgen owns (``_generated/``, ``deploy/base/``):
+    relative path → carries the header."""
     found: dict[str, bool] = {}
-    if not base.is_dir():
-        return found
-    for path in sorted(base.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts:
+    for owned in rendered.owned_dirs or (rendered.generated_dir,):
+        base = root / owned
+        if not base.is_dir():
             continue
-        found[path.relative_to(root).as_posix()] = has_header(path)
+        for path in sorted(base.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            found[path.relative_to(root).as_posix()] = has_header(path)
     return found
 
 
@@ -205,7 +207,7 @@ def _write(root: Path, rendered: Rendered, journal: Journal) -> WriteReport:
             continue
         _write_file(root, rel, text, journal)
         report.written.append(rel)
-    for rel, headed in _generated_on_disk(root, rendered.generated_dir).items():
+    for rel, headed in _generated_on_disk(root, rendered).items():
         if headed and rel not in rendered.generated:
             journal.file(root / rel)
             (root / rel).unlink()
@@ -359,7 +361,7 @@ def check(root: Path, rendered: Rendered) -> list[Drift]:
             continue
         kind = "stale" if has_header(path) else "not-generated"
         drifts.append(Drift(rel, kind, _diff(current, text, f"a/{rel}", f"b/{rel}")))
-    for rel, headed in _generated_on_disk(root, rendered.generated_dir).items():
+    for rel, headed in _generated_on_disk(root, rendered).items():
         if headed and rel not in rendered.generated:
             current = (root / rel).read_text(encoding="utf-8")
             drifts.append(

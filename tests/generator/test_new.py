@@ -49,7 +49,9 @@ def test_new_with_brokers_and_no_http(tmp_path: Path) -> None:
         "redis": {"kind": "redis", "url": "${REDIS_URL:-redis://localhost:6379/0}"},
     }
     assert "http" not in spec
-    deployment = YAML(typ="safe").load((root / "deploy/deployment.yaml").read_text())
+    deployment = YAML(typ="safe").load(
+        (root / "deploy/base/deployment.yaml").read_text()
+    )
     pod = deployment["spec"]["template"]["spec"]
     assert pod["terminationGracePeriodSeconds"] > 25  # drain_timeout
     container = pod["containers"][0]

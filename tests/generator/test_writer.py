@@ -45,6 +45,10 @@ def test_first_generate_writes_generated_files_and_stubs(tmp_path: Path) -> None
     (tmp_path / "service.yaml").write_text(SPEC)
     report = commands.generate(tmp_path)
     assert report.written == [
+        "deploy/base/deployment.yaml",
+        "deploy/base/kustomization.yaml",
+        "deploy/base/pdb.yaml",
+        "deploy/base/service.yaml",
         f"{GEN}/__init__.py",
         f"{GEN}/app.py",
         f"{GEN}/context.py",
@@ -187,7 +191,7 @@ def test_current_files_are_known_by_their_fingerprint_without_black(
     before = _files(project)
     assert commands.check(project) == []
     report = commands.generate(project)
-    assert report.written == [] and len(report.unchanged) == 4
+    assert report.written == [] and len(report.unchanged) == 8  # 4 .py, 4 .yaml
     assert _files(project) == before
 
 
