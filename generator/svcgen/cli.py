@@ -429,6 +429,54 @@ def add_resource(root: Path, **options: Any) -> None:
     _report(commands.add_resource(root, **options))
 
 
+@main.command()
+@_dir
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Record the installed skeleton as this service's own (for a service made "
+    "before svcgen recorded one); later updates merge from it.",
+)
+@_wrapped
+def update(root: Path, adopt: bool) -> None:
+    """Merge the installed svcgen's skeleton changes into this service.
+
+    Copier's three-way merge: your edits to README.md, pyproject.toml, Dockerfile,
+    tests/... stay, the skeleton's changes since the service was made (or last
+    updated) are applied, conflicts get <<<<<<< markers (exit 1). Generated files
+    are never touched. Needs a git repository with nothing uncommitted.
+
+    \b
+    Example:
+      svcgen update && git diff
+    """
+    from . import commands
+
+    report = commands.update(root, adopt=adopt)
+    if adopt:
+        click.echo(
+            f"recorded the skeleton of svcgen {report.new} in .copier-answers.yml and "
+            ".svcgen/skeleton/: commit them; svcgen update merges later skeletons"
+        )
+        return
+    if report.up_to_date:
+        click.echo(f"already up to date: the skeleton is still {report.old}")
+        return
+    for rel in report.changed:
+        click.echo(f"updated {rel}")
+    click.echo(f"skeleton {report.old} -> {report.new}")
+    if report.conflicts:
+        for rel in report.conflicts:
+            click.echo(f"conflict: {rel}", err=True)
+        click.echo(
+            f"{len(report.conflicts)} file(s) have conflicts: edit the <<<<<<< / "
+            ">>>>>>> blocks, then git add them and commit",
+            err=True,
+        )
+        sys.exit(EXIT_DRIFT)
+    click.echo("review with git diff, then commit")
+
+
 def run() -> None:
     """The console script: ``main`` tuned for a short run in a process of its own.
 
