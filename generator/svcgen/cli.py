@@ -462,8 +462,8 @@ def update(root: Path, adopt: bool) -> None:
     if report.up_to_date:
         click.echo(f"already up to date: the skeleton is still {report.old}")
         return
-    for rel in report.changed:
-        click.echo(f"updated {rel}")
+    for rel, kind in report.changed:
+        click.echo(f"{kind} {rel}")
     click.echo(f"skeleton {report.old} -> {report.new}")
     if report.conflicts:
         for rel in report.conflicts:

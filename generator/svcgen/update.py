@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ProjectError
+from .formatting import RenderError, format_python
+from .kinds import BROKERS
+from .names import check_name, check_service_name
 from .render import templates_dir
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -62,7 +65,8 @@ class UpdateReport:
     old: str
     new: str
     up_to_date: bool = False
-    changed: list[str] = field(default_factory=list)
+    changed: list[tuple[str, str]] = field(default_factory=list)
+    """(path, "added" | "updated" | "removed" | "recorded")."""
     conflicts: list[str] = field(default_factory=list)
 
 
@@ -159,7 +163,43 @@ def read_answers(root: Path) -> dict[str, Any]:
             f"restore it from git (git checkout -- {SNAPSHOT_DIR}), or remove "
             f"{ANSWERS_FILE} and run svcgen update --adopt"
         )
+    problem = answers_problem(answers)
+    if problem is not None:
+        raise ProjectError(
+            f"{path}: {problem}; restore it from git (git checkout -- {ANSWERS_FILE})"
+        )
     return {str(k): v for k, v in answers.items()}
+
+
+_UNSAFE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
+def answers_problem(answers: Mapping[str, Any]) -> str | None:
+    """What makes ``answers`` unfit to render the skeleton with (they reach
+    pyproject.toml, service.yaml and README.md), or None."""
+    name, brokers = answers.get("name"), answers.get("brokers")
+    if not isinstance(name, str):
+        return "name must be the service's name"
+    try:
+        check_service_name(name)
+        for b in brokers if isinstance(brokers, list) and brokers else [None]:
+            if not isinstance(b, dict) or b.get("kind") not in BROKERS:
+                return "brokers must be a list of {name, kind, url} of known kinds"
+            check_name(str(b.get("name")))
+            url = b.get("url")
+            if url is not None and (not isinstance(url, str) or _UNSAFE.search(url)):
+                return f"broker {b['name']}'s url must be text without quotes"
+    except ValueError as exc:
+        return str(exc)
+    if answers.get("package") != name.replace("-", "_"):
+        return "package must be the name with - as _"
+    extras = answers.get("extras")
+    known = {k.extra for k in BROKERS.values()} | {"http"}
+    if not isinstance(extras, list) or not set(extras) <= known:
+        return f"extras must be a list of {', '.join(sorted(e for e in known if e))}"
+    if not isinstance(answers.get("http"), bool):
+        return "http must be true or false"
+    return None
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -242,6 +282,28 @@ def _lines(done: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in done.stdout.split("\0") if line]
 
 
+_STATUS = {"A": "added", "D": "removed", "M": "updated"}
+
+
+def _pairs(fields: list[str]) -> list[tuple[str, str]]:
+    """``git diff --name-status -z``'s fields as (status, path); renames are off."""
+    return list(zip(fields[::2], fields[1::2], strict=True))
+
+
+def _format_tests(root: Path, changed: Mapping[str, str], conflicts: list[str]) -> None:
+    """Format the skeleton's tests the update changed, as ``svcgen new`` does (copier
+    renders them unformatted); a file with conflict markers is left as it is."""
+    for rel, kind in changed.items():
+        if rel.startswith("tests/") and rel.endswith(".py") and kind != "removed":
+            if rel not in conflicts:
+                path = root / rel
+                try:
+                    text = format_python(rel, path.read_text(encoding="utf-8"))
+                except RenderError:  # the user's code black cannot parse: theirs
+                    continue
+                path.write_text(text, encoding="utf-8")
+
+
 def _answered(answers: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in answers.items() if not k.startswith("_")}
 
@@ -270,16 +332,18 @@ def update(root: Path) -> UpdateReport:
         _git(root, "diff", "--name-only", "--diff-filter=U", "-z", "--relative")
     )
     record(root, data, new_files)
-    changed = _lines(_git(root, "diff", "--name-only", "-z", "--relative", "HEAD"))
-    changed += _lines(_git(root, "ls-files", "--others", "--exclude-standard", "-z"))
+    status = _lines(_git(root, "diff", "--name-status", "-z", "--relative", "HEAD"))
+    changed = {path: _STATUS.get(kind[0], "updated") for kind, path in _pairs(status)}
+    for path in _lines(_git(root, "ls-files", "--others", "--exclude-standard", "-z")):
+        changed[path] = "added"
+    _format_tests(root, changed, conflicts)
     # the skeleton's copy is one line of the report, not one per template file
-    changed = [p for p in changed if not p.startswith(".svcgen/")] + [
-        SNAPSHOT_DIR + "/"
-    ]
+    changed = {p: k for p, k in changed.items() if not p.startswith(".svcgen/")}
+    changed[SNAPSHOT_DIR + "/"] = "recorded"
     return UpdateReport(
         old_commit,
         new_commit,
-        changed=sorted(set(changed)),
+        changed=sorted(changed.items()),
         conflicts=sorted(set(conflicts)),
     )
 
@@ -335,5 +399,9 @@ def adopt(root: Path, data: Mapping[str, Any]) -> UpdateReport:
             f"{root} already records its skeleton in {ANSWERS_FILE}: run svcgen update "
             "(without --adopt)"
         )
+    problem = answers_problem(data)
+    if problem is not None:
+        raise ProjectError(f"{root / 'service.yaml'} cannot be adopted: {problem}")
     commit = record(root, data, skeleton_files(skeleton_dir()))
-    return UpdateReport(commit, commit, changed=[ANSWERS_FILE, SNAPSHOT_DIR + "/"])
+    changed = [(ANSWERS_FILE, "recorded"), (SNAPSHOT_DIR + "/", "recorded")]
+    return UpdateReport(commit, commit, changed=changed)
