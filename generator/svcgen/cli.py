@@ -465,6 +465,8 @@ def update(root: Path, adopt: bool) -> None:
     for rel, kind in report.changed:
         click.echo(f"{kind} {rel}")
     click.echo(f"skeleton {report.old} -> {report.new}")
+    if any(rel == "service.yaml" for rel, _ in report.changed):
+        click.echo("note: service.yaml changed: run svcgen generate", err=True)
     if report.conflicts:
         for rel in report.conflicts:
             click.echo(f"conflict: {rel}", err=True)
