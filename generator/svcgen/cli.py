@@ -434,17 +434,12 @@ def add_resource(root: Path, **options: Any) -> None:
 @click.option(
     "--adopt",
     is_flag=True,
-    help="Record the installed skeleton as this service's own (for a service made "
-    "before svcgen recorded one); later updates merge from it.",
+    help="Record the installed skeleton for a service made before svcgen recorded one.",
 )
 @_wrapped
 def update(root: Path, adopt: bool) -> None:
-    """Merge the installed svcgen's skeleton changes into this service.
-
-    Copier's three-way merge: your edits to README.md, pyproject.toml, Dockerfile,
-    tests/... stay, the skeleton's changes since the service was made (or last
-    updated) are applied, conflicts get <<<<<<< markers (exit 1). Generated files
-    are never touched. Needs a git repository with nothing uncommitted.
+    """Merge the installed svcgen's skeleton into this service (copier's three-way
+    merge; exit 1 with <<<<<<< markers on conflicts; generated files untouched).
 
     \b
     Example:
@@ -453,30 +448,10 @@ def update(root: Path, adopt: bool) -> None:
     from . import commands
 
     report = commands.update(root, adopt=adopt)
-    if adopt:
-        click.echo(
-            f"recorded the skeleton of svcgen {report.new} in .copier-answers.yml and "
-            ".svcgen/skeleton/: commit them; svcgen update merges later skeletons"
-        )
-        return
-    if report.up_to_date:
-        click.echo(f"already up to date: the skeleton is still {report.old}")
-        return
-    for rel, kind in report.changed:
-        click.echo(f"{kind} {rel}")
-    click.echo(f"skeleton {report.old} -> {report.new}")
-    if any(rel == "service.yaml" for rel, _ in report.changed):
-        click.echo("note: service.yaml changed: run svcgen generate", err=True)
-    if report.conflicts:
-        for rel in report.conflicts:
-            click.echo(f"conflict: {rel}", err=True)
-        click.echo(
-            f"{len(report.conflicts)} file(s) have conflicts: edit the <<<<<<< / "
-            ">>>>>>> blocks, then git add them and commit",
-            err=True,
-        )
-        sys.exit(EXIT_DRIFT)
-    click.echo("review with git diff, then commit")
+    out, err = report.messages(adopted=adopt)
+    click.echo("".join(f"{line}\n" for line in out), nl=False)
+    click.echo("".join(f"{line}\n" for line in err), nl=False, err=True)
+    sys.exit(EXIT_DRIFT if report.conflicts else EXIT_OK)
 
 
 def run() -> None:

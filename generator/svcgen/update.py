@@ -67,6 +67,30 @@ class UpdateReport:
     up_to_date: bool = False
     changed: list[tuple[str, str]] = field(default_factory=list)
     """(path, "added" | "updated" | "removed" | "recorded")."""
+
+    def messages(self, *, adopted: bool = False) -> tuple[list[str], list[str]]:
+        """What the command prints: standard output's lines, standard error's."""
+        if adopted:
+            return [
+                f"recorded the skeleton of svcgen {self.new} in {ANSWERS_FILE} and "
+                f"{SNAPSHOT_DIR}/: commit them; svcgen update merges later skeletons"
+            ], []
+        if self.up_to_date:
+            return [f"already up to date: the skeleton is still {self.old}"], []
+        out = [f"{kind} {rel}" for rel, kind in self.changed]
+        out.append(f"skeleton {self.old} -> {self.new}")
+        err = [f"conflict: {rel}" for rel in self.conflicts]
+        if any(rel == "service.yaml" for rel, _ in self.changed):
+            err.append("note: service.yaml changed: run svcgen generate")
+        if self.conflicts:
+            err.append(
+                f"{len(self.conflicts)} file(s) have conflicts: edit the <<<<<<< / "
+                ">>>>>>> blocks, then git add them and commit"
+            )
+        else:
+            out.append("review with git diff, then commit")
+        return out, err
+
     conflicts: list[str] = field(default_factory=list)
 
 

@@ -329,3 +329,10 @@ def test_answers_that_would_inject_text_are_refused(service: Path, later: Path) 
     assert "is not a valid service name" in result.output
     assert "git checkout -- .copier-answers.yml" in result.output
     assert files(service) == before
+
+
+def test_update_has_help_with_an_example() -> None:
+    result = run("update", "--help")
+    assert result.exit_code == 0
+    assert "three-way" in result.output and "svcgen update && git diff" in result.output
+    assert "--adopt" in result.output
