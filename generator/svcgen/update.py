@@ -332,6 +332,17 @@ def _answered(answers: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in answers.items() if not k.startswith("_")}
 
 
+def _load(path: Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``; empty when it is anything else."""
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return {str(k): v for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+
 def update(root: Path) -> UpdateReport:
     """Merge the installed skeleton into the service in ``root``; nothing written when
     it is unchanged or ``root`` is not a clean, recorded service."""
@@ -352,6 +363,8 @@ def update(root: Path) -> UpdateReport:
         repo = Path(tmp)
         _template_repo(repo, old_files, old_commit, new_files)
         _run_copier_update(root.resolve(), repo, old_commit, data)
+    # copier wrote the answers of the new skeleton's questions (a new one's default)
+    data = _answered(_load(root / ANSWERS_FILE)) or data
     conflicts = _lines(
         _git(root, "diff", "--name-only", "--diff-filter=U", "-z", "--relative")
     )

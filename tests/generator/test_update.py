@@ -76,7 +76,7 @@ def service(tmp_path: Path) -> Path:
 @pytest.fixture
 def later(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The skeleton of "a later svcgen": README.md's second paragraph and
-    pyproject.toml's pytest options changed, a new .editorconfig."""
+    pyproject.toml's pytest options changed, a new .editorconfig, a new question."""
     skeleton = tmp_path / "later-skeleton"
     shutil.copytree(REPO / "templates" / "skeleton", skeleton)
     readme = skeleton / "project" / "README.md.jinja"
@@ -91,6 +91,8 @@ def later(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         )
     )
     (skeleton / "project" / ".editorconfig").write_text("root = true\n")
+    with (skeleton / "copier.yml").open("a") as config:
+        config.write("owner:\n  type: str\n  default: platform\n")
     monkeypatch.setattr(update, "skeleton_dir", lambda: skeleton)
     return skeleton
 
@@ -156,7 +158,9 @@ def test_update_keeps_the_user_s_edits_and_brings_the_skeleton_s(
         assert f"{line}\n" in result.output
     # the new skeleton is recorded: answers and copy
     new_files = update.skeleton_files(later)
-    assert update.read_answers(service)["_commit"] == update.commit_id(new_files)
+    answers = update.read_answers(service)
+    assert answers["_commit"] == update.commit_id(new_files)
+    assert answers["owner"] == "platform" and answers["name"] == "shop"
     assert update.skeleton_files(service / ".svcgen" / "skeleton") == new_files
     assert run("check", "--dir", str(service)).exit_code == 0
     # once committed, the same skeleton again is nothing to do
