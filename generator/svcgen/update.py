@@ -310,7 +310,7 @@ _STATUS = {"A": "added", "D": "removed", "M": "updated"}
 
 
 def _pairs(fields: list[str]) -> list[tuple[str, str]]:
-    """``git diff --name-status -z``'s fields as (status, path); renames are off."""
+    """``git diff --name-status --no-renames -z``'s fields as (status, path)."""
     return list(zip(fields[::2], fields[1::2], strict=True))
 
 
@@ -369,7 +369,9 @@ def update(root: Path) -> UpdateReport:
         _git(root, "diff", "--name-only", "--diff-filter=U", "-z", "--relative")
     )
     record(root, data, new_files)
-    status = _lines(_git(root, "diff", "--name-status", "-z", "--relative", "HEAD"))
+    status = _lines(
+        _git(root, "diff", "--name-status", "--no-renames", "-z", "--relative", "HEAD")
+    )
     changed = {path: _STATUS.get(kind[0], "updated") for kind, path in _pairs(status)}
     for path in _lines(_git(root, "ls-files", "--others", "--exclude-standard", "-z")):
         changed[path] = "added"
