@@ -59,7 +59,8 @@ def generated(root: Path) -> dict[str, bytes]:
     return {
         rel: data
         for rel, data in files(root).items()
-        if "/_generated/" in rel or rel.startswith("deploy/base/")
+        if ("/_generated/" in rel and not rel.startswith(".svcgen/"))
+        or rel.startswith("deploy/base/")
     }
 
 
@@ -76,7 +77,8 @@ def service(tmp_path: Path) -> Path:
 @pytest.fixture
 def later(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The skeleton of "a later svcgen": README.md's second paragraph and
-    pyproject.toml's pytest options changed, a new .editorconfig, a new question."""
+    pyproject.toml's pytest options changed, a new .editorconfig, a new question,
+    and files under the generated paths (which the update must leave alone)."""
     skeleton = tmp_path / "later-skeleton"
     shutil.copytree(REPO / "templates" / "skeleton", skeleton)
     readme = skeleton / "project" / "README.md.jinja"
@@ -91,6 +93,13 @@ def later(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         )
     )
     (skeleton / "project" / ".editorconfig").write_text("root = true\n")
+    # svcgen's generated paths: an update must never write there, even if asked
+    base = skeleton / "project" / "deploy" / "base"
+    base.mkdir(parents=True)
+    (base / "kustomization.yaml").write_text("resources: []\n")
+    gen = skeleton / "project" / "src" / "{{ package }}" / "_generated"
+    gen.mkdir(parents=True)
+    (gen / "app.py.jinja").write_text("overwritten = True\n")
     with (skeleton / "copier.yml").open("a") as config:
         config.write("owner:\n  type: str\n  default: platform\n")
     monkeypatch.setattr(update, "skeleton_dir", lambda: skeleton)
@@ -287,7 +296,7 @@ def test_copier_update_itself_is_refused_and_the_docs_say_svcgen_update(
 
 
 def test_a_service_in_a_folder_of_a_larger_repository(
-    tmp_path: Path, later: Path
+    tmp_path: Path, later: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A monorepo: the service is services/shop of a repository; the skeleton changes
     its test module (rendered unformatted by copier, formatted as new does) and no
@@ -296,7 +305,9 @@ def test_a_service_in_a_folder_of_a_larger_repository(
     (repo / "services").mkdir(parents=True)
     (repo / "README.md").write_text("the company's services\n")
     root = repo / "services" / "shop"
-    assert run("new", "shop", "--dir", str(root)).exit_code == 0
+    with monkeypatch.context() as patch:  # made by the installed svcgen
+        patch.setattr(update, "skeleton_dir", lambda: REPO / "templates" / "skeleton")
+        assert run("new", "shop", "--dir", str(root)).exit_code == 0
     git(repo, "init", "-q")
     commit(repo, "svcgen new shop")
     tests = root / "tests" / "test_service.py"
