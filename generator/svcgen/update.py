@@ -55,7 +55,8 @@ _README = (
     "three-way merge a newer svcgen's skeleton into your files offline: commit it,\n"
     "do not edit it; `svcgen update` refreshes it.\n"
 )
-_COMMIT = re.compile(r"\d+(\.\d+)*\+skeleton\.[0-9a-f]{12}")
+_COMMIT = re.compile(r"[0-9][0-9a-z.!]*\+skeleton\.[0-9a-f]{12}")
+"""``_commit``: a public PEP 440 version (what git tags and copier compare) + digest."""
 
 
 @dataclass
@@ -115,7 +116,7 @@ def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("svcgen").split("+")[0]
+        return version("svcgen").split("+")[0].lower()
     except PackageNotFoundError:  # pragma: no cover - svcgen runs installed
         return "0.0.0"
 
@@ -398,9 +399,14 @@ def _run_copier_update(
     """
     import warnings
 
-    from copier._main import Worker
-    from copier._settings import SettingsModel
-    from copier.errors import UserMessageError
+    try:  # copier's Worker: run_update cannot be told the last answers' template
+        from copier._main import Worker
+        from copier._settings import SettingsModel
+        from copier.errors import UserMessageError
+    except ImportError:  # pragma: no cover - an older copier than svcgen requires
+        raise ProjectError(
+            "svcgen update needs copier 9.19 or later: pip install -U 'copier>=9.19,<10'"
+        ) from None
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
