@@ -429,6 +429,31 @@ def add_resource(root: Path, **options: Any) -> None:
     _report(commands.add_resource(root, **options))
 
 
+@main.command()
+@_dir
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Record the installed skeleton for a service made before svcgen recorded one.",
+)
+@_wrapped
+def update(root: Path, adopt: bool) -> None:
+    """Merge the installed svcgen's skeleton into this service (copier's three-way
+    merge; exit 1 with <<<<<<< markers on conflicts; generated files untouched).
+
+    \b
+    Example:
+      svcgen update && git diff
+    """
+    from . import commands
+
+    report = commands.update(root, adopt=adopt)
+    out, err = report.messages(adopted=adopt)
+    click.echo("".join(f"{line}\n" for line in out), nl=False)
+    click.echo("".join(f"{line}\n" for line in err), nl=False, err=True)
+    sys.exit(EXIT_DRIFT if report.conflicts else EXIT_OK)
+
+
 def run() -> None:
     """The console script: ``main`` tuned for a short run in a process of its own.
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import docs as asyncapi_docs
 from . import edit
+from . import update as update_module
 from .errors import EditError, ProjectError, SpecError, visible
 from .formatting import format_python, version_notes
 from .kinds import BROKERS
@@ -30,6 +31,7 @@ from .spec import (
     parse_spec,
     read_spec,
 )
+from .update import UpdateReport
 from .writer import (
     Drift,
     Journal,
@@ -384,20 +386,10 @@ def new(
         }
         for kind in kinds
     ]
-    package = name.replace("-", "_")
-    extras = sorted(
-        {e for k in kinds if (e := BROKERS[k].extra)} | ({"http"} if http else set())
-    )
-    data = {
-        "name": name,
-        "package": package,
-        "brokers": broker_entries,
-        "http": http,
-        "extras": extras,
-        "drain_timeout": 25,
-        "grace_period": 35,
-    }
-    copy_skeleton(target, data)
+    data = skeleton_data(name, broker_entries, http)
+    source = update_module.skeleton_dir()
+    copy_skeleton(source, target, data)
+    update_module.record(target, data, update_module.skeleton_files(source))
     # The skeleton's tests, formatted like the generated code.
     for path in sorted((target / "tests").glob("*.py")):
         write_file(path, format_python(path.name, path.read_text(encoding="utf-8")))
@@ -405,6 +397,38 @@ def new(
     parse_spec((target / SPEC_FILENAME).read_text(encoding="utf-8"))
     generate(target)
     return target
+
+
+def skeleton_data(
+    name: str, brokers: list[dict[str, Any]], http: bool
+) -> dict[str, Any]:
+    """The answers svcgen gives the skeleton (recorded in ``.copier-answers.yml``)."""
+    extras = {e for b in brokers if (e := BROKERS[b["kind"]].extra)}
+    return {
+        "name": name,
+        "package": name.replace("-", "_"),
+        "brokers": brokers,
+        "http": http,
+        "extras": sorted(extras | ({"http"} if http else set())),
+        "drain_timeout": 25,
+        "grace_period": 35,
+    }
+
+
+def update(root: Path, *, adopt: bool = False) -> UpdateReport:
+    """Merge the installed skeleton into ``root``'s service (copier's three-way
+    merge); with ``adopt``, record it as the skeleton of a service made before
+    svcgen recorded one, from its spec."""
+    if not adopt:
+        return update_module.update(root)
+    spec = validate(root)
+    brokers = [
+        {"name": n, "kind": str(b.kind), "url": None if b.url is None else str(b.url)}
+        for n, b in spec.brokers.items()
+    ]
+    return update_module.adopt(
+        root, skeleton_data(spec.name, brokers, spec.http is not None)
+    )
 
 
 RESOURCE_DEFAULTS: dict[tuple[str, str], dict[str, str]] = {

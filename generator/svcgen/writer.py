@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from .errors import ProjectError, WriterError
 from .formatting import HEADER, header_version, same_output
-from .render import Rendered, templates_dir
+from .render import Rendered
 
 
 @dataclass
@@ -285,8 +285,9 @@ def write_file(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def copy_skeleton(target: Path, data: dict[str, Any]) -> None:
-    """Create a service in ``target`` from copier's skeleton, filled with ``data``."""
+def copy_skeleton(source: Path, target: Path, data: dict[str, Any]) -> None:
+    """Create a service in ``target`` from copier's skeleton ``source``, filled with
+    ``data`` (copier writes its answers file too; ``update.record`` completes it)."""
     import warnings
 
     from copier import run_copy
@@ -294,7 +295,7 @@ def copy_skeleton(target: Path, data: dict[str, Any]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run_copy(
-            str(templates_dir() / "skeleton"),
+            str(source),
             str(target),
             data=data,
             defaults=True,
