@@ -300,13 +300,19 @@ def test_a_service_in_a_folder_of_a_larger_repository(
 ) -> None:
     """A monorepo: the service is services/shop of a repository; the skeleton changes
     its test module (rendered unformatted by copier, formatted as new does) and no
-    longer has deploy/deployment.yaml (the generator writes the Deployment now)."""
+    longer has deploy/deployment.yaml: the service was made by an earlier skeleton
+    that had it (as svcgen's did before the generator wrote deploy/base)."""
     repo = tmp_path / "monorepo"
     (repo / "services").mkdir(parents=True)
     (repo / "README.md").write_text("the company's services\n")
     root = repo / "services" / "shop"
-    with monkeypatch.context() as patch:  # made by the installed svcgen
-        patch.setattr(update, "skeleton_dir", lambda: REPO / "templates" / "skeleton")
+    earlier = tmp_path / "earlier-skeleton"
+    shutil.copytree(REPO / "templates" / "skeleton", earlier)
+    (earlier / "project" / "deploy" / "deployment.yaml.jinja").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: {{ name }}}\n"
+    )
+    with monkeypatch.context() as patch:  # made by an earlier svcgen
+        patch.setattr(update, "skeleton_dir", lambda: earlier)
         assert run("new", "shop", "--dir", str(root)).exit_code == 0
     git(repo, "init", "-q")
     commit(repo, "svcgen new shop")
@@ -318,7 +324,7 @@ def test_a_service_in_a_folder_of_a_larger_repository(
     old = """b'{"hello": "world"}'"""
     assert old in template.read_text()
     template.write_text(template.read_text().replace(old, """b'{"hello": "update"}'"""))
-    (later / "project" / "deploy" / "deployment.yaml.jinja").unlink()
+    assert (root / "deploy" / "deployment.yaml").exists()
 
     result = run("update", "--dir", str(root))
 
