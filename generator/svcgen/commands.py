@@ -30,6 +30,7 @@ from .spec import (
     parse_spec,
     read_spec,
 )
+from .version import RUNTIME_RANGE
 from .writer import (
     Drift,
     Journal,
@@ -395,6 +396,7 @@ def new(
         "extras": extras,
         "drain_timeout": 25,
         "grace_period": 35,
+        "runtime_range": RUNTIME_RANGE,
     }
     copy_skeleton(target, data)
     # The skeleton's tests, formatted like the generated code.
