@@ -274,3 +274,11 @@ def test_the_builder_steps_install_a_venv_that_runs_alone(
     empty = tmp_path / "root"
     empty.mkdir()
     serve_and_drain([python, *cmd[1:]], cwd=empty, env=final_env, port=port, drain=30)
+
+
+@pytest.mark.parametrize("example", ["billing", "orders", "sensors"])
+def test_the_examples_dockerfiles_pass_hadolint(example: str) -> None:
+    root = Path(__file__).resolve().parents[2] / "examples" / example
+    assert lint(root / "Dockerfile") == []
+    assert "src/" + example + "/__main__.py" in context_files(root)
+    assert not [f for f in context_files(root) if f.startswith(("tests/", "deploy/"))]
