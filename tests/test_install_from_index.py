@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from svcgen import commands
 from tests.dist_support import (
     ROOT,
     build_dist,
@@ -28,7 +29,16 @@ from tests.dist_support import (
     source_version,
 )
 
-pytestmark = pytest.mark.slow  # two venvs and installs from an index: about a minute
+STEPS = [
+    "pip install svcgen",
+    "svcgen new shop",
+    "svcgen add-consumer paid --broker local --source shop.paid",
+    "svcgen add-task send_receipt --broker local",
+    "pip install -e '.[test]'",
+    "pytest",
+    "python -m shop",
+]
+"""The commands the test below runs, as svcgen's README gives them."""
 
 WHERE = (
     "import sys, svcgen_runtime; "
@@ -44,6 +54,28 @@ def _outside_checkout(lines: list[str], venv: Path) -> None:
     assert not inside, f"the checkout is importable: {inside}"
 
 
+def _install_section(readme: str) -> str:
+    start = readme.index("## Install")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def test_the_readmes_give_these_steps(tmp_path: Path) -> None:
+    """svcgen's README and the generated one name the commands this test runs and
+    the pip settings for an index that is not PyPI."""
+    section = _install_section((ROOT / "README.md").read_text(encoding="utf-8"))
+    for text in [*STEPS, "scripts/build-dist", "PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL"]:
+        assert text in section, text
+    install = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    assert all(step in install for step in STEPS)
+    commands.new("shop", directory=tmp_path / "shop")
+    generated = (tmp_path / "shop" / "README.md").read_text(encoding="utf-8")
+    section = _install_section(generated)
+    for text in [*STEPS[4:], "PIP_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL"]:
+        assert text in section, text
+    assert "--build-arg PIP_FIND_LINKS=/src/wheels" in generated
+
+
+@pytest.mark.slow  # two venvs and installs from an index: about a minute
 def test_svcgen_and_a_generated_service_install_from_an_index(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
@@ -66,12 +98,12 @@ def test_svcgen_and_a_generated_service_install_from_an_index(
     run([svcgen, "new", "shop"], cwd=work, env=env, timeout=120)
     shop = work / "shop"
     run(
-        [svcgen, "add-consumer", "paid", "--broker", "local", "--source", "shop.paid"],
+        [svcgen, *STEPS[2].split()[1:]],
         cwd=shop,
         env=env,
         timeout=120,
     )
-    run([svcgen, "add-task", "send_receipt", "--broker", "local"], cwd=shop, env=env)
+    run([svcgen, *STEPS[3].split()[1:]], cwd=shop, env=env)
     run([svcgen, "check"], cwd=shop, env=env, timeout=120)
     assert (shop / "src" / "shop" / "handlers" / "paid.py").is_file()
     assert (shop / "src" / "shop" / "tasks" / "send_receipt.py").is_file()
