@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VERSION_FILE = ROOT / "runtime" / "src" / "svcgen_runtime" / "_version.py"
 
 _built: dict[str, Path] = {}
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy
 
 
 def source_version() -> str:
@@ -159,7 +160,7 @@ def serve_and_drain(
         status = None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                with urllib.request.urlopen(
+                with _DIRECT.open(
                     f"http://127.0.0.1:{port}/readyz", timeout=2
                 ) as response:
                     status = response.status
