@@ -83,9 +83,25 @@ _dir = click.option(
 )
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: svcgen's version and the installed svcgen-runtime's."""
+    if value and not ctx.resilient_parsing:
+        from .version import describe
+
+        click.echo(describe())
+        ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for every error.")
-@click.version_option(package_name="svcgen")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show svcgen's and svcgen-runtime's versions and exit.",
+)
 def main(debug: bool) -> None:
     """Generate explicit, typed Python services from service.yaml."""
 

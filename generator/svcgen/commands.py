@@ -32,6 +32,7 @@ from .spec import (
     read_spec,
 )
 from .update import UpdateReport
+from .version import RUNTIME_RANGE
 from .writer import (
     Drift,
     Journal,
@@ -410,8 +411,7 @@ def skeleton_data(
         "brokers": brokers,
         "http": http,
         "extras": sorted(extras | ({"http"} if http else set())),
-        "drain_timeout": 25,
-        "grace_period": 35,
+        "runtime_range": RUNTIME_RANGE,
     }
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Final, NamedTuple
 
-RUNTIME: Final = "svcgen-runtime"
+from .version import RUNTIME, RUNTIME_RANGE
 
 
 class Provider(NamedTuple):
@@ -35,7 +35,7 @@ PROVIDERS: Final = {
 }
 """The distribution (and runtime extra) that provides a module the code imports."""
 
-REQUIREMENTS: Final = {"pydantic": "pydantic>=2", RUNTIME: "svcgen-runtime>=0.1"}
+REQUIREMENTS: Final = {"pydantic": "pydantic>=2", RUNTIME: f"{RUNTIME}{RUNTIME_RANGE}"}
 """The line to add for a distribution (its name alone when not listed)."""
 
 _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
@@ -140,7 +140,7 @@ def notes(text: str, needs: Mapping[str, Need], extras: Iterable[str]) -> list[s
         out.append(
             f"pyproject.toml: the generated code needs the svcgen-runtime extra(s) "
             f"{', '.join(lacking)}; change the dependency to "
-            f'"svcgen-runtime[{wanted}]>=0.1" and reinstall'
+            f'"{RUNTIME}[{wanted}]{RUNTIME_RANGE}" and reinstall'
         )
     return out + [
         f"pyproject.toml: {n.file} imports {n.module}, which no dependency in "

@@ -35,6 +35,7 @@ from .formatting import RenderError, format_python
 from .kinds import BROKERS
 from .names import check_name, check_service_name
 from .render import templates_dir
+from .version import RUNTIME_RANGE
 
 ANSWERS_FILE = ".copier-answers.yml"
 """Copier's answers file (its default name), at the service's root."""
@@ -197,6 +198,7 @@ def read_answers(root: Path) -> dict[str, Any]:
 
 
 _UNSAFE = re.compile(r'["\\\x00-\x1f\x7f]')
+_RANGE = re.compile(r">=\d+(\.\d+)*,<\d+(\.\d+)*")
 
 
 def answers_problem(answers: Mapping[str, Any]) -> str | None:
@@ -224,6 +226,9 @@ def answers_problem(answers: Mapping[str, Any]) -> str | None:
         return f"extras must be a list of {', '.join(sorted(e for e in known if e))}"
     if not isinstance(answers.get("http"), bool):
         return "http must be true or false"
+    runtime_range = answers.get("runtime_range", RUNTIME_RANGE)
+    if not isinstance(runtime_range, str) or not _RANGE.fullmatch(runtime_range):
+        return "runtime_range must be a version range such as >=0.1,<0.2"
     return None
 
 
@@ -356,14 +361,16 @@ def update(root: Path) -> UpdateReport:
     old_files = skeleton_files(root / SNAPSHOT_DIR)
     new_files = skeleton_files(skeleton_dir())
     old_commit, new_commit = str(answers["_commit"]), commit_id(new_files)
-    if old_files == new_files:
+    # the old skeleton renders with the range recorded, the new one with this svcgen's
+    old_data = {"runtime_range": RUNTIME_RANGE, **_answered(answers)}
+    data = {**old_data, "runtime_range": RUNTIME_RANGE}
+    if old_files == new_files and old_data == data:
         return UpdateReport(old_commit, old_commit, up_to_date=True)
     check_git(root)
-    data = _answered(answers)
     with tempfile.TemporaryDirectory(prefix="svcgen-skeleton-") as tmp:
         repo = Path(tmp)
         _template_repo(repo, old_files, old_commit, new_files)
-        _run_copier_update(root.resolve(), repo, old_commit, data)
+        _run_copier_update(root.resolve(), repo, old_commit, old_data, data)
     # copier wrote the answers of the new skeleton's questions (a new one's default)
     data = _answered(_load(root / ANSWERS_FILE)) or data
     conflicts = _lines(
@@ -389,9 +396,14 @@ def update(root: Path) -> UpdateReport:
 
 
 def _run_copier_update(
-    root: Path, repo: Path, old_commit: str, data: dict[str, Any]
+    root: Path,
+    repo: Path,
+    old_commit: str,
+    old_data: dict[str, Any],
+    data: dict[str, Any],
 ) -> None:
-    """Copier's update of ``root`` from the old tag of ``repo`` to its HEAD.
+    """Copier's update of ``root`` from the old tag of ``repo`` (rendered with
+    ``old_data``) to its HEAD (rendered with ``data``).
 
     The answers file names ``.svcgen/skeleton`` as ``_src_path`` (a folder, not a
     repository), so the worker is told the throw-away repository instead, both as the
@@ -427,7 +439,7 @@ def _run_copier_update(
                 skip_if_exists=list(PROTECTED),
             ) as worker:
                 worker.subproject.last_answers = {
-                    **data,
+                    **old_data,
                     "_src_path": str(repo),
                     "_commit": old_commit,
                 }

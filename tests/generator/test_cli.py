@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from svcgen.cli import main
+from svcgen.version import RUNTIME_RANGE
 
 SPEC = """\
 # The shop service.
@@ -359,7 +360,7 @@ def test_add_task_and_add_schedule_keep_comments_and_create_stubs(
     assert "created src/shop/schedules/nightly.py" in result.stdout
     assert result.stderr == (
         "note: pyproject.toml: the generated code needs the svcgen-runtime extra(s) "
-        'schedules; change the dependency to "svcgen-runtime[schedules]>=0.1" and '
+        f'schedules; change the dependency to "svcgen-runtime[schedules]{RUNTIME_RANGE}" and '
         "reinstall\n"
     )
     result = run(

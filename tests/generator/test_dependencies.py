@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from svcgen import commands
 from svcgen.cli import main
 from svcgen.pyproject import with_needs
+from svcgen.version import RUNTIME_RANGE
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -42,11 +43,11 @@ def test_a_message_model_adds_pydantic(root: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "from pydantic import BaseModel" in (root / "src/shop/models.py").read_text()
     assert "wrote pyproject.toml" in result.stdout
-    assert _deps(root) == ["svcgen-runtime[http]>=0.1", "pydantic>=2"]
+    assert _deps(root) == [f"svcgen-runtime[http]{RUNTIME_RANGE}", "pydantic>=2"]
     after = (root / "pyproject.toml").read_text()
     assert after == before.replace(
-        '  "svcgen-runtime[http]>=0.1",\n',
-        '  "svcgen-runtime[http]>=0.1",\n  "pydantic>=2",\n',
+        f'  "svcgen-runtime[http]{RUNTIME_RANGE}",\n',
+        f'  "svcgen-runtime[http]{RUNTIME_RANGE}",\n  "pydantic>=2",\n',
     )
     assert result.stderr == ""
     again = run(
@@ -55,7 +56,7 @@ def test_a_message_model_adds_pydantic(root: Path) -> None:
     )  # fmt: skip
     assert again.exit_code == 0, again.output
     assert "pyproject.toml" not in again.stdout  # already there
-    assert _deps(root) == ["svcgen-runtime[http]>=0.1", "pydantic>=2"]
+    assert _deps(root) == [f"svcgen-runtime[http]{RUNTIME_RANGE}", "pydantic>=2"]
 
 
 @pytest.mark.parametrize(
@@ -72,7 +73,7 @@ def test_add_adds_the_runtime_extra_it_needs(
     result = run(*args, "--dir", str(root))
     assert result.exit_code == 0, result.output
     extras = sorted({"http"} | ({extra} if extra else set()))
-    assert _deps(root) == [f"svcgen-runtime[{','.join(extras)}]>=0.1"]
+    assert _deps(root) == [f"svcgen-runtime[{','.join(extras)}]{RUNTIME_RANGE}"]
     assert result.stderr == ""
     assert (
         run("add-task", "sweep", "--broker", "local", "--dir", str(root)).exit_code == 0
@@ -83,7 +84,7 @@ def test_add_adds_the_runtime_extra_it_needs(
     )  # fmt: skip
     assert schedule.exit_code == 0, schedule.output
     assert _deps(root) == [
-        f"svcgen-runtime[{','.join(sorted([*extras, 'schedules']))}]>=0.1"
+        f"svcgen-runtime[{','.join(sorted([*extras, 'schedules']))}]{RUNTIME_RANGE}"
     ]
 
 

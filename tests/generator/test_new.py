@@ -15,6 +15,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from svcgen import commands
+from svcgen.version import RUNTIME_RANGE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,9 @@ def test_new_with_brokers_and_no_http(tmp_path: Path) -> None:
         "sensor-hub", brokers=["nats", "redis"], http=False, directory=tmp_path / "hub"
     )
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
-    assert pyproject["project"]["dependencies"] == ["svcgen-runtime[nats,redis]>=0.1"]
+    assert pyproject["project"]["dependencies"] == [
+        f"svcgen-runtime[nats,redis]{RUNTIME_RANGE}"
+    ]
     assert pyproject["project"]["scripts"] == {
         "sensor-hub": "sensor_hub._generated.app:run"
     }
@@ -80,7 +83,9 @@ def test_default_new_uses_memory_one_route_one_consumer(tmp_path: Path) -> None:
     assert [r["name"] for r in spec["http"]["routes"]] == ["hello"]
     assert [c["name"] for c in spec["consumers"]] == ["event_received"]
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
-    assert pyproject["project"]["dependencies"] == ["svcgen-runtime[http]>=0.1"]
+    assert pyproject["project"]["dependencies"] == [
+        f"svcgen-runtime[http]{RUNTIME_RANGE}"
+    ]
     # `pip install -e '.[test]' && pytest` (the README's and the CLI's next step)
     # brings what the service's own tests import.
     test_extra = pyproject["project"]["optional-dependencies"]["test"]

@@ -129,13 +129,10 @@ def test_update_keeps_the_user_s_edits_and_brings_the_skeleton_s(
     readme = service / "README.md"
     readme.write_text(readme.read_text() + "\n## Runbook\n\nPage the shop team.\n")
     pyproject = service / "pyproject.toml"
+    runtime = f'"svcgen-runtime[http]{update.RUNTIME_RANGE}",'
     text = pyproject.read_text()
-    pyproject.write_text(
-        text.replace(
-            '"svcgen-runtime[http]>=0.1",',
-            '"svcgen-runtime[http]>=0.1",\n  "orjson>=3",',
-        )
-    )
+    assert runtime in text
+    pyproject.write_text(text.replace(runtime, f'{runtime}\n  "orjson>=3",'))
     assert "orjson" in pyproject.read_text()
     commit(service, "the user's edits")
     before = generated(service)
@@ -208,6 +205,27 @@ def test_an_unchanged_skeleton_is_up_to_date_and_writes_nothing(service: Path) -
     assert result.output.startswith("already up to date: the skeleton is still 0.1.0+")
     assert files(service) == before
     assert git(service, "status", "--porcelain") == ""
+
+
+def test_a_later_svcgen_s_runtime_range_reaches_pyproject_with_the_same_skeleton(
+    service: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The skeleton files are unchanged but svcgen's runtime range moved (a minor
+    release): the old skeleton renders with the recorded range, the new one with
+    svcgen's, so pyproject.toml takes the new range and the answers record it."""
+    pyproject = service / "pyproject.toml"
+    old = update.RUNTIME_RANGE
+    assert f'{old}"' in pyproject.read_text()
+    assert update.read_answers(service)["runtime_range"] == old
+    monkeypatch.setattr(update, "RUNTIME_RANGE", ">=7.3,<7.4")
+
+    result = run("update", "--dir", str(service))
+
+    assert result.exit_code == 0, result.output
+    assert "updated pyproject.toml" in result.output
+    assert '>=7.3,<7.4"' in pyproject.read_text()
+    assert f'{old}"' not in pyproject.read_text()
+    assert update.read_answers(service)["runtime_range"] == ">=7.3,<7.4"
 
 
 def _not_a_service(service: Path) -> Path:

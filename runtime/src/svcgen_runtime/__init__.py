@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._version import __version__
 from .application import Application
 from .brokers.base import Broker, Subscription, SubscriptionSpec
 from .brokers.memory import MemoryBroker
@@ -42,4 +43,5 @@ __all__ = [
     "Subscription",
     "SubscriptionSpec",
     "SvcgenRuntimeError",
+    "__version__",
 ]
