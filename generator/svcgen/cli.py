@@ -11,7 +11,7 @@ import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -25,6 +25,9 @@ from .errors import (
 from .kinds import BROKER_KINDS
 from .names import check_service_name
 
+if TYPE_CHECKING:  # bound by _wrapped when a verb runs (see _load_commands)
+    from . import commands
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -36,6 +39,17 @@ def _traceback(debug: bool) -> None:
         traceback.print_exc()
 
 
+def _load_commands() -> None:
+    """Bind the module-level name ``commands``, the library every verb calls.
+
+    Importing it (pydantic, the spec models, the plan: about 0.2 s) is left to the
+    first verb that runs, so ``svcgen --help`` and ``--version`` stay fast; the
+    one import is here rather than in each verb.
+    """
+    global commands
+    from . import commands
+
+
 def _wrapped(func: F) -> F:
     """Run a command in the one error wrapper: messages, not tracebacks."""
 
@@ -43,6 +57,7 @@ def _wrapped(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         debug = bool(click.get_current_context().find_root().params.get("debug"))
         try:
+            _load_commands()
             return func(*args, **kwargs)
         except click.ClickException:
             raise
@@ -135,8 +150,6 @@ def new(
     Example:
       svcgen new orders --broker kafka --dir services/orders
     """
-    from . import commands
-
     try:
         check_service_name(name)
     except ValueError as exc:
@@ -167,8 +180,6 @@ def generate(root: Path) -> None:
     Example:
       svcgen generate --dir services/orders
     """
-    from . import commands
-
     _report(commands.generate(root))
 
 
@@ -190,8 +201,6 @@ def check(root: Path) -> None:
     Example (in CI):
       svcgen check --dir services/orders
     """
-    from . import commands
-
     drifts, notes = commands.check_with_notes(root)
     for note in notes:
         click.echo(f"note: {note}", err=True)
@@ -219,8 +228,6 @@ def validate(root: Path) -> None:
     Example:
       svcgen validate --dir services/orders
     """
-    from . import commands
-
     spec = commands.validate(root)
     counts = [
         f"{len(spec.brokers)} broker(s)",
@@ -267,7 +274,7 @@ def docs(root: Path, output: Path | None, fmt: str | None, no_schemas: bool) -> 
       svcgen docs -o asyncapi.yaml
       svcgen docs --format json --no-schemas
     """
-    from . import commands, writer
+    from . import writer
 
     if fmt is None:
         fmt = "json" if output is not None and output.suffix == ".json" else "yaml"
@@ -288,8 +295,6 @@ def schema() -> None:
     Example:
       svcgen schema > service.schema.json
     """
-    from . import commands
-
     click.echo(commands.schema(), nl=False)
 
 
@@ -314,8 +319,6 @@ def add_consumer(root: Path, **options: Any) -> None:
       svcgen add-consumer order_created --broker events --source orders.created \\
           --group orders --concurrency 16 --message orders.models:OrderCreated
     """
-    from . import commands
-
     _report(commands.add_consumer(root, **options))
 
 
@@ -338,8 +341,6 @@ def add_route(root: Path, name: str, method: str, path: str) -> None:
     Example:
       svcgen add-route get_order --method GET --path '/orders/{order_id}'
     """
-    from . import commands
-
     _report(commands.add_route(root, name=name, method=method, path=path))
 
 
@@ -358,8 +359,6 @@ def add_publisher(root: Path, **options: Any) -> None:
       svcgen add-publisher order_shipped --broker events --target orders.shipped \\
           --message orders.models:OrderShipped
     """
-    from . import commands
-
     _report(commands.add_publisher(root, **options))
 
 
@@ -387,8 +386,6 @@ def add_task(root: Path, **options: Any) -> None:
       svcgen add-task send_receipt --broker jobs \\
           --args orders.models:ReceiptArgs --concurrency 8 --max-attempts 5
     """
-    from . import commands
-
     _report(commands.add_task(root, **options))
 
 
@@ -411,8 +408,6 @@ def add_schedule(root: Path, **options: Any) -> None:
           --cron '0 3 * * *' --timezone Europe/Berlin
       svcgen add-schedule heartbeat --task ping --every 30s
     """
-    from . import commands
-
     _report(commands.add_schedule(root, **options))
 
 
@@ -440,8 +435,6 @@ def add_resource(root: Path, **options: Any) -> None:
       svcgen add-resource database --kind postgres --url '${DATABASE_URL}'
       svcgen add-resource storage --kind fs --path /var/lib/orders
     """
-    from . import commands
-
     _report(commands.add_resource(root, **options))
 
 
@@ -461,8 +454,6 @@ def update(root: Path, adopt: bool) -> None:
     Example:
       svcgen update && git diff
     """
-    from . import commands
-
     report = commands.update(root, adopt=adopt)
     out, err = report.messages(adopted=adopt)
     click.echo("".join(f"{line}\n" for line in out), nl=False)
