@@ -14,7 +14,8 @@ Kafka uses ``KafkaBroker``'s defaults, as a generated service does
 timeout to form a group), and deletes its topics afterwards.
 
 Run: ``bash scripts/services-up && .venv/bin/python -m benchmarks.startup``
-(``--brokers memory`` or ``--brokers kafka``, ``--consumers 1,10``, ``--runs 5``).
+(``--brokers memory`` or ``--brokers kafka``, ``--consumers 1,10``, ``--runs 5``,
+``--fresh-groups``).
 """
 
 from __future__ import annotations
@@ -79,17 +80,29 @@ async def _delete_topics(topics: list[str]) -> None:
         await admin.close()
 
 
-async def one_run(kind: str, consumers: int) -> tuple[float, float]:
-    """Seconds from ``serve()`` to the first /healthz 200 and to the first /readyz 200."""
+async def one_run(
+    kind: str, consumers: int, *, fresh_groups: bool = False
+) -> tuple[float, float]:
+    """Seconds from ``serve()`` to the first /healthz 200 and to the first /readyz 200.
+
+    The groups are ``c0``, ``c1``... as a redeployed service's are, or new ones
+    (``fresh_groups``) as at a first deployment.
+    """
     broker = _broker(kind)
     tag = secrets.token_hex(4)
     sources = [f"bench-start-{tag}-{i}" for i in range(consumers)]
     health = HealthServer(host="127.0.0.1", port=0)
+
+    def group(source: str) -> str | None:
+        return f"{source}-g" if fresh_groups else None
+
     app = Application(
         name="bench-startup",
         brokers=[broker],
         consumers=[
-            Consumer(name=f"c{i}", broker=broker, source=s, handler=_noop)
+            Consumer(
+                name=f"c{i}", broker=broker, source=s, group=group(s), handler=_noop
+            )
             for i, s in enumerate(sources)
         ],
         http=health,
@@ -131,6 +144,11 @@ async def main() -> None:
     parser.add_argument("--brokers", default="memory,kafka")
     parser.add_argument("--consumers", default="1,10")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--fresh-groups",
+        action="store_true",
+        help="new consumer groups each run (a first deployment), not c0, c1...",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.consumers.split(",")]
     print(
@@ -144,7 +162,7 @@ async def main() -> None:
             alive: list[float] = []
             ready: list[float] = []
             for _ in range(args.runs):
-                a, r = await one_run(kind, n)
+                a, r = await one_run(kind, n, fresh_groups=args.fresh_groups)
                 alive.append(a)
                 ready.append(r)
             medians[n] = statistics.median(ready)
