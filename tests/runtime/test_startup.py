@@ -291,3 +291,38 @@ async def test_readyz_reason_after_start_and_while_draining() -> None:
     assert (await get(port, "/healthz")).status_code == 200
     worker.draining.open.set()
     assert await serving == 0
+
+
+async def test_other_components_start_after_every_consumer_subscribed() -> None:
+    """A schedule's first fire may publish to a source the service reads: components
+    start only once every consumer (task workers are consumers) is subscribed."""
+    broker = HeldBroker("local")
+    broker.connecting.open.set()
+    worker = Draining()
+    starts: list[str] = []
+
+    async def start() -> None:
+        starts.append(f"worker while {sorted(c.name for c in consumers if c.ready)}")
+
+    worker.start = start  # type: ignore[method-assign]
+    worker.draining.open.set()
+    consumers = [consumer(broker, "a"), consumer(broker, "b")]
+    app = Application(
+        name="t",
+        brokers=[broker],
+        consumers=consumers,
+        components=[worker],
+        handle_signals=False,
+    )
+    serving = asyncio.create_task(app.serve())
+    await reached(broker.gate("a").entered)
+    await reached(broker.gate("b").entered)
+    broker.gate("a").open.set()
+    while not consumers[0].ready:
+        await asyncio.sleep(0)
+    assert starts == []
+    broker.gate("b").open.set()
+    await app.wait_started()
+    assert starts == ["worker while ['a', 'b']"]
+    app.shutdown()
+    assert await serving == 0

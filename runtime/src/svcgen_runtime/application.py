@@ -36,9 +36,9 @@ class Application:
     Start: start the HTTP server (or health listener) first, so ``/healthz`` answers
     200 from the first second while ``/readyz`` answers 503 with what it waits for and
     user routes answer 503 with ``Retry-After`` → open resources → connect every
-    broker at once → subscribe every consumer and start every other component
-    (task workers, schedules) at once (a consumer is started once it can really
-    receive: Kafka partitions assigned in both its groups) → ready. The first failure
+    broker at once → subscribe every consumer (task workers too) at once (a consumer
+    is started once it can really receive: Kafka partitions assigned in both its
+    groups) → start the other components (schedules) at once → ready. The first failure
     cancels the rest of its step, and ``serve()`` returns 3 after closing what opened.
 
     Shutdown on the first SIGTERM/SIGINT (or ``shutdown()``): not ready → stop intake
@@ -197,7 +197,10 @@ class Application:
         self._phase = "connecting brokers " + ", ".join(b.name for b in self.brokers)
         await together(broker.connect() for broker in self.brokers)
         self._phase = "starting consumers"
-        await together(c.start() for c in [*self.consumers, *self.components])
+        await together(c.start() for c in self.consumers)
+        # Then the rest (schedules): a schedule's first fire may publish to a source
+        # a consumer here reads, which must be subscribed by then.
+        await together(c.start() for c in self.components)
         self.state = State.RUNNING
         self._phase = "started"
         self._started.set()
