@@ -20,7 +20,7 @@ from aiokafka.conn import AIOKafkaConnection
 
 from svcgen_runtime.application import Application
 from svcgen_runtime.brokers.base import SubscriptionSpec
-from svcgen_runtime.brokers.kafka import KafkaBroker
+from svcgen_runtime.brokers.kafka import KafkaBroker, KafkaSubscription
 from svcgen_runtime.brokers.kafka.tracker import COMMIT_BATCH, Partition, Progress
 from svcgen_runtime.consumer import Consumer
 from svcgen_runtime.message import (
@@ -914,3 +914,43 @@ async def test_concurrent_first_publishes_start_one_admin_client(
     finally:
         await broker.close()
     assert len(started) == 1
+
+
+async def test_consumers_start_together_and_only_once_both_groups_are_assigned(
+    harness: Harness,
+) -> None:
+    """Two consumers start concurrently; the service reports started only once each
+    has its source partition (group ``<g>``) and its retry partition (group
+    ``<g>.retry``): a retry group still joining handled a due retry seconds late."""
+    broker = harness.broker()
+    sources = [harness.source("k-start"), harness.source("k-start")]
+
+    consumers = [
+        make_consumer(harness, broker, s, noop_handler, name=f"start-{i}")
+        for i, s in enumerate(sources)
+    ]
+    app = Application(
+        name="kafka-start",
+        brokers=[broker],
+        consumers=consumers,
+        handle_signals=False,
+        drain_timeout=10.0,
+    )
+    task = asyncio.create_task(app.serve())
+    try:
+        await asyncio.wait_for(app.wait_started(), 60)
+        for c, source in zip(consumers, sources, strict=True):
+            sub = c._sub
+            assert isinstance(sub, KafkaSubscription) and sub.receiving
+            assert sub._consumer.assignment() == {TopicPartition(source, 0)}
+            assert sub._retry_consumer.assignment() == {
+                TopicPartition(f"{source}.retry", 0)
+            }
+        assert app.ready
+    finally:
+        app.shutdown()
+        assert await task == 0
+
+
+async def noop_handler(body: bytes, msg: InboundMessage) -> None:
+    return None

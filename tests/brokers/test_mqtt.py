@@ -732,3 +732,45 @@ async def test_a_wildcard_source_retries_and_dead_letters(harness: Harness) -> N
     assert runs == {b"retry": 2, b"reject": 1}
     assert c.stats.retried == 1
     assert c.stats.settle_failures == 0
+
+
+async def test_concurrent_subscribes_declare_the_dead_letter_session_once(
+    harness: Harness,
+) -> None:
+    """Two consumers of one group and one dead-letter topic start together (the
+    Application subscribes concurrently): the dead-letter session is opened once,
+    never by two connections at a time (the server would drop one of them)."""
+    source = harness.source("dl-once")
+    dlq = f"{source}.dlq"
+    opened: list[tuple[str, str]] = []
+    inside = 0
+    most = 0
+
+    class Counting(MqttBroker):
+        async def _declare_once(self, group: str, topic: str, expiry: int) -> None:
+            nonlocal inside, most
+            inside += 1
+            most = max(most, inside)
+            try:
+                if (group, topic) not in self._declared:
+                    opened.append((group, topic))
+                await super()._declare_once(group, topic, expiry)
+            finally:
+                inside -= 1
+
+    plain = harness.broker()
+    broker = Counting(
+        plain.name, URL, keepalive=10, session_expiry=plain.session_expiry
+    )
+
+    async def handle(body: bytes, msg: InboundMessage) -> Outcome:
+        return Nack(requeue=False)
+
+    one = make_consumer(harness, broker, source, handle, name="one", group="g-once")
+    two = make_consumer(harness, broker, source, handle, name="two", group="g-once")
+    async with running(broker, one, two):
+        assert one.ready and two.ready
+        await broker.publish(source, b"bad")
+        await until(lambda: one.stats.dead_lettered + two.stats.dead_lettered == 1)
+    assert most == 1, "two declares of one dead-letter session ran at once"
+    assert opened == [("g-once", dlq)]

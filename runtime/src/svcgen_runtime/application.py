@@ -7,7 +7,7 @@ import enum
 import logging
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from typing import Any, Final
 
 from .brokers.base import Broker
@@ -33,9 +33,13 @@ class State(enum.Enum):
 class Application:
     """Hosts an optional HTTP server (or health listener) and any number of consumers.
 
-    Start: open resources → connect brokers → subscribe consumers (declaring
-    topology) and start them → start other components (task workers, schedules)
-    → start HTTP → ready.
+    Start: start the HTTP server (or health listener) first, so ``/healthz`` answers
+    200 from the first second while ``/readyz`` answers 503 with what it waits for and
+    user routes answer 503 with ``Retry-After`` → open resources → connect every
+    broker at once → subscribe every consumer (task workers too) at once (a consumer
+    is started once it can really receive: Kafka partitions assigned in both its
+    groups) → start the other components (schedules) at once → ready. The first failure
+    cancels the rest of its step, and ``serve()`` returns 3 after closing what opened.
 
     Shutdown on the first SIGTERM/SIGINT (or ``shutdown()``): not ready → stop intake
     everywhere → drain in-flight handlers and requests up to ``drain_timeout`` →
@@ -80,6 +84,7 @@ class Application:
         self._force = asyncio.Event()
         self._started = asyncio.Event()
         self._signals = 0
+        self._phase = "not started"
         names = [c.name for c in [*self.consumers, *self.components]]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -97,6 +102,17 @@ class Application:
             and all(c.ready for c in self.consumers)
             and all(c.ready for c in self.components)
         )
+
+    def not_ready_reason(self) -> str:
+        """Why ``ready`` is False, in a few words (the ``/readyz`` body says it)."""
+        if self.state is State.STARTING and self._phase != "starting consumers":
+            return f"starting: {self._phase}"
+        waiting = [c.name for c in [*self.consumers, *self.components] if not c.ready]
+        if self.state is State.STARTING:
+            return "starting: waiting for " + (", ".join(waiting) or "the last steps")
+        if self.state is State.RUNNING:
+            return "not consuming: " + (", ".join(waiting) or "none")
+        return str(self.state.value)
 
     def consumer(self, name: str) -> Component:
         for c in self.consumers:
@@ -145,7 +161,8 @@ class Application:
         try:
             try:
                 await self._start()
-            except Exception as exc:
+            except Exception as failure:
+                exc = first_error(failure)
                 log.error(
                     "%s: start-up failed: %s: %s", self.name, type(exc).__name__, exc
                 )
@@ -162,22 +179,35 @@ class Application:
         return [*self.consumers, *self.components, *http]
 
     async def _start(self) -> None:
+        began = time.monotonic()
         self.state = State.STARTING
         if isinstance(self.http, Probed):
-            self.http.bind(lambda: self.ready, lambda: exposition(self))
+            self.http.bind(
+                lambda: self.ready,
+                lambda: exposition(self),
+                reason=self.not_ready_reason,
+                started=self._started.is_set,
+            )
+        if self.http is not None:
+            self._phase = "starting http"
+            await self.http.start()
+        self._phase = "opening resources"
         for resource in self.resources:
             await resource.open()
-        for broker in self.brokers:
-            await broker.connect()
-        for component in [*self.consumers, *self.components]:
-            await component.start()
-        if self.http is not None:
-            await self.http.start()
+        self._phase = "connecting brokers " + ", ".join(b.name for b in self.brokers)
+        await together(broker.connect() for broker in self.brokers)
+        self._phase = "starting consumers"
+        await together(c.start() for c in self.consumers)
+        # Then the rest (schedules): a schedule's first fire may publish to a source
+        # a consumer here reads, which must be subscribed by then.
+        await together(c.start() for c in self.components)
         self.state = State.RUNNING
+        self._phase = "started"
         self._started.set()
         log.info(
-            "%s: started (%d consumer(s), %d component(s), http=%s)",
+            "%s: started in %.2fs (%d consumer(s), %d component(s), http=%s)",
             self.name,
+            time.monotonic() - began,
             len(self.consumers),
             len(self.components),
             self.http is not None,
@@ -267,3 +297,18 @@ class Application:
                 log.exception(
                     "%s: closing resource %s failed", self.name, resource.name
                 )
+
+
+async def together(steps: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run ``steps`` concurrently; the first failure cancels the others and is raised
+    (as an ``ExceptionGroup``; ``first_error`` unwraps it)."""
+    async with asyncio.TaskGroup() as group:
+        for step in steps:
+            group.create_task(step)
+
+
+def first_error(exc: BaseException) -> BaseException:
+    """The first leaf of an exception group (``together``'s failures), else ``exc``."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc

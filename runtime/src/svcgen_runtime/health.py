@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Final, NamedTuple
 
-from .types import Exposition, Readiness
+from .types import Exposition, Readiness, Reason, Started
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,24 @@ class Answer(NamedTuple):
     body: bytes
 
 
-def probe(path: str, readiness: Readiness) -> Answer | None:
-    """Status and body for a probe path, or None when the path is not a probe."""
+def probe(
+    path: str, readiness: Readiness, reason: Reason | None = None
+) -> Answer | None:
+    """Status and body for a probe path, or None when the path is not a probe.
+
+    ``/healthz`` is 200 whenever the process answers at all (from the first second
+    of start-up to the end of the drain); ``/readyz`` is 200 once every consumer is
+    consuming, else 503 with ``reason`` (what it waits for, or ``draining``).
+    """
     if path == HEALTHZ:
         return Answer(200, b'{"status":"ok"}')
     if path == READYZ:
         if readiness():
             return Answer(200, b'{"status":"ready"}')
-        return Answer(503, b'{"status":"not ready"}')
+        body: dict[str, str] = {"status": "not ready"}
+        if reason is not None:
+            body["reason"] = reason()
+        return Answer(503, json.dumps(body, separators=(",", ":")).encode())
     return None
 
 
@@ -51,12 +62,22 @@ class HealthServer:
         self.port = port
         self._server: asyncio.Server | None = None
         self._readiness: Readiness = lambda: False
+        self._reason: Reason | None = None
         self._metrics: Exposition | None = None
 
-    def bind(self, readiness: Readiness, metrics: Exposition) -> None:
-        """Answer ``/readyz`` from ``readiness`` and ``/metrics`` with what
-        ``metrics`` returns."""
+    def bind(
+        self,
+        readiness: Readiness,
+        metrics: Exposition,
+        *,
+        reason: Reason | None = None,
+        started: Started | None = None,
+    ) -> None:
+        """Answer ``/readyz`` from ``readiness`` (503 bodies say ``reason``) and
+        ``/metrics`` with what ``metrics`` returns; ``started`` is not used (no
+        routes to hold back)."""
         self._readiness = readiness
+        self._reason = reason
         self._metrics = metrics
 
     @property
@@ -99,7 +120,7 @@ class HealthServer:
             parts = request_line.decode("latin-1").split()
             path = parts[1].split("?", 1)[0] if len(parts) >= 2 else ""
             kind = "application/json"
-            answer = probe(path, self._readiness)
+            answer = probe(path, self._readiness, self._reason)
             if path == METRICS and self._metrics is not None:
                 answer, kind = Answer(200, await self._metrics()), CONTENT_TYPE
             status, body = (

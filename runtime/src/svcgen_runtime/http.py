@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from .errors import require
 from .health import CONTENT_TYPE, HEALTHZ, METRICS, READYZ, probe
-from .types import Exposition, Readiness
+from .types import Exposition, Readiness, Reason, Started
 
 require("starlette", "http")
 require("uvicorn", "http")
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 _PROBES: Final = frozenset({HEALTHZ, READYZ, METRICS})
 _DRAINING: Final = b'{"status":"draining"}'
+_STARTING: Final = b'{"status":"starting"}'
+RETRY_AFTER: Final = 1
+"""Seconds a request that arrives during start-up is told to wait (``Retry-After``)."""
 
 
 class _Server(uvicorn.Server):
@@ -66,6 +69,8 @@ class HttpServer:
         self.host = host
         self.port = port
         self._readiness: Readiness = lambda: False
+        self._reason: Reason | None = None
+        self._started: Started = lambda: True
         self._metrics: Exposition | None = None
         probes: list[BaseRoute] = [
             Route(HEALTHZ, self._probe, methods=["GET"]),
@@ -89,11 +94,22 @@ class HttpServer:
         self._server = _Server(self._config)
         self._task: asyncio.Task[None] | None = None
 
-    def bind(self, readiness: Readiness, metrics: Exposition) -> None:
-        """Answer ``/readyz`` from ``readiness`` and ``/metrics`` with what
-        ``metrics`` returns."""
+    def bind(
+        self,
+        readiness: Readiness,
+        metrics: Exposition,
+        *,
+        reason: Reason | None = None,
+        started: Started | None = None,
+    ) -> None:
+        """Answer ``/readyz`` from ``readiness`` (503 bodies say ``reason``) and
+        ``/metrics`` with what ``metrics`` returns; until ``started()`` is true,
+        requests to the routes get 503 with ``Retry-After``."""
         self._readiness = readiness
+        self._reason = reason
         self._metrics = metrics
+        if started is not None:
+            self._started = started
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry: probes always pass; other requests count as in flight,
@@ -102,18 +118,11 @@ class HttpServer:
             await self.app(scope, receive, send)
             return
         if self._draining:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(_DRAINING)).encode()),
-                        (b"connection", b"close"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": _DRAINING})
+            await _unavailable(send, _DRAINING, (b"connection", b"close"))
+            return
+        if not self._started():
+            retry = (b"retry-after", str(RETRY_AFTER).encode())
+            await _unavailable(send, _STARTING, retry)
             return
         self._in_flight += 1
         self._idle.clear()
@@ -130,7 +139,7 @@ class HttpServer:
         return Response(await self._metrics(), headers={"content-type": CONTENT_TYPE})
 
     async def _probe(self, request: Request) -> Response:
-        answer = probe(request.url.path, self._readiness)
+        answer = probe(request.url.path, self._readiness, self._reason)
         assert answer is not None
         return Response(
             answer.body, status_code=answer.status, media_type="application/json"
@@ -190,3 +199,19 @@ class HttpServer:
                 except TimeoutError:
                     self._task.cancel()
             self._task = None
+
+
+async def _unavailable(send: Send, body: bytes, header: tuple[bytes, bytes]) -> None:
+    """Answer 503 with a JSON ``body`` and one more ``header``."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                header,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -11,6 +11,12 @@ Readiness = Callable[[], bool]
 Exposition = Callable[[], Awaitable[bytes]]
 """What a server calls to answer ``/metrics``."""
 
+Reason = Callable[[], str]
+"""Why the service is not ready, in a few words (the body of a 503 ``/readyz``)."""
+
+Started = Callable[[], bool]
+"""True once the service has started: until then user routes answer 503."""
+
 
 @runtime_checkable
 class Component(Protocol):
@@ -50,9 +56,17 @@ class Resource(Protocol):
 @runtime_checkable
 class Probed(Protocol):
     """A server that answers ``/readyz`` and ``/metrics`` (the HTTP server, the
-    HealthServer): the Application binds both when it starts."""
+    HealthServer): the Application binds both when it starts, before the server
+    starts (it starts first, so ``/healthz`` answers while the rest starts)."""
 
-    def bind(self, readiness: Readiness, metrics: Exposition) -> None: ...
+    def bind(
+        self,
+        readiness: Readiness,
+        metrics: Exposition,
+        *,
+        reason: Reason | None = None,
+        started: Started | None = None,
+    ) -> None: ...
 
 
 class Service(Protocol):

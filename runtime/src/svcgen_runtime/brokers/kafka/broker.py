@@ -130,8 +130,13 @@ class KafkaBroker(KafkaPublisher):
             lost_after=int(options["session_timeout_ms"]) / 1000.0,
         )
         source_consumer.subscribe([spec.source], listener=sub.listener)
-        retry_consumer.subscribe([retry_topic], listener=sub.listener)
-        # Both groups join at once (seconds each).
+        retry_consumer.subscribe([retry_topic], listener=sub.retry_listener)
+        # Both groups join at once (seconds each); subscribed once both assigned.
         await self._start_consumers(spec.consumer, source_consumer, retry_consumer)
         sub.start()
+        try:
+            await sub.wait_assigned(self.request_timeout_ms / 1000)
+        except BaseException:
+            await sub.close()
+            raise
         return sub

@@ -33,14 +33,19 @@ log = logging.getLogger(__package__)  # the adapter's one logger, as before
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """One consumer's rebalance listener; ``joined`` is set once its group has
+    assigned it partitions (or none, when the group has more members than partitions)."""
+
     def __init__(self, sub: KafkaSubscription) -> None:
         self._sub = sub
+        self.joined = asyncio.Event()
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         await self._sub.revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self._sub.assigned(assigned)
+        self.joined.set()
 
 
 class KafkaSubscription:
@@ -80,9 +85,34 @@ class KafkaSubscription:
         self._lost_since: float | None = None
         self._failure: BaseException | None = None
         self.listener = _Listener(self)
+        """The source consumer's rebalance listener."""
+        self.retry_listener = _Listener(self)
+        """The retry consumer's rebalance listener."""
 
     def start(self) -> None:
         self._committer.start()
+
+    @property
+    def receiving(self) -> bool:
+        """Both groups have assigned this member its partitions: records can arrive."""
+        return self.listener.joined.is_set() and self.retry_listener.joined.is_set()
+
+    async def wait_assigned(self, timeout: float) -> None:
+        """Wait until both groups have assigned partitions (``receiving``).
+
+        aiokafka's ``start`` waits for the assignment too, but may return before the
+        listener ran; a consumer reported started before its retry group had joined
+        handled a due retry seconds late (the retry group was still rebalancing).
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                await self.listener.joined.wait()
+                await self.retry_listener.joined.wait()
+        except TimeoutError:
+            raise BrokerConnectionError(
+                f"kafka consumer {self._spec.consumer!r}: its groups assigned no "
+                f"partitions within {timeout:g}s; check that Kafka is healthy"
+            ) from None
 
     def _owner(self, tp: TopicPartition) -> AIOKafkaConsumer:
         return self._retry_consumer if tp.topic == self._retry_topic else self._consumer

@@ -73,6 +73,9 @@ class MqttBroker:
         self._publisher: Link | None = None
         self._connecting: asyncio.Lock | None = None
         self._declared: set[tuple[str, str]] = set()
+        # Consumers subscribe concurrently: two of one group with one dead-letter
+        # topic would each open the same session id, and the server would drop one.
+        self._declaring = asyncio.Lock()
 
     @property
     def connected(self) -> bool:
@@ -211,6 +214,10 @@ class MqttBroker:
         subscription is a plain one: every replica declares the same session, and
         each dead letter is stored once in it.
         """
+        async with self._declaring:
+            await self._declare_once(group, topic, expiry)
+
+    async def _declare_once(self, group: str, topic: str, expiry: int) -> None:
         cid = self.dead_letter_client_id(group, topic)
         if (group, topic) in self._declared or cid in in_use:
             return
