@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .formatting import Bracket
 from .kinds import BROKERS
 from .spec_models import RetrySpec
 
@@ -68,6 +69,8 @@ class BrokerPlan:
     cls: str
     url_setting: str | None
     description: str
+    args: tuple[Arg, ...] = ()
+    """The keywords of its spec ``options`` that the constructor takes."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ class ConsumerPlan:
     retry: RetryPlan
     dead_letter: str | None
     description: str
+    options: Bracket | None = None
+    """Its ``options={...}`` (the broker's merged with its own), or None."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,8 @@ class TaskPlan:
     guarded: bool
     """A schedule enqueues it: at most one run of a schedule at a time."""
     description: str
+    options: Bracket | None = None
+    """Its ``options={...}`` (the broker's merged with its own), or None."""
 
 
 @dataclass(frozen=True)
