@@ -79,7 +79,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
             retry=RetryPlan.of(c.retry),
             dead_letter=dead_letter(c.dead_letter, c.source, kinds[c.broker]),
             description=c.description,
-            options=subscription_options(
+            option_values=subscription_options(
                 kinds[c.broker], spec.brokers[c.broker].options, c.options
             ),
         )

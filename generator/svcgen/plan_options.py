@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .formatting import Bracket, py_literal
+from .formatting import py_literal
 from .kinds import BROKERS, OptionInfo
-from .plan_records import Arg
+from .plan_records import Arg, OptionValue
 from .spec_models import OptionsSpec
 
 
@@ -49,20 +49,13 @@ def broker_args(kind: str, options: OptionsSpec) -> tuple[Arg, ...]:
 
 def subscription_options(
     kind: str, broker: OptionsSpec, own: OptionsSpec
-) -> Bracket | None:
-    """The ``options={...}`` of a consumer or task worker, laid out as black does
-    (``formatting.lay_out``): the broker's options overridden by its own, under the
-    runtime's names (sorted); None when neither sets any."""
+) -> tuple[OptionValue, ...]:
+    """The options of a consumer or task worker: the broker's overridden by its own,
+    each with the runtime's name and value, sorted by that name."""
     known = BROKERS[kind].spec_options
     merged = merged_options(kind, [broker, own])
-    items = sorted(
-        (known[k].runtime, _runtime_value(known[k], v)) for k, v in merged.items()
+    values = (
+        OptionValue(k, known[k].runtime, _runtime_value(known[k], v))
+        for k, v in merged.items()
     )
-    if not items:
-        return None
-    return Bracket(
-        "options={",
-        [f"{py_literal(k)}: {py_literal(v)}" for k, v in items],
-        "}",
-        split="items",
-    )
+    return tuple(sorted(values, key=lambda o: o.runtime))

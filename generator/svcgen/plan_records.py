@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .formatting import Bracket
+from .formatting import Bracket, py_literal
 from .kinds import BROKERS
 from .spec_models import RetrySpec
 
@@ -33,6 +33,30 @@ class Arg(NamedTuple):
     keyword: str
     expr: str
     """A Python expression."""
+
+
+class OptionValue(NamedTuple):
+    """One broker option of a consumer or task worker, merged from the spec."""
+
+    key: str
+    """The spec's key (``session_timeout``)."""
+    runtime: str
+    """The adapter's option (``session_timeout_ms``)."""
+    value: object
+    """The value the adapter takes (``15000``)."""
+
+
+def options_bracket(values: tuple[OptionValue, ...]) -> Bracket | None:
+    """``options={...}`` of a consumer's or task worker's option values, laid out as
+    black does (``formatting.lay_out``); None when there are none."""
+    if not values:
+        return None
+    return Bracket(
+        "options={",
+        [f"{py_literal(o.runtime)}: {py_literal(o.value)}" for o in values],
+        "}",
+        split="items",
+    )
 
 
 class ModelClass(NamedTuple):
@@ -112,8 +136,13 @@ class ConsumerPlan:
     retry: RetryPlan
     dead_letter: str | None
     description: str
-    options: Bracket | None = None
-    """Its ``options={...}`` (the broker's merged with its own), or None."""
+    option_values: tuple[OptionValue, ...] = ()
+    """Its broker options: the broker's merged with its own."""
+
+    @property
+    def options(self) -> Bracket | None:
+        """``options={...}`` of ``option_values`` as app.py spells it, or None."""
+        return options_bracket(self.option_values)
 
 
 @dataclass(frozen=True)
@@ -185,8 +214,13 @@ class TaskPlan:
     guarded: bool
     """A schedule enqueues it: at most one run of a schedule at a time."""
     description: str
-    options: Bracket | None = None
-    """Its ``options={...}`` (the broker's merged with its own), or None."""
+    option_values: tuple[OptionValue, ...] = ()
+    """Its broker options: the broker's merged with its own."""
+
+    @property
+    def options(self) -> Bracket | None:
+        """``options={...}`` of ``option_values`` as app.py spells it, or None."""
+        return options_bracket(self.option_values)
 
 
 @dataclass(frozen=True)

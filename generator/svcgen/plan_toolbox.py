@@ -111,7 +111,7 @@ def _plan_tasks(
                 idempotency_var=place.var,
                 guarded=t.name in scheduled,
                 description=t.description,
-                options=subscription_options(
+                option_values=subscription_options(
                     kind, spec.brokers[t.broker].options, t.options
                 ),
             )

@@ -49,6 +49,10 @@ def test_a_consumer_s_options_override_the_broker_s_key_by_key() -> None:
     plan = make_plan(parse_spec(SPEC))
     by_name = {c.name: c for c in plan.consumers}
     paid, plain = by_name["paid"].options, by_name["plain"].options
+    assert [tuple(o) for o in by_name["paid"].option_values] == [
+        ("partitions", "partitions", 12),
+        ("session_timeout", "session_timeout_ms", 15000),
+    ]
     assert paid is not None and plain is not None
     # durations in the unit the adapter takes: session_timeout_ms
     assert paid.flat() == ('options={"partitions": 12, "session_timeout_ms": 15000}')
