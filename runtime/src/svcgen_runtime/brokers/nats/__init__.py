@@ -33,10 +33,11 @@ have the server enforce a ceiling anyway.
 Consumer options (``Consumer(options=...)``): ``ack_wait`` (seconds; replaces
 ``spec.ack_wait``), ``max_deliver`` (default -1, unlimited), ``replicas`` and
 ``storage`` (of the streams it creates; default the broker's), ``stream`` (stream for
-``source``, created if missing), ``dead_letter_stream``, ``max_ack_pending`` (a server-side
-ceiling on unacked deliveries of the group, delayed ones included), ``deliver_policy``
-(``all`` or ``new``, for a new durable), ``double_ack`` (wait for the server to
-confirm every ack: one round trip per message, fewer redeliveries after a crash).
+``source``, created if missing), ``dead_letter_stream``, ``max_ack_pending`` (a
+server-side ceiling on unacked deliveries of the group, delayed ones included),
+``deliver_policy`` (``all`` or ``new``, for a new durable), ``double_ack`` (wait for
+the server to confirm every ack: one round trip per message, fewer redeliveries after
+a crash).
 
 Modules: ``failures`` (nats-py's exceptions as the runtime's), ``names`` (stream
 names, subject matching), ``connection`` (connection, publish, streams),
