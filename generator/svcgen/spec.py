@@ -23,7 +23,6 @@ from pydantic import BaseModel, ValidationError
 from .errors import SpecError, SpecIssue
 from .names import task_keys_bucket, task_keys_prefix
 from .spec_checks import cross_references
-from .spec_checks_options import option_issues
 from .spec_checks_toolbox import toolbox_issues
 from .spec_models import ServiceSpec, json_schema
 from .spec_reader import (
@@ -68,7 +67,6 @@ def parse_spec(text: str, *, filename: str = SPEC_FILENAME) -> ServiceSpec:
         issues.extend(_from_pydantic(exc, pos))
     issues.extend(cross_references(data, pos))
     issues.extend(toolbox_issues(data, pos))
-    issues.extend(option_issues(data, pos))
     if issues or spec is None:
         inner = {
             SpecIssue(*inside(text, i.line, i.column), i.path, i.message)
