@@ -14,6 +14,7 @@ import pytest
 
 from svcgen_runtime.brokers.base import SubscriptionSpec
 from svcgen_runtime.brokers.kafka import KafkaBroker, KafkaSubscription
+from svcgen_runtime.brokers.kafka.clients import settled
 from svcgen_runtime.errors import ConfigurationError
 from tests.contract.harness_kafka import SESSION_TIMEOUT_MS, URL, Harness
 
@@ -113,7 +114,7 @@ async def _two_replicas(harness: Harness, partitions: int) -> tuple[int, int]:
         # both members in, the group settled: every partition is held by one
         deadline = time.monotonic() + 30
         while sum(_assigned(s) for s in subs) != partitions or not all(
-            s._consumer._subscription.reassignment_in_progress is False for s in subs
+            settled(s._consumer) for s in subs
         ):
             assert time.monotonic() < deadline, "the group did not settle in 30s"
             await asyncio.sleep(0.2)
