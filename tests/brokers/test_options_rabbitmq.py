@@ -68,8 +68,8 @@ async def test_queue_type_and_delivery_limit_are_the_queues_arguments(
     for argument in (
         '{"x-queue-type","quorum"}',
         '{"x-delivery-limit",3}',
-        '{"x-dead-letter-exchange",<<>>}',
-        f'{{"x-dead-letter-routing-key",<<"{quorum}.dlq">>}}',
+        '{"x-dead-letter-exchange",[]}',  # the default exchange: ""
+        f'{{"x-dead-letter-routing-key","{quorum}.dlq"}}',
     ):
         assert argument in arguments.replace(" ", ""), (argument, arguments)
     dlq_kind, dlq_arguments = found[f"{quorum}.dlq"]
