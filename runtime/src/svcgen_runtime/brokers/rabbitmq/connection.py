@@ -159,11 +159,14 @@ class RabbitMQConnection:
             )
         except aiormq.exceptions.ChannelPreconditionFailed as exc:
             kind = "quorum" if quorum else "classic"
+            asked = f"a durable {kind} queue" + (
+                f" with {dict(extra)}" if extra else ""
+            )
             raise ConfigurationError(
-                f"rabbitmq queue {queue!r} already exists with other arguments than a "
-                f"durable {kind} queue {dict(extra or {})} ({exc}): delete it, or set "
-                "the consumer's queue_type and delivery_limit options to match how it "
-                "was declared"
+                f"rabbitmq queue {queue!r} already exists with other arguments than "
+                f"{asked} ({exc}): delete it, or set "
+                "the consumer's options['queue_type'] (or the older options['quorum']) "
+                "and options['delivery_limit'] to match how it was declared"
             ) from exc
         except CONNECTION_ERRORS as exc:
             raise BrokerConnectionError(
