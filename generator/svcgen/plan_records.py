@@ -61,6 +61,40 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """A tuning number of the generated ``Settings``: service.yaml's value, unless the
+    environment variable ``SVCGEN_<ATTR>`` overrides it at start-up."""
+
+    attr: str
+    """``<section>_<name>_<key>``: ``consumer_paid_concurrency``, ``shutdown_drain_timeout``."""
+    source: str
+    """Where service.yaml sets it: ``consumers.paid.concurrency``."""
+    reader: str
+    """The reader in ``svcgen_runtime.overrides``: whole, number, duration, flag, choice."""
+    default: int | float | bool | str
+    """service.yaml's value (its default when unset there)."""
+    args: tuple[Arg, ...] = ()
+    """The reader's keyword arguments after the default (bounds, choices)."""
+
+    @property
+    def var(self) -> str:
+        return "SVCGEN_" + self.attr.upper()
+
+    @property
+    def annotation(self) -> str:
+        return _READER_TYPES[self.reader]
+
+
+_READER_TYPES = {
+    "whole": "int",
+    "number": "float",
+    "duration": "float",
+    "flag": "bool",
+    "choice": "str",
+}
+
+
+@dataclass(frozen=True)
 class BrokerPlan:
     name: str
     kind: str
@@ -245,6 +279,8 @@ class Plan:
     """The port the probes, ``/metrics`` (and the HTTP routes) are served on."""
     autoscale: AutoscalePlan | None = None
     """KEDA scaling on the consumers' backlog, or None for a fixed replica count."""
+    tunings: tuple[Tuning, ...] = ()
+    """The tuning numbers of settings.py, each overridable at start-up."""
 
     @property
     def uses_context(self) -> bool:
@@ -256,6 +292,13 @@ class Plan:
         return bool(
             self.publishers or self.consumers or self.routes or self.tasks
         ) or bool(self.resources)
+
+    @property
+    def retried(self) -> tuple[str, ...]:
+        """The tunings' ``<section>_<name>`` with retry waits (settings.py checks each
+        first wait against its longest)."""
+        end = "_retry_initial"
+        return tuple(t.attr[: -len(end)] for t in self.tunings if t.attr.endswith(end))
 
     @property
     def src(self) -> str:

@@ -21,9 +21,11 @@ from .plan_records import (
     RetryPlan,
     SchedulePlan,
     TaskPlan,
+    Tuning,
     dead_letter,
 )
 from .spec import ServiceSpec, task_keys_bucket, task_keys_prefix
+from .spec_models import ConsumerSpec, RetrySpec, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -290,3 +292,79 @@ def _imports(
         imports.add(Import("svcgen_runtime.resources", res.cls, None))
         imports.add(Import("svcgen_runtime.resources", res.protocol, None))
     return frozenset(imports)
+
+
+# -- tuning numbers, each overridable by SVCGEN_<SECTION>_<NAME>_<KEY> -----------------
+
+
+def _whole(
+    model: type[ConsumerSpec | TaskSpec | RetrySpec], key: str
+) -> tuple[Arg, ...]:
+    """``low=``/``high=`` of a whole-number reader: the spec model's own bounds."""
+    bounds = {"ge": "low", "le": "high"}
+    return tuple(
+        Arg(bounds[name], repr(getattr(rule, name)))
+        for rule in model.model_fields[key].metadata
+        for name in bounds
+        if hasattr(rule, name)
+    )
+
+
+_ZERO_OR_MORE: Final = (Arg("positive", "False"),)
+
+
+def plan_tunings(spec: ServiceSpec) -> tuple[Tuning, ...]:
+    """Every tuning number of the consumers, tasks and the drain, in a fixed order:
+    consumers, then tasks, by name, then the drain. A new overridable number (such
+    as a broker option) is one ``Tuning`` line here and its ``settings.<attr>`` in
+    app.py."""
+    out: list[Tuning] = []
+    items: list[tuple[str, ConsumerSpec | TaskSpec]] = [
+        ("consumer", c) for c in sorted(spec.consumers, key=lambda c: c.name)
+    ]
+    items += [("task", t) for t in sorted(spec.tasks, key=lambda t: t.name)]
+    for section, item in items:
+        at, src, retry = f"{section}_{item.name}", f"{section}s.{item.name}", item.retry
+        model = ConsumerSpec if section == "consumer" else TaskSpec
+        out += [
+            Tuning(
+                f"{at}_concurrency",
+                f"{src}.concurrency",
+                "whole",
+                item.concurrency,
+                _whole(model, "concurrency"),
+            ),
+            Tuning(f"{at}_timeout", f"{src}.timeout", "duration", item.timeout),
+            Tuning(
+                f"{at}_max_attempts",
+                f"{src}.retry.max_attempts",
+                "whole",
+                retry.max_attempts,
+                _whole(RetrySpec, "max_attempts"),
+            ),
+            Tuning(
+                f"{at}_retry_initial",
+                f"{src}.retry.initial",
+                "duration",
+                retry.initial,
+                _ZERO_OR_MORE,
+            ),
+            Tuning(
+                f"{at}_retry_max",
+                f"{src}.retry.max",
+                "duration",
+                retry.max,
+                _ZERO_OR_MORE,
+            ),
+        ]
+        if isinstance(item, TaskSpec):
+            out.append(
+                Tuning(
+                    f"{at}_key_window", f"{src}.key_window", "duration", item.key_window
+                )
+            )
+    drain = spec.shutdown.drain_timeout
+    out.append(
+        Tuning("shutdown_drain_timeout", "shutdown.drain_timeout", "duration", drain)
+    )
+    return tuple(out)

@@ -23,34 +23,40 @@ def root(context, missing=missing):
         def t_2(*unused):
             raise TemplateRuntimeError("No filter named 'doc' found.")
     try:
-        t_3 = environment.filters['join']
+        t_3 = environment.filters['duration']
     except KeyError:
         @internalcode
         def t_3(*unused):
-            raise TemplateRuntimeError("No filter named 'join' found.")
+            raise TemplateRuntimeError("No filter named 'duration' found.")
     try:
-        t_4 = environment.filters['length']
+        t_4 = environment.filters['join']
     except KeyError:
         @internalcode
         def t_4(*unused):
-            raise TemplateRuntimeError("No filter named 'length' found.")
+            raise TemplateRuntimeError("No filter named 'join' found.")
     try:
-        t_5 = environment.filters['py']
+        t_5 = environment.filters['length']
     except KeyError:
         @internalcode
         def t_5(*unused):
-            raise TemplateRuntimeError("No filter named 'py' found.")
+            raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_6 = environment.filters['wordwrap']
+        t_6 = environment.filters['py']
     except KeyError:
         @internalcode
         def t_6(*unused):
-            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+            raise TemplateRuntimeError("No filter named 'py' found.")
     try:
-        t_7 = environment.tests['none']
+        t_7 = environment.filters['wordwrap']
     except KeyError:
         @internalcode
         def t_7(*unused):
+            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+    try:
+        t_8 = environment.tests['none']
+    except KeyError:
+        @internalcode
+        def t_8(*unused):
             raise TemplateRuntimeError("No test named 'none' found.")
     pass
     template = environment.get_template('generated/_header.jinja', 'generated/app.py.jinja')
@@ -61,11 +67,11 @@ def root(context, missing=missing):
     finally: gen.close()
     yield '"""Startup code of the '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service'))
-    yield ' service.\n\nEvery connection, resource, consumer, publisher, task, schedule and route is\nconstructed here with its literal settings from service.yaml and handed to the\nApplication.\n'
+    yield " service.\n\nEvery connection, resource, consumer, publisher, task, schedule and route is\nconstructed here with its settings from service.yaml and handed to the Application.\nA tuning number is read from ``settings`` (the comment beside it gives service.yaml's\nvalue): the environment variable ``SVCGEN_`` + the attribute's name in upper case\noverrides it at start-up, such as ``SVCGEN_SHUTDOWN_DRAIN_TIMEOUT`` for\n``settings.shutdown_drain_timeout`` (settings.py lists them all).\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'):
         pass
         yield '\n'
-        yield str(t_2(t_6(environment, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'), 84)))
+        yield str(t_2(t_7(environment, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'), 84)))
         yield '\n'
     yield '"""\n\n'
     l_1_sections = environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'app_imports')
@@ -78,10 +84,10 @@ def root(context, missing=missing):
     finally: gen.close()
     l_1_sections = missing
     yield '\n'
-    if (t_4(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers')) == 1):
+    if (t_5(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers')) == 1):
         pass
         yield 'BROKERS: tuple[str, ...] = ('
-        yield str(t_5(environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), 0), 'name')))
+        yield str(t_6(environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), 0), 'name')))
         yield ',)\n'
     elif environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'):
         pass
@@ -90,7 +96,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             yield '    '
-            yield str(t_5(environment.getattr(l_1_b, 'name')))
+            yield str(t_6(environment.getattr(l_1_b, 'name')))
             yield ',\n'
         l_1_b = missing
         yield ')\n'
@@ -136,13 +142,13 @@ def root(context, missing=missing):
             pass
             yield str(t_1(environment.getattr(l_1_b, 'description')))
             yield '\n'
-        if t_7(environment.getattr(l_1_b, 'url_setting')):
+        if t_8(environment.getattr(l_1_b, 'url_setting')):
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_5(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_5(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_6(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_6(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
         else:
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_5(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [str_join(('name=', t_5(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_6(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [str_join(('name=', t_6(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
     l_1_b = l_1_lay = missing
     for l_1_r in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources'):
@@ -188,7 +194,7 @@ def root(context, missing=missing):
             yield "    # Task idempotency keys, in this process: the tasks' broker is in-process too.\n"
         if environment.getattr(l_1_store, 'per_replica'):
             pass
-            yield str(t_1(str_join(('The idempotency keys of the task(s) ', t_3(context.eval_ctx, environment.getattr(l_1_store, 'per_replica'), ', '), ' are kept in this process: with several replicas, each replica drops repeats of its own enqueues only. Add a redis cache or a postgres database to service.yaml (resources: cache: {kind: redis, url: ...} or database: {kind: postgres, url: ...}) to share them across replicas.', ))))
+            yield str(t_1(str_join(('The idempotency keys of the task(s) ', t_4(context.eval_ctx, environment.getattr(l_1_store, 'per_replica'), ', '), ' are kept in this process: with several replicas, each replica drops repeats of its own enqueues only. Add a redis cache or a postgres database to service.yaml (resources: cache: {kind: redis, url: ...} or database: {kind: postgres, url: ...}) to share them across replicas.', ))))
             yield '\n'
         yield '    '
         yield str(environment.getattr(l_1_store, 'var'))
@@ -198,7 +204,7 @@ def root(context, missing=missing):
             yield '        else '
             yield str(environment.getattr(l_1_store, 'cls'))
             yield '(\n            name='
-            yield str(t_5(environment.getattr(l_1_store, 'var')))
+            yield str(t_6(environment.getattr(l_1_store, 'var')))
             yield ',\n'
             for (l_2_k, l_2_v) in environment.getattr(l_1_store, 'args'):
                 _loop_vars = {}
@@ -215,7 +221,7 @@ def root(context, missing=missing):
             yield '        else '
             yield str(environment.getattr(l_1_store, 'cls'))
             yield '(name='
-            yield str(t_5(environment.getattr(l_1_store, 'var')))
+            yield str(t_6(environment.getattr(l_1_store, 'var')))
             yield ')\n'
         yield '    )\n'
     l_1_store = missing
@@ -231,11 +237,11 @@ def root(context, missing=missing):
         yield ': Publisher['
         yield str((environment.getattr(l_1_p, 'message') or 'bytes'))
         yield '] = Publisher(\n        name='
-        yield str(t_5(environment.getattr(l_1_p, 'name')))
+        yield str(t_6(environment.getattr(l_1_p, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_p, 'broker_var'))
         yield ',\n        target='
-        yield str(t_5(environment.getattr(l_1_p, 'target')))
+        yield str(t_6(environment.getattr(l_1_p, 'target')))
         yield ',\n'
         if environment.getattr(l_1_p, 'message'):
             pass
@@ -254,18 +260,20 @@ def root(context, missing=missing):
         yield ': Task['
         yield str((environment.getattr(l_1_t, 'args') or 'bytes'))
         yield '] = Task(\n        name='
-        yield str(t_5(environment.getattr(l_1_t, 'name')))
+        yield str(t_6(environment.getattr(l_1_t, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_t, 'broker_var'))
         yield ',\n        queue='
-        yield str(t_5(environment.getattr(l_1_t, 'queue')))
+        yield str(t_6(environment.getattr(l_1_t, 'queue')))
         yield ',\n        encode='
         yield str(('pydantic_encoder' if environment.getattr(l_1_t, 'args') else 'bytes'))
         yield ',\n        idempotency='
         yield str(environment.getattr(l_1_t, 'idempotency_var'))
-        yield ',\n        key_window='
-        yield str(t_5(environment.getattr(l_1_t, 'key_window')))
-        yield ',\n    )\n'
+        yield ',\n        key_window=settings.task_'
+        yield str(environment.getattr(l_1_t, 'name'))
+        yield '_key_window,  # '
+        yield str(t_3(environment.getattr(l_1_t, 'key_window')))
+        yield ' in service.yaml\n    )\n'
     l_1_t = missing
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_context'):
         pass
@@ -311,6 +319,7 @@ def root(context, missing=missing):
             pass
             yield '    del ctx  # no consumer, route or task uses the context yet\n'
     for l_1_c in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'consumers'):
+        l_1_at = missing
         _loop_vars = {}
         pass
         if environment.getattr(l_1_c, 'description'):
@@ -322,13 +331,13 @@ def root(context, missing=missing):
         yield ': Consumer['
         yield str((environment.getattr(l_1_c, 'message') or 'bytes'))
         yield '] = Consumer(\n        name='
-        yield str(t_5(environment.getattr(l_1_c, 'name')))
+        yield str(t_6(environment.getattr(l_1_c, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_c, 'broker_var'))
         yield ',\n        source='
-        yield str(t_5(environment.getattr(l_1_c, 'source')))
+        yield str(t_6(environment.getattr(l_1_c, 'source')))
         yield ',\n        group='
-        yield str(t_5(environment.getattr(l_1_c, 'group')))
+        yield str(t_6(environment.getattr(l_1_c, 'group')))
         yield ',\n        handler=partial('
         yield str(environment.getattr(l_1_c, 'handler_alias'))
         yield '.handle, ctx),\n        decode='
@@ -339,29 +348,45 @@ def root(context, missing=missing):
         else:
             pass
             yield 'None'
-        yield ',\n        concurrency='
+        yield ',\n'
+        l_1_at = str_join(('settings.consumer_', environment.getattr(l_1_c, 'name'), ))
+        _loop_vars['at'] = l_1_at
+        yield '        concurrency='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_concurrency,  # '
         yield str(environment.getattr(l_1_c, 'concurrency'))
-        yield ',\n        timeout='
-        yield str(t_5(environment.getattr(l_1_c, 'timeout')))
-        yield ',\n        retry=RetryPolicy(\n            max_attempts='
+        yield ' in service.yaml\n        timeout='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_timeout,  # '
+        yield str(t_3(environment.getattr(l_1_c, 'timeout')))
+        yield ' in service.yaml\n        retry=RetryPolicy(\n            max_attempts='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_max_attempts,  # '
         yield str(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max_attempts'))
-        yield ',\n            backoff='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'backoff')))
+        yield ' in service.yaml\n            backoff='
+        yield str(t_6(environment.getattr(environment.getattr(l_1_c, 'retry'), 'backoff')))
         yield ',\n            initial='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'initial')))
-        yield ',\n            max='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max')))
-        yield ',\n            jitter='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'jitter')))
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_retry_initial,  # '
+        yield str(t_3(environment.getattr(environment.getattr(l_1_c, 'retry'), 'initial')))
+        yield ' in service.yaml\n            max='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_retry_max,  # '
+        yield str(t_3(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max')))
+        yield ' in service.yaml\n            jitter='
+        yield str(t_6(environment.getattr(environment.getattr(l_1_c, 'retry'), 'jitter')))
         yield ',\n        ),\n        dead_letter='
-        yield str(t_5(environment.getattr(l_1_c, 'dead_letter')))
+        yield str(t_6(environment.getattr(l_1_c, 'dead_letter')))
         yield ',\n        ordering='
-        yield str(t_5(environment.getattr(l_1_c, 'ordering')))
+        yield str(t_6(environment.getattr(l_1_c, 'ordering')))
         yield ',\n    )\n'
-    l_1_c = missing
+    l_1_c = l_1_at = missing
     for l_1_t in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
+        l_1_at = missing
         _loop_vars = {}
         pass
+        l_1_at = str_join(('settings.task_', environment.getattr(l_1_t, 'name'), ))
+        _loop_vars['at'] = l_1_at
         if environment.getattr(l_1_t, 'guarded'):
             pass
             yield '    # A schedule enqueues '
@@ -372,13 +397,13 @@ def root(context, missing=missing):
         yield ': Consumer['
         yield str((environment.getattr(l_1_t, 'args') or 'bytes'))
         yield '] = task_worker(\n        name='
-        yield str(t_5(environment.getattr(l_1_t, 'name')))
+        yield str(t_6(environment.getattr(l_1_t, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_t, 'broker_var'))
         yield ',\n        queue='
-        yield str(t_5(environment.getattr(l_1_t, 'queue')))
+        yield str(t_6(environment.getattr(l_1_t, 'queue')))
         yield ',\n        group='
-        yield str(t_5(environment.getattr(l_1_t, 'group')))
+        yield str(t_6(environment.getattr(l_1_t, 'group')))
         yield ',\n'
         if environment.getattr(l_1_t, 'guarded'):
             pass
@@ -387,8 +412,8 @@ def root(context, missing=missing):
             yield '.handle, ctx),\n            store='
             yield str(environment.getattr(l_1_t, 'idempotency_var'))
             yield ',\n            ttl='
-            yield str(t_5(environment.getattr(l_1_t, 'timeout')))
-            yield ',\n        ),\n'
+            yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+            yield '_timeout,\n        ),\n'
         else:
             pass
             yield '        handler=partial('
@@ -403,23 +428,33 @@ def root(context, missing=missing):
             pass
             yield 'None'
         yield ',\n        concurrency='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_concurrency,  # '
         yield str(environment.getattr(l_1_t, 'concurrency'))
-        yield ',\n        timeout='
-        yield str(t_5(environment.getattr(l_1_t, 'timeout')))
-        yield ',\n        retry=RetryPolicy(\n            max_attempts='
+        yield ' in service.yaml\n        timeout='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_timeout,  # '
+        yield str(t_3(environment.getattr(l_1_t, 'timeout')))
+        yield ' in service.yaml\n        retry=RetryPolicy(\n            max_attempts='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_max_attempts,  # '
         yield str(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max_attempts'))
-        yield ',\n            backoff='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'backoff')))
+        yield ' in service.yaml\n            backoff='
+        yield str(t_6(environment.getattr(environment.getattr(l_1_t, 'retry'), 'backoff')))
         yield ',\n            initial='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'initial')))
-        yield ',\n            max='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max')))
-        yield ',\n            jitter='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'jitter')))
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_retry_initial,  # '
+        yield str(t_3(environment.getattr(environment.getattr(l_1_t, 'retry'), 'initial')))
+        yield ' in service.yaml\n            max='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_retry_max,  # '
+        yield str(t_3(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max')))
+        yield ' in service.yaml\n            jitter='
+        yield str(t_6(environment.getattr(environment.getattr(l_1_t, 'retry'), 'jitter')))
         yield ',\n        ),\n        dead_letter='
-        yield str(t_5(environment.getattr(l_1_t, 'dead_letter')))
+        yield str(t_6(environment.getattr(l_1_t, 'dead_letter')))
         yield ',\n    )\n'
-    l_1_t = missing
+    l_1_t = l_1_at = missing
     for l_1_sc in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
         _loop_vars = {}
         pass
@@ -432,24 +467,24 @@ def root(context, missing=missing):
         yield ': Schedule['
         yield str((environment.getattr(l_1_sc, 'args') or 'bytes'))
         yield '] = Schedule(\n        name='
-        yield str(t_5(environment.getattr(l_1_sc, 'name')))
+        yield str(t_6(environment.getattr(l_1_sc, 'name')))
         yield ',\n        task='
         yield str(environment.getattr(l_1_sc, 'task_var'))
         yield ',\n        args='
         yield str(environment.getattr(l_1_sc, 'args_alias'))
         yield '.args,\n'
-        if (not t_7(environment.getattr(l_1_sc, 'cron'))):
+        if (not t_8(environment.getattr(l_1_sc, 'cron'))):
             pass
             yield '        cron='
-            yield str(t_5(environment.getattr(l_1_sc, 'cron')))
+            yield str(t_6(environment.getattr(l_1_sc, 'cron')))
             yield ',\n'
         else:
             pass
             yield '        every='
-            yield str(t_5(environment.getattr(l_1_sc, 'every')))
+            yield str(t_6(environment.getattr(l_1_sc, 'every')))
             yield ',\n'
         yield '        timezone='
-        yield str(t_5(environment.getattr(l_1_sc, 'timezone')))
+        yield str(t_6(environment.getattr(l_1_sc, 'timezone')))
         yield ',\n    )\n'
     l_1_sc = missing
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') and (not environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'routes'))):
@@ -466,13 +501,13 @@ def root(context, missing=missing):
                 yield str(t_1(environment.getattr(l_1_r, 'description'), 12))
                 yield '\n'
             yield '            Route(\n                '
-            yield str(t_5(environment.getattr(l_1_r, 'path')))
+            yield str(t_6(environment.getattr(l_1_r, 'path')))
             yield ',\n                partial('
             yield str(environment.getattr(l_1_r, 'handler_alias'))
             yield '.handle, ctx),\n                methods=['
-            yield str(t_5(environment.getattr(l_1_r, 'method')))
+            yield str(t_6(environment.getattr(l_1_r, 'method')))
             yield '],\n                name='
-            yield str(t_5(environment.getattr(l_1_r, 'name')))
+            yield str(t_6(environment.getattr(l_1_r, 'name')))
             yield ',\n            ),\n'
         l_1_r = missing
         yield '        ],\n        port=settings.http_port,\n    )\n'
@@ -480,7 +515,7 @@ def root(context, missing=missing):
         pass
         yield '    health = HealthServer(port=settings.health_port)\n'
     yield '    return Application(\n        name='
-    yield str(t_5(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
+    yield str(t_6(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
     yield ',\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'):
         pass
@@ -534,9 +569,11 @@ def root(context, missing=missing):
         yield '\n'
     yield '        http='
     yield str(('http' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') else 'health'))
-    yield ',\n        drain_timeout='
-    yield str(t_5(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
-    yield ',\n        handle_signals=handle_signals,\n    )\n\n\ndef run() -> None:\n    """Run the service until SIGTERM/SIGINT; exit 0 after a complete drain."""\n    raise SystemExit(build_app().run())\n'
+    yield ',\n        drain_timeout=settings.shutdown_drain_timeout,  # '
+    yield str(t_3(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
+    yield ' in service.yaml\n        handle_signals=handle_signals,\n    )\n\n\ndef run() -> None:\n    """Run the service until SIGTERM/SIGINT; exit 0 after a complete drain, 3 (one\n    logged sentence) when a setting is refused, before anything connects."""\n    raise SystemExit(run_or_refuse(build_app, '
+    yield str(t_6(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
+    yield '))\n'
 
 blocks = {}
-debug_info = '1=56&2=63&7=65&9=68&13=73&15=81&16=84&17=86&19=89&20=93&33=101&36=104&37=108&41=114&46=116&50=119&51=123&63=131&64=135&65=137&67=139&68=141&70=145&73=148&74=152&75=154&76=157&77=161&78=165&82=174&85=179&86=182&87=184&88=186&91=189&92=191&94=194&97=196&98=199&99=201&100=203&101=207&105=216&109=222&110=225&111=227&113=230&114=234&115=236&116=238&117=240&122=245&123=248&124=250&126=253&127=257&128=259&129=261&130=263&131=265&132=267&135=270&136=272&140=278&141=282&143=287&145=290&146=294&150=300&151=304&155=310&159=313&160=316&161=318&163=321&164=325&165=327&166=329&167=331&168=333&169=335&170=343&171=345&173=347&174=349&175=351&176=353&177=355&179=357&180=359&183=362&184=365&185=368&187=371&188=375&189=377&190=379&191=381&192=383&194=386&195=388&196=390&199=395&201=398&202=406&203=408&205=410&206=412&207=414&208=416&209=418&211=420&214=423&215=426&216=428&218=431&219=435&220=437&221=439&222=441&223=444&225=449&227=452&230=455&235=458&238=461&239=464&240=466&243=469&244=471&245=473&246=475&256=483&257=485&259=488&260=492&266=499&268=502&269=506&271=509&272=513&278=520&280=523&281=527&285=531&286=533&288=536&289=538'
+debug_info = '1=62&2=69&10=71&12=74&16=79&18=87&19=90&20=92&22=95&23=99&36=107&39=110&40=114&44=120&49=122&53=125&54=129&66=137&67=141&68=143&70=145&71=147&73=151&76=154&77=158&78=160&79=163&80=167&81=171&85=180&88=185&89=188&90=190&91=192&94=195&95=197&97=200&100=202&101=205&102=207&103=209&104=213&108=222&112=228&113=231&114=233&116=236&117=240&118=242&119=244&120=246&125=251&126=254&127=256&129=259&130=263&131=265&132=267&133=269&134=271&135=273&138=278&139=280&143=286&144=290&146=295&148=298&149=302&153=308&154=312&158=318&162=321&163=325&164=327&166=330&167=334&168=336&169=338&170=340&171=342&172=344&173=352&174=355&175=359&177=363&178=367&179=369&180=373&181=377&183=379&184=381&187=384&188=388&189=390&190=393&192=396&193=400&194=402&195=404&196=406&197=408&199=411&200=413&201=415&204=420&206=423&207=431&208=435&210=439&211=443&212=445&213=449&214=453&216=455&219=458&220=461&221=463&223=466&224=470&225=472&226=474&227=476&228=479&230=484&232=487&235=490&240=493&243=496&244=499&245=501&248=504&249=506&250=508&251=510&261=518&262=520&264=523&265=527&271=534&273=537&274=541&276=544&277=548&283=555&285=558&286=562&290=566&291=568&293=571&294=573&302=575'
