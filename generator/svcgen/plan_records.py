@@ -70,11 +70,10 @@ class Tuning:
     source: str
     """Where service.yaml sets it: ``consumers.paid.concurrency``."""
     reader: str
-    """The reader in ``svcgen_runtime.overrides``: whole, number, duration, flag, choice."""
+    """The form ``svcgen_runtime.overrides.KEYS`` reads it in (by the attribute's last
+    words, the key): whole, number, duration, flag or choice."""
     default: int | float | bool | str
     """service.yaml's value (its default when unset there)."""
-    args: tuple[Arg, ...] = ()
-    """The reader's keyword arguments after the default (bounds, choices)."""
 
     @property
     def var(self) -> str:
@@ -292,13 +291,6 @@ class Plan:
         return bool(
             self.publishers or self.consumers or self.routes or self.tasks
         ) or bool(self.resources)
-
-    @property
-    def retried(self) -> tuple[str, ...]:
-        """The tunings' ``<section>_<name>`` with retry waits (settings.py checks each
-        first wait against its longest)."""
-        end = "_retry_initial"
-        return tuple(t.attr[: -len(end)] for t in self.tunings if t.attr.endswith(end))
 
     @property
     def src(self) -> str:

@@ -25,7 +25,7 @@ from .plan_records import (
     dead_letter,
 )
 from .spec import ServiceSpec, task_keys_bucket, task_keys_prefix
-from .spec_models import ConsumerSpec, RetrySpec, TaskSpec
+from .spec_models import ConsumerSpec, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -297,72 +297,28 @@ def _imports(
 # -- tuning numbers, each overridable by SVCGEN_<SECTION>_<NAME>_<KEY> -----------------
 
 
-def _whole(
-    model: type[ConsumerSpec | TaskSpec | RetrySpec], key: str
-) -> tuple[Arg, ...]:
-    """``low=``/``high=`` of a whole-number reader: the spec model's own bounds."""
-    bounds = {"ge": "low", "le": "high"}
-    return tuple(
-        Arg(bounds[name], repr(getattr(rule, name)))
-        for rule in model.model_fields[key].metadata
-        for name in bounds
-        if hasattr(rule, name)
-    )
-
-
-_ZERO_OR_MORE: Final = (Arg("positive", "False"),)
-
-
 def plan_tunings(spec: ServiceSpec) -> tuple[Tuning, ...]:
     """Every tuning number of the consumers, tasks and the drain, in a fixed order:
     consumers, then tasks, by name, then the drain. A new overridable number (such
-    as a broker option) is one ``Tuning`` line here and its ``settings.<attr>`` in
-    app.py."""
-    out: list[Tuning] = []
+    as a broker option) is one row here, its key's reader in
+    ``svcgen_runtime.overrides.KEYS``, and its ``settings.<attr>`` in app.py."""
     items: list[tuple[str, ConsumerSpec | TaskSpec]] = [
         ("consumer", c) for c in sorted(spec.consumers, key=lambda c: c.name)
     ]
     items += [("task", t) for t in sorted(spec.tasks, key=lambda t: t.name)]
+    out: list[Tuning] = []
     for section, item in items:
         at, src, retry = f"{section}_{item.name}", f"{section}s.{item.name}", item.retry
-        model = ConsumerSpec if section == "consumer" else TaskSpec
-        out += [
-            Tuning(
-                f"{at}_concurrency",
-                f"{src}.concurrency",
-                "whole",
-                item.concurrency,
-                _whole(model, "concurrency"),
-            ),
-            Tuning(f"{at}_timeout", f"{src}.timeout", "duration", item.timeout),
-            Tuning(
-                f"{at}_max_attempts",
-                f"{src}.retry.max_attempts",
-                "whole",
-                retry.max_attempts,
-                _whole(RetrySpec, "max_attempts"),
-            ),
-            Tuning(
-                f"{at}_retry_initial",
-                f"{src}.retry.initial",
-                "duration",
-                retry.initial,
-                _ZERO_OR_MORE,
-            ),
-            Tuning(
-                f"{at}_retry_max",
-                f"{src}.retry.max",
-                "duration",
-                retry.max,
-                _ZERO_OR_MORE,
-            ),
+        rows: list[tuple[str, str, str, int | float]] = [
+            ("concurrency", "concurrency", "whole", item.concurrency),
+            ("timeout", "timeout", "duration", item.timeout),
+            ("max_attempts", "retry.max_attempts", "whole", retry.max_attempts),
+            ("retry_initial", "retry.initial", "duration", retry.initial),
+            ("retry_max", "retry.max", "duration", retry.max),
         ]
         if isinstance(item, TaskSpec):
-            out.append(
-                Tuning(
-                    f"{at}_key_window", f"{src}.key_window", "duration", item.key_window
-                )
-            )
+            rows.append(("key_window", "key_window", "duration", item.key_window))
+        out += [Tuning(f"{at}_{k}", f"{src}.{w}", r, v) for k, w, r, v in rows]
     drain = spec.shutdown.drain_timeout
     out.append(
         Tuning("shutdown_drain_timeout", "shutdown.drain_timeout", "duration", drain)

@@ -259,7 +259,6 @@ def _make_environment(*, precompiled: bool) -> jinja2.Environment:
     env.filters["py"] = py_literal
     env.filters["doc"] = docstring_text
     env.filters["setting_expr"] = _setting_expr
-    env.filters["tuning_expr"] = _tuning_expr
     env.filters["shown"] = _shown
     env.filters["duration"] = _duration_text
     env.filters["import_line"] = import_line
@@ -321,13 +320,6 @@ def _setting_expr(setting: Setting) -> Item:
     if len(pieces) == 1:
         return prefixed(f"{setting.attr}=", pieces[0])
     return Sum(f"{setting.attr}=", pieces)
-
-
-def _tuning_expr(t: Tuning) -> Bracket:
-    """``attr=<reader>(env, "SVCGEN_...", default, ...)``, for ``lay_out``."""
-    args = ["env", py_literal(t.var), py_literal(t.default)]
-    args += [f"{a.keyword}={a.expr}" for a in t.args]
-    return Bracket(f"{t.attr}={t.reader}(", args, ")")
 
 
 def _shown(t: Tuning) -> str:

@@ -29,13 +29,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from svcgen.plan import make_plan
 from svcgen.plan_records import Tuning
 from svcgen.spec import load_spec
 from svcgen.spec_models import ConsumerSpec, RetrySpec, ShutdownSpec, TaskSpec
 from svcgen_runtime import ConfigurationError, MemoryBroker
+from svcgen_runtime.overrides import KEYS
 
 from .golden import EXPECTED, GOLDEN
 
@@ -203,7 +204,7 @@ def test_a_bad_value_is_one_sentence_naming_the_variable(
         settings.load_settings({"SVCGEN_CONSUMER_ORDER_CREATED_TIMEOUT": "30"})
     assert str(info.value) == (
         "SVCGEN_CONSUMER_ORDER_CREATED_TIMEOUT='30' is not a duration above zero such "
-        "as 250ms, 30s, 5m or 1h (at most 8760h): correct it, or unset it to use "
+        "as 250ms, 30s, 5m or 1h (at most 8784h): correct it, or unset it to use "
         "service.yaml's 250ms"
     )
     with pytest.raises(ConfigurationError) as info:
@@ -324,3 +325,47 @@ def test_a_service_starts_with_overrides_and_drains_within_the_new_drain() -> No
     assert "SVCGEN_SHUTDOWN_DRAIN_TIMEOUT=3s overrides service.yaml's 25s" in output
     assert "Traceback" not in output
     assert "golden-memory: stopped in" in output, output
+
+
+def spec_takes(source: str, raw: str) -> bool:
+    """Whether service.yaml's models take ``raw`` at ``source`` (a number as a number,
+    a duration as text)."""
+    section, *rest = source.split(".")
+    model: type[BaseModel]
+    base: dict[str, object]
+    if section == "shutdown":
+        model, base, key = ShutdownSpec, {}, rest[0]
+    elif rest[1] == "retry":
+        model, base, key = RetrySpec, {"initial": "0s", "max": "8784h"}, rest[2]
+    elif section == "consumers":
+        model, base, key = (
+            ConsumerSpec,
+            {"name": "x", "broker": "b", "source": "s"},
+            rest[1],
+        )
+    else:
+        model, base, key = TaskSpec, {"name": "x", "broker": "b"}, rest[1]
+    value: object = raw if raw[-1].isalpha() else int(raw)
+    try:
+        model.model_validate({**base, key: value})
+    except ValidationError:
+        return False
+    return True
+
+
+def test_the_runtime_reads_each_key_within_service_yamls_bounds(tmp_path: Path) -> None:
+    """Each tuning's key has a reader in ``svcgen_runtime.overrides.KEYS`` that takes
+    exactly what service.yaml takes, probed at and beyond each bound."""
+    for t in tunings(tmp_path):
+        key = next(k for k in sorted(KEYS, key=len, reverse=True) if t.attr.endswith(k))
+        assert t.annotation == type(t.default).__name__
+        probes = ["0", "1", "1000", "1001", "10000", "10001"]
+        if t.reader == "duration":
+            probes = ["0s", "1ms", "8784h", "8785h"]
+        for raw in probes:
+            try:
+                KEYS[key]({"V": raw}, "V", t.default)
+                runtime_takes = True
+            except ConfigurationError:
+                runtime_takes = False
+            assert runtime_takes == spec_takes(t.source, raw), (t.attr, raw)

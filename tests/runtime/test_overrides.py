@@ -8,12 +8,14 @@ No server is involved: the readers take a plain mapping for the environment.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import pytest
 
 from svcgen_runtime import Application, ConfigurationError
 from svcgen_runtime.application import EXIT_START_FAILED
 from svcgen_runtime.overrides import (
+    KEYS,
     check_retry,
     choice,
     duration,
@@ -21,6 +23,7 @@ from svcgen_runtime.overrides import (
     flag,
     number,
     run_or_refuse,
+    tunings,
     whole,
 )
 
@@ -89,7 +92,7 @@ def test_a_bad_duration_is_one_sentence(raw: str) -> None:
         duration({name: raw}, name, 30.0)
     assert str(info.value) == (
         f"{name}={raw!r} is not a duration above zero such as 250ms, 30s, 5m or 1h "
-        "(at most 8760h): correct it, or unset it to use service.yaml's 30s"
+        "(at most 8784h): correct it, or unset it to use service.yaml's 30s"
     )
 
 
@@ -174,3 +177,72 @@ def test_other_errors_are_not_swallowed() -> None:
 
     with pytest.raises(ValueError, match="a bug"):
         run_or_refuse(build, "shop")
+
+
+@dataclass(frozen=True, slots=True)
+class Shop:
+    """A generated ``Settings`` in small: URL fields have no default, tuning numbers
+    carry service.yaml's value as theirs."""
+
+    bus_url: str
+    consumer_paid_concurrency: int = 8
+    consumer_paid_timeout: float = 30.0
+    consumer_paid_retry_initial: float = 1.0
+    consumer_paid_retry_max: float = 60.0
+    task_paid_session_timeout: float = 5.0
+    shutdown_drain_timeout: float = 25.0
+
+
+def test_tunings_reads_each_field_with_a_default_from_its_variable() -> None:
+    assert tunings(Shop, {}) == {
+        "consumer_paid_concurrency": 8,
+        "consumer_paid_timeout": 30.0,
+        "consumer_paid_retry_initial": 1.0,
+        "consumer_paid_retry_max": 60.0,
+        "task_paid_session_timeout": 5.0,
+        "shutdown_drain_timeout": 25.0,
+    }
+    env = {
+        "SVCGEN_CONSUMER_PAID_CONCURRENCY": "20",
+        "SVCGEN_TASK_PAID_SESSION_TIMEOUT": "2s",
+        "SVCGEN_SHUTDOWN_DRAIN_TIMEOUT": "1m",
+        "BUS_URL": "not a tuning",
+    }
+    read = tunings(Shop, env)
+    assert read["consumer_paid_concurrency"] == 20
+    assert read["task_paid_session_timeout"] == 2.0  # key "timeout": the longest match
+    assert read["shutdown_drain_timeout"] == 60.0
+    assert Shop(bus_url="x", **read).consumer_paid_concurrency == 20
+
+
+def test_tunings_refuses_with_the_keys_bounds_and_checks_retry_waits() -> None:
+    with pytest.raises(ConfigurationError, match=r"from 1 to 10000: "):
+        tunings(Shop, {"SVCGEN_CONSUMER_PAID_CONCURRENCY": "10001"})
+    with pytest.raises(
+        ConfigurationError, match=r"^SVCGEN_CONSUMER_PAID_RETRY_INITIAL "
+    ):
+        tunings(Shop, {"SVCGEN_CONSUMER_PAID_RETRY_MAX": "500ms"})
+    assert (
+        tunings(Shop, {"SVCGEN_CONSUMER_PAID_RETRY_INITIAL": "0s"})[
+            "consumer_paid_retry_initial"
+        ]
+        == 0.0
+    )
+
+
+def test_a_field_with_no_tuning_key_is_a_bug_not_a_setting() -> None:
+    @dataclass(frozen=True)
+    class Odd:
+        consumer_paid_colour: str = "blue"
+
+    with pytest.raises(TypeError, match="consumer_paid_colour ends with no tuning key"):
+        tunings(Odd, {})
+
+
+def test_each_key_reads_its_form() -> None:
+    assert KEYS["max_attempts"]({"V": "1000"}, "V", 3) == 1000
+    with pytest.raises(ConfigurationError, match="from 1 to 1000"):
+        KEYS["max_attempts"]({"V": "1001"}, "V", 3)
+    assert KEYS["retry_max"]({"V": "0s"}, "V", 60.0) == 0.0
+    with pytest.raises(ConfigurationError, match="above zero"):
+        KEYS["key_window"]({"V": "0s"}, "V", 60.0)

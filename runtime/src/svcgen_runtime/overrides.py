@@ -16,11 +16,13 @@ Durations are written as in service.yaml: a number and a unit, ``250ms``, ``30s`
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final, TypeVar
+from functools import partial
+from typing import Any, Final, TypeVar
 
 from .application import EXIT_START_FAILED, Application
 from .errors import ConfigurationError
@@ -31,7 +33,7 @@ T = TypeVar("T")
 
 _DURATION: Final = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-DURATION_MAX: Final = 365 * 24 * 3600.0
+DURATION_MAX: Final = 366 * 24 * 3600.0
 """The longest duration, as in service.yaml (a year)."""
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off"})
@@ -119,7 +121,7 @@ def duration(
         return seconds
 
     above = "above zero" if positive else "of zero or more"
-    form = f"a duration {above} such as 250ms, 30s, 5m or 1h (at most 8760h)"
+    form = f"a duration {above} such as 250ms, 30s, 5m or 1h (at most 8784h)"
     return _read(env, name, default, parse, form=form, shown=duration_text(default))
 
 
@@ -154,6 +156,43 @@ def check_retry(initial: float, most: float, prefix: str) -> None:
             f"{prefix}_INITIAL ({duration_text(initial)}) exceeds {prefix}_MAX "
             f"({duration_text(most)}): lower the one or raise the other"
         )
+
+
+Reader = Callable[[Mapping[str, str], str, Any], Any]
+
+KEYS: Final[dict[str, Reader]] = {
+    "concurrency": partial(whole, low=1, high=10000),
+    "timeout": duration,
+    "max_attempts": partial(whole, low=1, high=1000),
+    "retry_initial": partial(duration, positive=False),
+    "retry_max": partial(duration, positive=False),
+    "key_window": duration,
+    "drain_timeout": duration,
+}
+"""How each tuning key is read: the key is the end of a ``Settings`` field's name
+(``consumer_paid_concurrency`` → ``concurrency``), the bounds are service.yaml's.
+An overridable broker option is one more line here."""
+
+_BY_LENGTH: Final = sorted(KEYS, key=len, reverse=True)
+
+
+def tunings(settings: type[Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Every field of the dataclass ``settings`` that has a default (service.yaml's
+    value), read from ``SVCGEN_<FIELD NAME>`` with its key's reader in ``KEYS``;
+    a retry's first wait is then checked against its longest (``check_retry``)."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(settings):
+        if field.default is dataclasses.MISSING:
+            continue
+        key = next((k for k in _BY_LENGTH if field.name.endswith("_" + k)), None)
+        if key is None:
+            raise TypeError(f"{field.name} ends with no tuning key of {sorted(KEYS)}")
+        out[field.name] = KEYS[key](env, "SVCGEN_" + field.name.upper(), field.default)
+    for name, value in out.items():
+        if name.endswith("_retry_initial"):
+            retry = name.removesuffix("_initial")
+            check_retry(value, out[retry + "_max"], "SVCGEN_" + retry.upper())
+    return out
 
 
 def run_or_refuse(build: Callable[[], Application], service: str) -> int:
