@@ -246,3 +246,20 @@ def test_each_key_reads_its_form() -> None:
     assert KEYS["retry_max"]({"V": "0s"}, "V", 60.0) == 0.0
     with pytest.raises(ConfigurationError, match="above zero"):
         KEYS["key_window"]({"V": "0s"}, "V", 60.0)
+
+
+def test_a_misspelt_variable_is_a_warning_naming_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {
+        "SVCGEN_CONSUMER_PIAD_CONCURRENCY": "20",
+        "SVCGEN_SHUTDOWN_DRAIN_TIMEOUT": "",
+    }
+    assert tunings(Shop, env)["consumer_paid_concurrency"] == 8
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.WARNING,
+            "SVCGEN_CONSUMER_PIAD_CONCURRENCY is set but names no tuning number of this "
+            "service (settings.py lists them): check its spelling",
+        )
+    ]

@@ -179,7 +179,8 @@ _BY_LENGTH: Final = sorted(KEYS, key=len, reverse=True)
 def tunings(settings: type[Any], env: Mapping[str, str]) -> dict[str, Any]:
     """Every field of the dataclass ``settings`` that has a default (service.yaml's
     value), read from ``SVCGEN_<FIELD NAME>`` with its key's reader in ``KEYS``;
-    a retry's first wait is then checked against its longest (``check_retry``)."""
+    a retry's first wait is then checked against its longest (``check_retry``). A
+    set ``SVCGEN_`` variable that names no field (a typo) is logged as a warning."""
     out: dict[str, Any] = {}
     for field in dataclasses.fields(settings):
         if field.default is dataclasses.MISSING:
@@ -188,6 +189,13 @@ def tunings(settings: type[Any], env: Mapping[str, str]) -> dict[str, Any]:
         if key is None:
             raise TypeError(f"{field.name} ends with no tuning key of {sorted(KEYS)}")
         out[field.name] = KEYS[key](env, "SVCGEN_" + field.name.upper(), field.default)
+    for var in sorted(env):
+        if var.startswith("SVCGEN_") and var[7:].lower() not in out:
+            log.warning(
+                "%s is set but names no tuning number of this service (settings.py "
+                "lists them): check its spelling",
+                var,
+            )
     for name, value in out.items():
         if name.endswith("_retry_initial"):
             retry = name.removesuffix("_initial")
