@@ -374,3 +374,20 @@ def test_the_runtime_reads_each_key_within_service_yamls_bounds(tmp_path: Path) 
             except ConfigurationError:
                 runtime_takes = False
             assert runtime_takes == spec_takes(t.source, raw), (t.attr, raw)
+
+
+def test_an_unset_url_variable_is_refused_the_same_way() -> None:
+    environ = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
+    src = str(GOLDEN / "consumer_only" / EXPECTED / "src")
+    done = subprocess.run(
+        [sys.executable, "-m", "golden_consumer_only"],
+        env={**environ, "PYTHONPATH": src, "HEALTH_PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 3, output
+    assert output.count("\n") == 1 and "Traceback" not in output, output
+    assert "start-up refused: the environment variable NATS_URL is not set" in output
