@@ -254,6 +254,7 @@ def test_a_misspelt_variable_is_a_warning_naming_it(
     env = {
         "SVCGEN_CONSUMER_PIAD_CONCURRENCY": "20",
         "SVCGEN_SHUTDOWN_DRAIN_TIMEOUT": "",
+        "SVCGEN_BUILD_NO_ISOLATION": "1",  # svcgen's own, not the scheme's
     }
     assert tunings(Shop, env)["consumer_paid_concurrency"] == 8
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [

@@ -174,13 +174,17 @@ KEYS: Final[dict[str, Reader]] = {
 An overridable broker option is one more line here."""
 
 _BY_LENGTH: Final = sorted(KEYS, key=len, reverse=True)
+SECTIONS: Final = ("SVCGEN_CONSUMER_", "SVCGEN_TASK_", "SVCGEN_SHUTDOWN_")
+"""The starts of the variables the scheme names (svcgen's own tools use other
+``SVCGEN_`` variables, such as ``SVCGEN_BUILD_NO_ISOLATION``)."""
 
 
 def tunings(settings: type[Any], env: Mapping[str, str]) -> dict[str, Any]:
     """Every field of the dataclass ``settings`` that has a default (service.yaml's
     value), read from ``SVCGEN_<FIELD NAME>`` with its key's reader in ``KEYS``;
     a retry's first wait is then checked against its longest (``check_retry``). A
-    set ``SVCGEN_`` variable that names no field (a typo) is logged as a warning."""
+    set variable of the scheme (``SECTIONS``) that names no field (a typo) is logged
+    as a warning."""
     out: dict[str, Any] = {}
     for field in dataclasses.fields(settings):
         if field.default is dataclasses.MISSING:
@@ -190,7 +194,7 @@ def tunings(settings: type[Any], env: Mapping[str, str]) -> dict[str, Any]:
             raise TypeError(f"{field.name} ends with no tuning key of {sorted(KEYS)}")
         out[field.name] = KEYS[key](env, "SVCGEN_" + field.name.upper(), field.default)
     for var in sorted(env):
-        if var.startswith("SVCGEN_") and var[7:].lower() not in out:
+        if var.startswith(SECTIONS) and var[7:].lower() not in out:
             log.warning(
                 "%s is set but names no tuning number of this service (settings.py "
                 "lists them): check its spelling",
