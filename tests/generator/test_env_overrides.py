@@ -252,6 +252,7 @@ def start(case: str, package: str, env: dict[str, str]) -> subprocess.Popen[str]
     src = str(GOLDEN / case / EXPECTED / "src")
     path = os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])
     environ = {**os.environ, "PYTHONPATH": path, "HEALTH_PORT": "0", **env}
+    environ["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing written into the golden tree
     return subprocess.Popen(
         [sys.executable, "-m", package],
         env=environ,
@@ -381,7 +382,12 @@ def test_an_unset_url_variable_is_refused_the_same_way() -> None:
     src = str(GOLDEN / "consumer_only" / EXPECTED / "src")
     done = subprocess.run(
         [sys.executable, "-m", "golden_consumer_only"],
-        env={**environ, "PYTHONPATH": src, "HEALTH_PORT": "0"},
+        env={
+            **environ,
+            "PYTHONPATH": src,
+            "HEALTH_PORT": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
         capture_output=True,
         text=True,
         timeout=60,
