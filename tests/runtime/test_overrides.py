@@ -255,12 +255,19 @@ def test_a_misspelt_variable_is_a_warning_naming_it(
         "SVCGEN_CONSUMER_PIAD_CONCURRENCY": "20",
         "SVCGEN_SHUTDOWN_DRAIN_TIMEOUT": "",
         "SVCGEN_BUILD_NO_ISOLATION": "1",  # svcgen's own, not the scheme's
+        "SVCGEN_CONSUMER_paid_TIMEOUT": "1s",  # names are upper case: not read
     }
     assert tunings(Shop, env)["consumer_paid_concurrency"] == 8
-    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+    assert tunings(Shop, env)["consumer_paid_timeout"] == 30.0
+    assert sorted({(r.levelno, r.getMessage()) for r in caplog.records}) == [
         (
             logging.WARNING,
             "SVCGEN_CONSUMER_PIAD_CONCURRENCY is set but names no tuning number of this "
             "service (settings.py lists them): check its spelling",
-        )
+        ),
+        (
+            logging.WARNING,
+            "SVCGEN_CONSUMER_paid_TIMEOUT is set but names no tuning number of this "
+            "service (settings.py lists them): check its spelling",
+        ),
     ]

@@ -193,8 +193,9 @@ def tunings(settings: type[Any], env: Mapping[str, str]) -> dict[str, Any]:
         if key is None:
             raise TypeError(f"{field.name} ends with no tuning key of {sorted(KEYS)}")
         out[field.name] = KEYS[key](env, "SVCGEN_" + field.name.upper(), field.default)
+    known = {"SVCGEN_" + name.upper() for name in out}
     for var in sorted(env):
-        if var.startswith(SECTIONS) and var[7:].lower() not in out:
+        if var.startswith(SECTIONS) and var not in known:
             log.warning(
                 "%s is set but names no tuning number of this service (settings.py "
                 "lists them): check its spelling",
