@@ -33,7 +33,7 @@ from .plan_records import (
     dead_letter,
     import_sections,
 )
-from .plan_toolbox import RESOURCE_CLASSES, plan_toolbox
+from .plan_toolbox import RESOURCE_CLASSES, plan_toolbox, plan_tunings
 from .spec import ENV_REFERENCE, ServiceSpec
 
 BROKER_CLASSES: Final = {kind.name: kind.cls for kind in BROKERS.values()}
@@ -137,6 +137,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
             max=spec.autoscale.max,
             lag_per_replica=spec.autoscale.lag_per_replica,
         ),
+        tunings=plan_tunings(spec),
     )
     app, context = _app_imports(plan, toolbox.imports), _context_imports(plan)
     return replace(
@@ -291,6 +292,7 @@ def _app_imports(plan: Plan, toolbox: frozenset[Import]) -> set[Import]:
         Import("svcgen_runtime", "Application", None),
         Import("svcgen_runtime", "ConfigurationError", None),
         Import("svcgen_runtime.brokers.base", "Broker", None),
+        Import("svcgen_runtime.overrides", "run_or_refuse", None),
         Import(f"{package}._generated.settings", "Settings", None),
         Import(f"{package}._generated.settings", "load_settings", None),
     }

@@ -86,6 +86,39 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Tuning:
+    """A tuning number of the generated ``Settings``: service.yaml's value, unless the
+    environment variable ``SVCGEN_<ATTR>`` overrides it at start-up."""
+
+    attr: str
+    """``<section>_<name>_<key>``: ``consumer_paid_concurrency``, ``shutdown_drain_timeout``."""
+    source: str
+    """Where service.yaml sets it: ``consumers.paid.concurrency``."""
+    reader: str
+    """The form ``svcgen_runtime.overrides.KEYS`` reads it in (by the attribute's last
+    words, the key): whole, number, duration, flag or choice."""
+    default: int | float | bool | str
+    """service.yaml's value (its default when unset there)."""
+
+    @property
+    def var(self) -> str:
+        return "SVCGEN_" + self.attr.upper()
+
+    @property
+    def annotation(self) -> str:
+        return _READER_TYPES[self.reader]
+
+
+_READER_TYPES = {
+    "whole": "int",
+    "number": "float",
+    "duration": "float",
+    "flag": "bool",
+    "choice": "str",
+}
+
+
+@dataclass(frozen=True)
 class BrokerPlan:
     name: str
     kind: str
@@ -286,6 +319,8 @@ class Plan:
     """The port the probes, ``/metrics`` (and the HTTP routes) are served on."""
     autoscale: AutoscalePlan | None = None
     """KEDA scaling on the consumers' backlog, or None for a fixed replica count."""
+    tunings: tuple[Tuning, ...] = ()
+    """The tuning numbers of settings.py, each overridable at start-up."""
 
     @property
     def uses_context(self) -> bool:

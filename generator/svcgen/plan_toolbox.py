@@ -22,9 +22,11 @@ from .plan_records import (
     RetryPlan,
     SchedulePlan,
     TaskPlan,
+    Tuning,
     dead_letter,
 )
 from .spec import ServiceSpec, task_keys_bucket, task_keys_prefix
+from .spec_models import ConsumerSpec, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -294,3 +296,35 @@ def _imports(
         imports.add(Import("svcgen_runtime.resources", res.cls, None))
         imports.add(Import("svcgen_runtime.resources", res.protocol, None))
     return frozenset(imports)
+
+
+# -- tuning numbers, each overridable by SVCGEN_<SECTION>_<NAME>_<KEY> -----------------
+
+
+def plan_tunings(spec: ServiceSpec) -> tuple[Tuning, ...]:
+    """Every tuning number of the consumers, tasks and the drain, in a fixed order:
+    consumers, then tasks, by name, then the drain. A new overridable number (such
+    as a broker option) is one row here, its key's reader in
+    ``svcgen_runtime.overrides.KEYS``, and its ``settings.<attr>`` in app.py."""
+    items: list[tuple[str, ConsumerSpec | TaskSpec]] = [
+        ("consumer", c) for c in sorted(spec.consumers, key=lambda c: c.name)
+    ]
+    items += [("task", t) for t in sorted(spec.tasks, key=lambda t: t.name)]
+    out: list[Tuning] = []
+    for section, item in items:
+        at, src, retry = f"{section}_{item.name}", f"{section}s.{item.name}", item.retry
+        rows: list[tuple[str, str, str, int | float]] = [
+            ("concurrency", "concurrency", "whole", item.concurrency),
+            ("timeout", "timeout", "duration", item.timeout),
+            ("max_attempts", "retry.max_attempts", "whole", retry.max_attempts),
+            ("retry_initial", "retry.initial", "duration", retry.initial),
+            ("retry_max", "retry.max", "duration", retry.max),
+        ]
+        if isinstance(item, TaskSpec):
+            rows.append(("key_window", "key_window", "duration", item.key_window))
+        out += [Tuning(f"{at}_{k}", f"{src}.{w}", r, v) for k, w, r, v in rows]
+    drain = spec.shutdown.drain_timeout
+    out.append(
+        Tuning("shutdown_drain_timeout", "shutdown.drain_timeout", "duration", drain)
+    )
+    return tuple(out)

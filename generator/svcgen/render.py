@@ -31,7 +31,7 @@ from .formatting import (
     prefixed,
     py_literal,
 )
-from .plan_records import Import, Plan, Setting, import_sections
+from .plan_records import Import, Plan, Setting, Tuning, import_sections
 
 if TYPE_CHECKING:
     import jinja2
@@ -259,6 +259,8 @@ def _make_environment(*, precompiled: bool) -> jinja2.Environment:
     env.filters["py"] = py_literal
     env.filters["doc"] = docstring_text
     env.filters["setting_expr"] = _setting_expr
+    env.filters["shown"] = _shown
+    env.filters["duration"] = _duration_text
     env.filters["import_line"] = import_line
     env.globals["lay_out"] = lay_out
     env.globals["lay"] = _lay
@@ -318,3 +320,22 @@ def _setting_expr(setting: Setting) -> Item:
     if len(pieces) == 1:
         return prefixed(f"{setting.attr}=", pieces[0])
     return Sum(f"{setting.attr}=", pieces)
+
+
+def _shown(t: Tuning) -> str:
+    """A tuning's default as service.yaml writes it, for docstrings."""
+    if t.reader == "duration":
+        return _duration_text(float(t.default))
+    if isinstance(t.default, bool):
+        return "true" if t.default else "false"
+    return str(t.default)
+
+
+def _duration_text(seconds: float) -> str:
+    """``seconds`` as service.yaml writes a duration: ``30s``, ``250ms``, ``1h``."""
+    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{seconds / size:g}{unit}"
+    return (
+        f"{seconds:g}s" if seconds >= 1.0 or seconds == 0 else f"{seconds * 1000:g}ms"
+    )

@@ -165,10 +165,10 @@ def test_check_reports_an_extra_generated_file(project: Path) -> None:
 
 def test_check_reports_a_hand_edited_file(project: Path) -> None:
     app = project / GEN / "app.py"
-    app.write_text(app.read_text().replace("concurrency=1,", "concurrency=64,"))
+    app.write_text(app.read_text().replace("jitter=True,", "jitter=False,"))
     drifts = commands.check(project)
     assert [(d.kind, d.path) for d in drifts] == [("stale", f"{GEN}/app.py")]
-    assert "-        concurrency=64,\n+        concurrency=1,\n" in drifts[0].diff
+    assert "-            jitter=False,\n+            jitter=True,\n" in drifts[0].diff
 
 
 def test_check_reports_a_hand_written_file_in_place_of_a_generated_one(

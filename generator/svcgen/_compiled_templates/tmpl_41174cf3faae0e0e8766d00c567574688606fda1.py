@@ -23,46 +23,52 @@ def root(context, missing=missing):
         def t_2(*unused):
             raise TemplateRuntimeError("No filter named 'doc' found.")
     try:
-        t_3 = environment.filters['join']
+        t_3 = environment.filters['duration']
     except KeyError:
         @internalcode
         def t_3(*unused):
-            raise TemplateRuntimeError("No filter named 'join' found.")
+            raise TemplateRuntimeError("No filter named 'duration' found.")
     try:
-        t_4 = environment.filters['length']
+        t_4 = environment.filters['join']
     except KeyError:
         @internalcode
         def t_4(*unused):
-            raise TemplateRuntimeError("No filter named 'length' found.")
+            raise TemplateRuntimeError("No filter named 'join' found.")
     try:
-        t_5 = environment.filters['list']
+        t_5 = environment.filters['length']
     except KeyError:
         @internalcode
         def t_5(*unused):
-            raise TemplateRuntimeError("No filter named 'list' found.")
+            raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_6 = environment.filters['map']
+        t_6 = environment.filters['list']
     except KeyError:
         @internalcode
         def t_6(*unused):
-            raise TemplateRuntimeError("No filter named 'map' found.")
+            raise TemplateRuntimeError("No filter named 'list' found.")
     try:
-        t_7 = environment.filters['py']
+        t_7 = environment.filters['map']
     except KeyError:
         @internalcode
         def t_7(*unused):
-            raise TemplateRuntimeError("No filter named 'py' found.")
+            raise TemplateRuntimeError("No filter named 'map' found.")
     try:
-        t_8 = environment.filters['wordwrap']
+        t_8 = environment.filters['py']
     except KeyError:
         @internalcode
         def t_8(*unused):
-            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+            raise TemplateRuntimeError("No filter named 'py' found.")
     try:
-        t_9 = environment.tests['none']
+        t_9 = environment.filters['wordwrap']
     except KeyError:
         @internalcode
         def t_9(*unused):
+            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+    try:
+        t_10 = environment.tests['none']
+    except KeyError:
+        @internalcode
+        def t_10(*unused):
             raise TemplateRuntimeError("No test named 'none' found.")
     pass
     template = environment.get_template('generated/_header.jinja', 'generated/app.py.jinja')
@@ -73,11 +79,11 @@ def root(context, missing=missing):
     finally: gen.close()
     yield '"""Startup code of the '
     yield str(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service'))
-    yield ' service.\n\nEvery connection, resource, consumer, publisher, task, schedule and route is\nconstructed here with its literal settings from service.yaml and handed to the\nApplication.\n'
+    yield " service.\n\nEvery connection, resource, consumer, publisher, task, schedule and route is\nconstructed here with its settings from service.yaml and handed to the Application.\nA tuning number is read from ``settings`` (the comment beside it gives service.yaml's\nvalue): the environment variable ``SVCGEN_`` + the attribute's name in upper case\noverrides it at start-up, such as ``SVCGEN_SHUTDOWN_DRAIN_TIMEOUT`` for\n``settings.shutdown_drain_timeout`` (settings.py lists them all).\n"
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'):
         pass
         yield '\n'
-        yield str(t_2(t_8(environment, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'), 84)))
+        yield str(t_2(t_9(environment, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'), 84)))
         yield '\n'
     yield '"""\n\n'
     l_1_sections = environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'app_imports')
@@ -90,10 +96,10 @@ def root(context, missing=missing):
     finally: gen.close()
     l_1_sections = missing
     yield '\n'
-    if (t_4(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers')) == 1):
+    if (t_5(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers')) == 1):
         pass
         yield 'BROKERS: tuple[str, ...] = ('
-        yield str(t_7(environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), 0), 'name')))
+        yield str(t_8(environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), 0), 'name')))
         yield ',)\n'
     elif environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'):
         pass
@@ -102,7 +108,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             yield '    '
-            yield str(t_7(environment.getattr(l_1_b, 'name')))
+            yield str(t_8(environment.getattr(l_1_b, 'name')))
             yield ',\n'
         l_1_b = missing
         yield ')\n'
@@ -148,13 +154,13 @@ def root(context, missing=missing):
             pass
             yield str(t_1(environment.getattr(l_1_b, 'description')))
             yield '\n'
-        if t_9(environment.getattr(l_1_b, 'url_setting')):
+        if t_10(environment.getattr(l_1_b, 'url_setting')):
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_7(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_7(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_8(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
         else:
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_7(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), ([str_join(('name=', t_7(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))] + t_5(context.eval_ctx, t_6(context, environment.getattr(l_1_b, 'args'), 'join', '='))), ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), ([str_join(('name=', t_8(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))] + t_6(context.eval_ctx, t_7(context, environment.getattr(l_1_b, 'args'), 'join', '='))), ')', 4, _loop_vars=_loop_vars))
             yield '\n'
     l_1_b = l_1_lay = missing
     for l_1_r in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources'):
@@ -200,7 +206,7 @@ def root(context, missing=missing):
             yield "    # Task idempotency keys, in this process: the tasks' broker is in-process too.\n"
         if environment.getattr(l_1_store, 'per_replica'):
             pass
-            yield str(t_1(str_join(('The idempotency keys of the task(s) ', t_3(context.eval_ctx, environment.getattr(l_1_store, 'per_replica'), ', '), ' are kept in this process: with several replicas, each replica drops repeats of its own enqueues only. Add a redis cache or a postgres database to service.yaml (resources: cache: {kind: redis, url: ...} or database: {kind: postgres, url: ...}) to share them across replicas.', ))))
+            yield str(t_1(str_join(('The idempotency keys of the task(s) ', t_4(context.eval_ctx, environment.getattr(l_1_store, 'per_replica'), ', '), ' are kept in this process: with several replicas, each replica drops repeats of its own enqueues only. Add a redis cache or a postgres database to service.yaml (resources: cache: {kind: redis, url: ...} or database: {kind: postgres, url: ...}) to share them across replicas.', ))))
             yield '\n'
         yield '    '
         yield str(environment.getattr(l_1_store, 'var'))
@@ -210,7 +216,7 @@ def root(context, missing=missing):
             yield '        else '
             yield str(environment.getattr(l_1_store, 'cls'))
             yield '(\n            name='
-            yield str(t_7(environment.getattr(l_1_store, 'var')))
+            yield str(t_8(environment.getattr(l_1_store, 'var')))
             yield ',\n'
             for (l_2_k, l_2_v) in environment.getattr(l_1_store, 'args'):
                 _loop_vars = {}
@@ -227,7 +233,7 @@ def root(context, missing=missing):
             yield '        else '
             yield str(environment.getattr(l_1_store, 'cls'))
             yield '(name='
-            yield str(t_7(environment.getattr(l_1_store, 'var')))
+            yield str(t_8(environment.getattr(l_1_store, 'var')))
             yield ')\n'
         yield '    )\n'
     l_1_store = missing
@@ -243,11 +249,11 @@ def root(context, missing=missing):
         yield ': Publisher['
         yield str((environment.getattr(l_1_p, 'message') or 'bytes'))
         yield '] = Publisher(\n        name='
-        yield str(t_7(environment.getattr(l_1_p, 'name')))
+        yield str(t_8(environment.getattr(l_1_p, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_p, 'broker_var'))
         yield ',\n        target='
-        yield str(t_7(environment.getattr(l_1_p, 'target')))
+        yield str(t_8(environment.getattr(l_1_p, 'target')))
         yield ',\n'
         if environment.getattr(l_1_p, 'message'):
             pass
@@ -266,18 +272,20 @@ def root(context, missing=missing):
         yield ': Task['
         yield str((environment.getattr(l_1_t, 'args') or 'bytes'))
         yield '] = Task(\n        name='
-        yield str(t_7(environment.getattr(l_1_t, 'name')))
+        yield str(t_8(environment.getattr(l_1_t, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_t, 'broker_var'))
         yield ',\n        queue='
-        yield str(t_7(environment.getattr(l_1_t, 'queue')))
+        yield str(t_8(environment.getattr(l_1_t, 'queue')))
         yield ',\n        encode='
         yield str(('pydantic_encoder' if environment.getattr(l_1_t, 'args') else 'bytes'))
         yield ',\n        idempotency='
         yield str(environment.getattr(l_1_t, 'idempotency_var'))
-        yield ',\n        key_window='
-        yield str(t_7(environment.getattr(l_1_t, 'key_window')))
-        yield ',\n    )\n'
+        yield ',\n        key_window=settings.task_'
+        yield str(environment.getattr(l_1_t, 'name'))
+        yield '_key_window,  # '
+        yield str(t_3(environment.getattr(l_1_t, 'key_window')))
+        yield ' in service.yaml\n    )\n'
     l_1_t = missing
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_context'):
         pass
@@ -323,6 +331,7 @@ def root(context, missing=missing):
             pass
             yield '    del ctx  # no consumer, route or task uses the context yet\n'
     for l_1_c in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'consumers'):
+        l_1_at = missing
         _loop_vars = {}
         pass
         if environment.getattr(l_1_c, 'description'):
@@ -334,13 +343,13 @@ def root(context, missing=missing):
         yield ': Consumer['
         yield str((environment.getattr(l_1_c, 'message') or 'bytes'))
         yield '] = Consumer(\n        name='
-        yield str(t_7(environment.getattr(l_1_c, 'name')))
+        yield str(t_8(environment.getattr(l_1_c, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_c, 'broker_var'))
         yield ',\n        source='
-        yield str(t_7(environment.getattr(l_1_c, 'source')))
+        yield str(t_8(environment.getattr(l_1_c, 'source')))
         yield ',\n        group='
-        yield str(t_7(environment.getattr(l_1_c, 'group')))
+        yield str(t_8(environment.getattr(l_1_c, 'group')))
         yield ',\n        handler=partial('
         yield str(environment.getattr(l_1_c, 'handler_alias'))
         yield '.handle, ctx),\n        decode='
@@ -351,34 +360,50 @@ def root(context, missing=missing):
         else:
             pass
             yield 'None'
-        yield ',\n        concurrency='
+        yield ',\n'
+        l_1_at = str_join(('settings.consumer_', environment.getattr(l_1_c, 'name'), ))
+        _loop_vars['at'] = l_1_at
+        yield '        concurrency='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_concurrency,  # '
         yield str(environment.getattr(l_1_c, 'concurrency'))
-        yield ',\n        timeout='
-        yield str(t_7(environment.getattr(l_1_c, 'timeout')))
-        yield ',\n        retry=RetryPolicy(\n            max_attempts='
+        yield ' in service.yaml\n        timeout='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_timeout,  # '
+        yield str(t_3(environment.getattr(l_1_c, 'timeout')))
+        yield ' in service.yaml\n        retry=RetryPolicy(\n            max_attempts='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_max_attempts,  # '
         yield str(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max_attempts'))
-        yield ',\n            backoff='
-        yield str(t_7(environment.getattr(environment.getattr(l_1_c, 'retry'), 'backoff')))
+        yield ' in service.yaml\n            backoff='
+        yield str(t_8(environment.getattr(environment.getattr(l_1_c, 'retry'), 'backoff')))
         yield ',\n            initial='
-        yield str(t_7(environment.getattr(environment.getattr(l_1_c, 'retry'), 'initial')))
-        yield ',\n            max='
-        yield str(t_7(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max')))
-        yield ',\n            jitter='
-        yield str(t_7(environment.getattr(environment.getattr(l_1_c, 'retry'), 'jitter')))
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_retry_initial,  # '
+        yield str(t_3(environment.getattr(environment.getattr(l_1_c, 'retry'), 'initial')))
+        yield ' in service.yaml\n            max='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_retry_max,  # '
+        yield str(t_3(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max')))
+        yield ' in service.yaml\n            jitter='
+        yield str(t_8(environment.getattr(environment.getattr(l_1_c, 'retry'), 'jitter')))
         yield ',\n        ),\n        dead_letter='
-        yield str(t_7(environment.getattr(l_1_c, 'dead_letter')))
+        yield str(t_8(environment.getattr(l_1_c, 'dead_letter')))
         yield ',\n        ordering='
-        yield str(t_7(environment.getattr(l_1_c, 'ordering')))
+        yield str(t_8(environment.getattr(l_1_c, 'ordering')))
         yield ',\n'
         if environment.getattr(l_1_c, 'options'):
             pass
             yield str(context.call((undefined(name='lay_out') if l_0_lay_out is missing else l_0_lay_out), environment.getattr(l_1_c, 'options'), 8, ',', _loop_vars=_loop_vars))
             yield '\n'
         yield '    )\n'
-    l_1_c = missing
+    l_1_c = l_1_at = missing
     for l_1_t in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
+        l_1_at = missing
         _loop_vars = {}
         pass
+        l_1_at = str_join(('settings.task_', environment.getattr(l_1_t, 'name'), ))
+        _loop_vars['at'] = l_1_at
         if environment.getattr(l_1_t, 'guarded'):
             pass
             yield '    # A schedule enqueues '
@@ -389,13 +414,13 @@ def root(context, missing=missing):
         yield ': Consumer['
         yield str((environment.getattr(l_1_t, 'args') or 'bytes'))
         yield '] = task_worker(\n        name='
-        yield str(t_7(environment.getattr(l_1_t, 'name')))
+        yield str(t_8(environment.getattr(l_1_t, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_t, 'broker_var'))
         yield ',\n        queue='
-        yield str(t_7(environment.getattr(l_1_t, 'queue')))
+        yield str(t_8(environment.getattr(l_1_t, 'queue')))
         yield ',\n        group='
-        yield str(t_7(environment.getattr(l_1_t, 'group')))
+        yield str(t_8(environment.getattr(l_1_t, 'group')))
         yield ',\n'
         if environment.getattr(l_1_t, 'guarded'):
             pass
@@ -404,8 +429,8 @@ def root(context, missing=missing):
             yield '.handle, ctx),\n            store='
             yield str(environment.getattr(l_1_t, 'idempotency_var'))
             yield ',\n            ttl='
-            yield str(t_7(environment.getattr(l_1_t, 'timeout')))
-            yield ',\n        ),\n'
+            yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+            yield '_timeout,\n        ),\n'
         else:
             pass
             yield '        handler=partial('
@@ -420,28 +445,38 @@ def root(context, missing=missing):
             pass
             yield 'None'
         yield ',\n        concurrency='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_concurrency,  # '
         yield str(environment.getattr(l_1_t, 'concurrency'))
-        yield ',\n        timeout='
-        yield str(t_7(environment.getattr(l_1_t, 'timeout')))
-        yield ',\n        retry=RetryPolicy(\n            max_attempts='
+        yield ' in service.yaml\n        timeout='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_timeout,  # '
+        yield str(t_3(environment.getattr(l_1_t, 'timeout')))
+        yield ' in service.yaml\n        retry=RetryPolicy(\n            max_attempts='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_max_attempts,  # '
         yield str(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max_attempts'))
-        yield ',\n            backoff='
-        yield str(t_7(environment.getattr(environment.getattr(l_1_t, 'retry'), 'backoff')))
+        yield ' in service.yaml\n            backoff='
+        yield str(t_8(environment.getattr(environment.getattr(l_1_t, 'retry'), 'backoff')))
         yield ',\n            initial='
-        yield str(t_7(environment.getattr(environment.getattr(l_1_t, 'retry'), 'initial')))
-        yield ',\n            max='
-        yield str(t_7(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max')))
-        yield ',\n            jitter='
-        yield str(t_7(environment.getattr(environment.getattr(l_1_t, 'retry'), 'jitter')))
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_retry_initial,  # '
+        yield str(t_3(environment.getattr(environment.getattr(l_1_t, 'retry'), 'initial')))
+        yield ' in service.yaml\n            max='
+        yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+        yield '_retry_max,  # '
+        yield str(t_3(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max')))
+        yield ' in service.yaml\n            jitter='
+        yield str(t_8(environment.getattr(environment.getattr(l_1_t, 'retry'), 'jitter')))
         yield ',\n        ),\n        dead_letter='
-        yield str(t_7(environment.getattr(l_1_t, 'dead_letter')))
+        yield str(t_8(environment.getattr(l_1_t, 'dead_letter')))
         yield ',\n'
         if environment.getattr(l_1_t, 'options'):
             pass
             yield str(context.call((undefined(name='lay_out') if l_0_lay_out is missing else l_0_lay_out), environment.getattr(l_1_t, 'options'), 8, ',', _loop_vars=_loop_vars))
             yield '\n'
         yield '    )\n'
-    l_1_t = missing
+    l_1_t = l_1_at = missing
     for l_1_sc in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
         _loop_vars = {}
         pass
@@ -454,24 +489,24 @@ def root(context, missing=missing):
         yield ': Schedule['
         yield str((environment.getattr(l_1_sc, 'args') or 'bytes'))
         yield '] = Schedule(\n        name='
-        yield str(t_7(environment.getattr(l_1_sc, 'name')))
+        yield str(t_8(environment.getattr(l_1_sc, 'name')))
         yield ',\n        task='
         yield str(environment.getattr(l_1_sc, 'task_var'))
         yield ',\n        args='
         yield str(environment.getattr(l_1_sc, 'args_alias'))
         yield '.args,\n'
-        if (not t_9(environment.getattr(l_1_sc, 'cron'))):
+        if (not t_10(environment.getattr(l_1_sc, 'cron'))):
             pass
             yield '        cron='
-            yield str(t_7(environment.getattr(l_1_sc, 'cron')))
+            yield str(t_8(environment.getattr(l_1_sc, 'cron')))
             yield ',\n'
         else:
             pass
             yield '        every='
-            yield str(t_7(environment.getattr(l_1_sc, 'every')))
+            yield str(t_8(environment.getattr(l_1_sc, 'every')))
             yield ',\n'
         yield '        timezone='
-        yield str(t_7(environment.getattr(l_1_sc, 'timezone')))
+        yield str(t_8(environment.getattr(l_1_sc, 'timezone')))
         yield ',\n    )\n'
     l_1_sc = missing
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') and (not environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'routes'))):
@@ -488,13 +523,13 @@ def root(context, missing=missing):
                 yield str(t_1(environment.getattr(l_1_r, 'description'), 12))
                 yield '\n'
             yield '            Route(\n                '
-            yield str(t_7(environment.getattr(l_1_r, 'path')))
+            yield str(t_8(environment.getattr(l_1_r, 'path')))
             yield ',\n                partial('
             yield str(environment.getattr(l_1_r, 'handler_alias'))
             yield '.handle, ctx),\n                methods=['
-            yield str(t_7(environment.getattr(l_1_r, 'method')))
+            yield str(t_8(environment.getattr(l_1_r, 'method')))
             yield '],\n                name='
-            yield str(t_7(environment.getattr(l_1_r, 'name')))
+            yield str(t_8(environment.getattr(l_1_r, 'name')))
             yield ',\n            ),\n'
         l_1_r = missing
         yield '        ],\n        port=settings.http_port,\n    )\n'
@@ -502,7 +537,7 @@ def root(context, missing=missing):
         pass
         yield '    health = HealthServer(port=settings.health_port)\n'
     yield '    return Application(\n        name='
-    yield str(t_7(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
+    yield str(t_8(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
     yield ',\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'):
         pass
@@ -556,9 +591,11 @@ def root(context, missing=missing):
         yield '\n'
     yield '        http='
     yield str(('http' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') else 'health'))
-    yield ',\n        drain_timeout='
-    yield str(t_7(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
-    yield ',\n        handle_signals=handle_signals,\n    )\n\n\ndef run() -> None:\n    """Run the service until SIGTERM/SIGINT; exit 0 after a complete drain."""\n    raise SystemExit(build_app().run())\n'
+    yield ',\n        drain_timeout=settings.shutdown_drain_timeout,  # '
+    yield str(t_3(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
+    yield ' in service.yaml\n        handle_signals=handle_signals,\n    )\n\n\ndef run() -> None:\n    """Run the service until SIGTERM/SIGINT; exit 0 after a complete drain, 3 (one\n    logged sentence) when a setting is refused, before anything connects."""\n    raise SystemExit(run_or_refuse(build_app, '
+    yield str(t_8(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
+    yield '))\n'
 
 blocks = {}
-debug_info = '1=68&2=75&7=77&9=80&13=85&15=93&16=96&17=98&19=101&20=105&33=113&36=116&37=120&41=126&46=128&50=131&51=135&63=143&64=147&65=149&67=151&68=153&70=157&73=160&74=164&75=166&76=169&77=173&78=177&82=186&85=191&86=194&87=196&88=198&91=201&92=203&94=206&97=208&98=211&99=213&100=215&101=219&105=228&109=234&110=237&111=239&113=242&114=246&115=248&116=250&117=252&122=257&123=260&124=262&126=265&127=269&128=271&129=273&130=275&131=277&132=279&135=282&136=284&140=290&141=294&143=299&145=302&146=306&150=312&151=316&155=322&159=325&160=328&161=330&163=333&164=337&165=339&166=341&167=343&168=345&169=347&170=355&171=357&173=359&174=361&175=363&176=365&177=367&179=369&180=371&181=373&182=375&186=379&187=382&188=385&190=388&191=392&192=394&193=396&194=398&195=400&197=403&198=405&199=407&202=412&204=415&205=423&206=425&208=427&209=429&210=431&211=433&212=435&214=437&215=439&216=441&220=445&221=448&222=450&224=453&225=457&226=459&227=461&228=463&229=466&231=471&233=474&236=477&241=480&244=483&245=486&246=488&249=491&250=493&251=495&252=497&262=505&263=507&265=510&266=514&272=521&274=524&275=528&277=531&278=535&284=542&286=545&287=549&291=553&292=555&294=558&295=560'
+debug_info = '1=74&2=81&10=83&12=86&16=91&18=99&19=102&20=104&22=107&23=111&36=119&39=122&40=126&44=132&49=134&53=137&54=141&66=149&67=153&68=155&70=157&71=159&73=163&76=166&77=170&78=172&79=175&80=179&81=183&85=192&88=197&89=200&90=202&91=204&94=207&95=209&97=212&100=214&101=217&102=219&103=221&104=225&108=234&112=240&113=243&114=245&116=248&117=252&118=254&119=256&120=258&125=263&126=266&127=268&129=271&130=275&131=277&132=279&133=281&134=283&135=285&138=290&139=292&143=298&144=302&146=307&148=310&149=314&153=320&154=324&158=330&162=333&163=337&164=339&166=342&167=346&168=348&169=350&170=352&171=354&172=356&173=364&174=367&175=371&177=375&178=379&179=381&180=385&181=389&183=391&184=393&185=395&186=397&190=401&191=405&192=407&193=410&195=413&196=417&197=419&198=421&199=423&200=425&202=428&203=430&204=432&207=437&209=440&210=448&211=452&213=456&214=460&215=462&216=466&217=470&219=472&220=474&221=476&225=480&226=483&227=485&229=488&230=492&231=494&232=496&233=498&234=501&236=506&238=509&241=512&246=515&249=518&250=521&251=523&254=526&255=528&256=530&257=532&267=540&268=542&270=545&271=549&277=556&279=559&280=563&282=566&283=570&289=577&291=580&292=584&296=588&297=590&299=593&300=595&308=597'

@@ -1,0 +1,220 @@
+"""Start-up overrides of service.yaml's tuning numbers from environment variables.
+
+A generated ``settings.py`` reads each tuning number (a consumer's concurrency,
+timeout and retry, a task's, the drain) with one of the readers here: an unset or
+empty variable gives service.yaml's value, a set one replaces it (logged once at
+INFO, so the start-up log shows what differs from the spec), and a value that
+cannot be read raises ``ConfigurationError`` with one sentence naming the
+variable, what it takes and service.yaml's value. The generated ``run()`` goes
+through ``run_or_refuse``, which turns that error into one logged line and exit
+status 3 (``EXIT_START_FAILED``, as a failed start-up gives), before any broker,
+resource or listener is touched.
+
+Durations are written as in service.yaml: a number and a unit, ``250ms``, ``30s``,
+``5m`` or ``1h``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, Final, TypeVar
+
+from .application import EXIT_START_FAILED, Application
+from .errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_DURATION: Final = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
+_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+DURATION_MAX: Final = 366 * 24 * 3600.0
+"""The longest duration, as in service.yaml (a year)."""
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off"})
+
+
+def duration_text(seconds: float) -> str:
+    """``seconds`` as service.yaml would write it: ``250ms``, ``30s``, ``5m``, ``1h``."""
+    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{seconds / size:g}{unit}"
+    if seconds >= 1.0 or seconds == 0:
+        return f"{seconds:g}s"
+    return f"{seconds * 1000:g}ms"
+
+
+def _read(
+    env: Mapping[str, str],
+    name: str,
+    default: T,
+    parse: Callable[[str], T | None],
+    *,
+    form: str,
+    shown: str,
+) -> T:
+    """``parse(env[name])`` or ``default`` when unset or empty; a sentence when the
+    value does not parse (``parse`` returns None)."""
+    raw = env.get(name, "")
+    if not raw.strip():
+        return default
+    value = parse(raw.strip())
+    if value is None:
+        raise ConfigurationError(
+            f"{name}={raw[:40]!r} is not {form}: correct it, or unset it to use "
+            f"service.yaml's {shown}"
+        )
+    if value != default:
+        log.info("%s=%s overrides service.yaml's %s", name, raw.strip(), shown)
+    return value
+
+
+def whole(
+    env: Mapping[str, str], name: str, default: int, *, low: int, high: int
+) -> int:
+    """A whole number from ``low`` to ``high``, such as a concurrency or attempts."""
+
+    def parse(raw: str) -> int | None:
+        if not re.fullmatch(r"\d{1,12}", raw):
+            return None
+        value = int(raw)
+        return value if low <= value <= high else None
+
+    form = f"a whole number from {low} to {high}"
+    return _read(env, name, default, parse, form=form, shown=str(default))
+
+
+def number(
+    env: Mapping[str, str], name: str, default: float, *, low: float, high: float
+) -> float:
+    """A number from ``low`` to ``high`` (a fraction, a rate)."""
+
+    def parse(raw: str) -> float | None:
+        try:
+            value = float(raw)
+        except ValueError:
+            return None
+        return value if math.isfinite(value) and low <= value <= high else None
+
+    form = f"a number from {low:g} to {high:g}"
+    return _read(env, name, default, parse, form=form, shown=f"{default:g}")
+
+
+def duration(
+    env: Mapping[str, str], name: str, default: float, *, positive: bool = True
+) -> float:
+    """A duration in seconds, written ``250ms``, ``30s``, ``5m`` or ``1h``; above zero
+    unless ``positive`` is False."""
+
+    def parse(raw: str) -> float | None:
+        match = _DURATION.match(raw)
+        if match is None:
+            return None
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+        if seconds > DURATION_MAX or (positive and seconds <= 0):
+            return None
+        return seconds
+
+    above = "above zero" if positive else "of zero or more"
+    form = f"a duration {above} such as 250ms, 30s, 5m or 1h (at most 8784h)"
+    return _read(env, name, default, parse, form=form, shown=duration_text(default))
+
+
+def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """true/false (also 1/0, yes/no, on/off, in any case)."""
+
+    def parse(raw: str) -> bool | None:
+        lowered = raw.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else None
+
+    shown = "true" if default else "false"
+    return _read(env, name, default, parse, form="true or false", shown=shown)
+
+
+def choice(
+    env: Mapping[str, str], name: str, default: str, *, choices: Sequence[str]
+) -> str:
+    """One of ``choices``, spelled exactly (such as a queue type)."""
+
+    def parse(raw: str) -> str | None:
+        return raw if raw in choices else None
+
+    form = "one of " + ", ".join(choices)
+    return _read(env, name, default, parse, form=form, shown=default)
+
+
+def check_retry(initial: float, most: float, prefix: str) -> None:
+    """service.yaml's rule for overrides too: the first wait may not exceed the
+    longest; ``prefix`` is the variables' common start (``SVCGEN_CONSUMER_PAID_RETRY``)."""
+    if initial > most:
+        raise ConfigurationError(
+            f"{prefix}_INITIAL ({duration_text(initial)}) exceeds {prefix}_MAX "
+            f"({duration_text(most)}): lower the one or raise the other"
+        )
+
+
+Reader = Callable[[Mapping[str, str], str, Any], Any]
+
+KEYS: Final[dict[str, Reader]] = {
+    "concurrency": partial(whole, low=1, high=10000),
+    "timeout": duration,
+    "max_attempts": partial(whole, low=1, high=1000),
+    "retry_initial": partial(duration, positive=False),
+    "retry_max": partial(duration, positive=False),
+    "key_window": duration,
+    "drain_timeout": duration,
+}
+"""How each tuning key is read: the key is the end of a ``Settings`` field's name
+(``consumer_paid_concurrency`` → ``concurrency``), the bounds are service.yaml's.
+An overridable broker option is one more line here."""
+
+_BY_LENGTH: Final = sorted(KEYS, key=len, reverse=True)
+SECTIONS: Final = ("SVCGEN_CONSUMER_", "SVCGEN_TASK_", "SVCGEN_SHUTDOWN_")
+"""The starts of the variables the scheme names (svcgen's own tools use other
+``SVCGEN_`` variables, such as ``SVCGEN_BUILD_NO_ISOLATION``)."""
+
+
+def tunings(settings: type[Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Every field of the dataclass ``settings`` that has a default (service.yaml's
+    value), read from ``SVCGEN_<FIELD NAME>`` with its key's reader in ``KEYS``;
+    a retry's first wait is then checked against its longest (``check_retry``). A
+    set variable of the scheme (``SECTIONS``) that names no field (a typo) is logged
+    as a warning."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(settings):
+        if field.default is dataclasses.MISSING:
+            continue
+        key = next((k for k in _BY_LENGTH if field.name.endswith("_" + k)), None)
+        if key is None:
+            raise TypeError(f"{field.name} ends with no tuning key of {sorted(KEYS)}")
+        out[field.name] = KEYS[key](env, "SVCGEN_" + field.name.upper(), field.default)
+    known = {"SVCGEN_" + name.upper() for name in out}
+    for var in sorted(env):
+        if var.startswith(SECTIONS) and var not in known:
+            log.warning(
+                "%s is set but names no tuning number of this service (settings.py "
+                "lists them): check its spelling",
+                var,
+            )
+    for name, value in out.items():
+        if name.endswith("_retry_initial"):
+            retry = name.removesuffix("_initial")
+            check_retry(value, out[retry + "_max"], "SVCGEN_" + retry.upper())
+    return out
+
+
+def run_or_refuse(build: Callable[[], Application], service: str) -> int:
+    """``build().run()``'s exit status; when ``build`` refuses a setting (a
+    ``ConfigurationError``), one logged line and ``EXIT_START_FAILED`` instead of a
+    traceback: nothing has connected at that point."""
+    try:
+        app = build()
+    except ConfigurationError as exc:
+        log.error("%s: start-up refused: %s", service, exc)
+        return EXIT_START_FAILED
+    return app.run()
