@@ -22,9 +22,10 @@ KINDS: Final = ("kafka", "rabbitmq", "nats", "redis", "mqtt")
 
 PARTITIONS: Final = 6
 """Partitions of the Kafka source: two per replica."""
-KAFKA_SESSION: Final = 5.0
+KAFKA_SESSION: Final = 6.0
 """Seconds of the Kafka group session: how long a SIGKILLed member keeps its
-partitions (Tansu joins a group in about half of it)."""
+partitions (Tansu joins a group in about half of it). 6 s is Apache Kafka's
+smallest by default (``group.min.session.timeout.ms``)."""
 ACK_WAIT: Final = 5.0
 """Seconds NATS waits for an ack before redelivering (the consumer's ``ack_wait``)."""
 CLAIM_IDLE: Final = 3.0
@@ -33,7 +34,7 @@ runs every ``claim_idle / 2`` by default, so a dead consumer's entries are claim
 within ``1.5 * claim_idle``: 3 s keeps that inside claim_idle + 2 s."""
 
 TUNING: Final[dict[str, dict[str, str]]] = {
-    "kafka": {"session_timeout": f"{KAFKA_SESSION:g}s"},
+    "kafka": {"partitions": str(PARTITIONS), "session_timeout": f"{KAFKA_SESSION:g}s"},
     "nats": {"ack_wait": f"{ACK_WAIT:g}s"},
     "redis": {"claim_idle": f"{CLAIM_IDLE:g}s"},
 }

@@ -24,7 +24,7 @@ from typing import Final
 from svcgen import commands
 from svcgen.spec_models import ConsumerSpec
 
-from .kinds import KAFKA_SESSION, TUNING, Target
+from .kinds import ACK_WAIT, CLAIM_IDLE, KAFKA_SESSION, TUNING, Target
 
 SPEC_OPTIONS: Final = "options" in ConsumerSpec.model_fields
 """True once service.yaml takes ``consumers[].options`` (issue 12 point 1): the
@@ -139,9 +139,9 @@ def _main(name: str, kind: str, tuned: bool) -> str | None:
             f"session_timeout_ms={int(KAFKA_SESSION * 1000)})"
         )
     elif kind == "nats":
-        ack_wait = float(TUNING["nats"]["ack_wait"].removesuffix("s"))
+        ack_wait = ACK_WAIT
     elif kind == "redis":
-        options["claim_idle"] = float(TUNING["redis"]["claim_idle"].removesuffix("s"))
+        options["claim_idle"] = CLAIM_IDLE
     return MAIN.format(
         name=name,
         broker_override=override,
