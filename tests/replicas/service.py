@@ -11,6 +11,7 @@ With ``REPLICA_BUFFERED=1`` (the benchmark) the handler does no I/O: it keeps th
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import secrets
 import subprocess
@@ -193,10 +194,14 @@ class Replica:
         return self.err.read_text(errors="replace")[-tail:]
 
     def check_ready(self) -> bool:
-        if self.ready_at is None and ": started in" in self.err.read_text(
-            errors="replace"
-        ):
-            self.ready_at = time.time()
+        """Whether the process logged ``<service>: started in``; ``ready_at`` is then
+        that line's time (logging's ``asctime``, local time, to the millisecond)."""
+        if self.ready_at is None:
+            for line in self.err.read_text(errors="replace").splitlines():
+                if ": started in" in line:
+                    stamp = dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+                    self.ready_at = stamp.timestamp()
+                    break
         return self.ready_at is not None
 
     def cpu_seconds(self) -> float:

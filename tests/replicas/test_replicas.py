@@ -158,6 +158,12 @@ async def test_three_replica_processes_share_the_work_and_lose_nothing(
         killed.read()
         in_flight = killed.in_flight()
         replacement = service.start()
+        await service.wait(
+            "handlers running in the replica to SIGTERM",
+            lambda: bool(stopped.in_flight()),
+            WAIT,
+        )
+        report["in_flight_at_sigterm"] = len(stopped.in_flight())
         sigterm_code = await stop(stopped, signal.SIGTERM)
         assert sigterm_code == 0, stopped.stderr()
         service.start()
