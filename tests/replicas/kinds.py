@@ -28,10 +28,9 @@ partitions (Tansu joins a group in about half of it). 6 s is Apache Kafka's
 smallest by default (``group.min.session.timeout.ms``)."""
 ACK_WAIT: Final = 5.0
 """Seconds NATS waits for an ack before redelivering (the consumer's ``ack_wait``)."""
-CLAIM_IDLE: Final = 3.0
-"""Seconds a Redis entry stays pending before another consumer claims it. The claim
-runs every ``claim_idle / 2`` by default, so a dead consumer's entries are claimed
-within ``1.5 * claim_idle``: 3 s keeps that inside claim_idle + 2 s."""
+CLAIM_IDLE: Final = 5.0
+"""Seconds a Redis entry stays pending before another consumer claims it (the
+consumer's ``claim_idle``; the reclaim pass runs every second)."""
 
 TUNING: Final[dict[str, dict[str, str]]] = {
     "kafka": {"partitions": str(PARTITIONS), "session_timeout": f"{KAFKA_SESSION:g}s"},

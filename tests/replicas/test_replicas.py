@@ -49,7 +49,7 @@ FAIR_SHARE: Final = 0.15
 WAIT: Final = 45.0
 """Seconds one step may take."""
 RECOVERY: Final[dict[str, float]] = {
-    # the claim runs every claim_idle / 2: at most 1.5 * claim_idle after the kill
+    # idle for claim_idle, then the next reclaim pass (every second at most)
     "redis": CLAIM_IDLE + 2.0,
     # redelivered ack_wait after the last delivery or in-progress heartbeat
     "nats": ACK_WAIT + 2.0,
