@@ -119,6 +119,20 @@ def _nats_name(subject: str) -> str:
 
 
 @dataclass(frozen=True)
+class OptionInfo:
+    """How one spec ``options`` key of a kind reaches the runtime adapter."""
+
+    runtime: str
+    """The adapter's subscription option (in its ``OPTIONS``) that takes the value."""
+    per_second: int | None = None
+    """A duration the adapter takes as a whole number of 1/per_second seconds (1000:
+    milliseconds, 1: seconds); None: as the spec gives it (durations in seconds)."""
+    broker: bool = False
+    """The broker's constructor takes it too (as the same keyword), as the default of
+    what the broker creates outside any consumer (topics and streams it publishes to)."""
+
+
+@dataclass(frozen=True)
 class Scaler:
     """The KEDA trigger that scales a kind's consumers on their backlog."""
 
@@ -161,6 +175,10 @@ class BrokerKindInfo:
     database must keep them (or, for an in-process broker, the process)."""
     options: frozenset[str] = frozenset()
     """The subscription options the runtime adapter takes (its ``OPTIONS``)."""
+    spec_options: Mapping[str, OptionInfo] = field(default_factory=dict)
+    """The keys of the spec's ``options`` this kind takes (on a broker, consumer or
+    task) and the runtime option each becomes; the spec's option models hold their
+    types (``tests/generator/test_kinds.py`` keeps both in step)."""
     uses: frozenset[Use] = _ALL_USES
     """What the kind can be used for; the spec is checked against it."""
     address_problem: AddressRule = _any_address
@@ -235,9 +253,18 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                     "heartbeat_interval_ms",
                     "max_partition_fetch_bytes",
                     "max_poll_interval_ms",
+                    "partitions",
+                    "replication_factor",
                     "session_timeout_ms",
                 }
             ),
+            spec_options={
+                "partitions": OptionInfo("partitions", broker=True),
+                "replication_factor": OptionInfo("replication_factor", broker=True),
+                "session_timeout": OptionInfo(
+                    "session_timeout_ms", per_second=1000, broker=True
+                ),
+            },
             address_problem=_kafka_address,
             scaler=Scaler(
                 trigger="kafka",
@@ -257,7 +284,11 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             url_default="amqp://guest:guest@localhost:5672/",
             orderings=frozenset({"key"}),
             task_keys=None,
-            options=frozenset({"quorum"}),
+            options=frozenset({"delivery_limit", "queue_type", "quorum"}),
+            spec_options={
+                "queue_type": OptionInfo("queue_type"),
+                "delivery_limit": OptionInfo("delivery_limit"),
+            },
             address_problem=_rabbitmq_address,
             scaler=Scaler(
                 trigger="rabbitmq",
@@ -286,13 +317,23 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             ),
             options=frozenset(
                 {
+                    "ack_wait",
                     "dead_letter_stream",
                     "deliver_policy",
                     "double_ack",
                     "max_ack_pending",
+                    "max_deliver",
+                    "replicas",
+                    "storage",
                     "stream",
                 }
             ),
+            spec_options={
+                "ack_wait": OptionInfo("ack_wait"),
+                "max_deliver": OptionInfo("max_deliver"),
+                "replicas": OptionInfo("replicas", broker=True),
+                "storage": OptionInfo("storage", broker=True),
+            },
             address_problem=_nats_address,
             scaler=Scaler(
                 trigger="nats-jetstream",
@@ -334,10 +375,15 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                     "claim_idle",
                     "claim_interval",
                     "consumer_name",
+                    "maxlen",
                     "mover_interval",
                     "prune_idle",
                 }
             ),
+            spec_options={
+                "claim_idle": OptionInfo("claim_idle"),
+                "maxlen": OptionInfo("maxlen", broker=True),
+            },
         ),
         BrokerKindInfo(
             name="mqtt",
@@ -358,6 +404,11 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                     "shared",
                 }
             ),
+            spec_options={
+                "session_expiry": OptionInfo(
+                    "session_expiry", per_second=1, broker=True
+                ),
+            },
             uses=frozenset({"consume", "publish"}),
             address_problem=_mqtt_address,
             wildcards={"+": "%2B", "#": "%23"},

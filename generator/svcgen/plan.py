@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Final
 
 from .kinds import BROKERS
+from .plan_options import broker_args, subscription_options
 from .plan_records import (
     AutoscalePlan,
     BrokerPlan,
@@ -55,6 +56,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
             cls=BROKER_CLASSES[b.kind],
             url_setting=f"{name}_url" if b.url is not None else None,
             description=b.description,
+            args=broker_args(b.kind, b.options),
         )
         for name, b in sorted(spec.brokers.items())
     )
@@ -77,6 +79,9 @@ def make_plan(spec: ServiceSpec) -> Plan:
             retry=RetryPlan.of(c.retry),
             dead_letter=dead_letter(c.dead_letter, c.source, kinds[c.broker]),
             description=c.description,
+            option_values=subscription_options(
+                kinds[c.broker], spec.brokers[c.broker].options, c.options
+            ),
         )
         for c in sorted(spec.consumers, key=lambda c: c.name)
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .formatting import Bracket, py_literal
 from .kinds import BROKERS
 from .spec_models import RetrySpec
 
@@ -32,6 +33,30 @@ class Arg(NamedTuple):
     keyword: str
     expr: str
     """A Python expression."""
+
+
+class OptionValue(NamedTuple):
+    """One broker option of a consumer or task worker, merged from the spec."""
+
+    key: str
+    """The spec's key (``session_timeout``)."""
+    runtime: str
+    """The adapter's option (``session_timeout_ms``)."""
+    value: object
+    """The value the adapter takes (``15000``)."""
+
+
+def options_bracket(values: tuple[OptionValue, ...]) -> Bracket | None:
+    """``options={...}`` of a consumer's or task worker's option values, laid out as
+    black does (``formatting.lay_out``); None when there are none."""
+    if not values:
+        return None
+    return Bracket(
+        "options={",
+        [f"{py_literal(o.runtime)}: {py_literal(o.value)}" for o in values],
+        "}",
+        split="items",
+    )
 
 
 class ModelClass(NamedTuple):
@@ -68,6 +93,8 @@ class BrokerPlan:
     cls: str
     url_setting: str | None
     description: str
+    args: tuple[Arg, ...] = ()
+    """The keywords of its spec ``options`` that the constructor takes."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,13 @@ class ConsumerPlan:
     retry: RetryPlan
     dead_letter: str | None
     description: str
+    option_values: tuple[OptionValue, ...] = ()
+    """Its broker options: the broker's merged with its own."""
+
+    @property
+    def options(self) -> Bracket | None:
+        """``options={...}`` of ``option_values`` as app.py spells it, or None."""
+        return options_bracket(self.option_values)
 
 
 @dataclass(frozen=True)
@@ -180,6 +214,13 @@ class TaskPlan:
     guarded: bool
     """A schedule enqueues it: at most one run of a schedule at a time."""
     description: str
+    option_values: tuple[OptionValue, ...] = ()
+    """Its broker options: the broker's merged with its own."""
+
+    @property
+    def options(self) -> Bracket | None:
+        """``options={...}`` of ``option_values`` as app.py spells it, or None."""
+        return options_bracket(self.option_values)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Final
 
 from .formatting import py_literal
 from .kinds import BROKERS
+from .plan_options import subscription_options
 from .plan_records import (
     Arg,
     IdempotencyPlan,
@@ -110,6 +111,9 @@ def _plan_tasks(
                 idempotency_var=place.var,
                 guarded=t.name in scheduled,
                 description=t.description,
+                option_values=subscription_options(
+                    kind, spec.brokers[t.broker].options, t.options
+                ),
             )
         )
     stores = []

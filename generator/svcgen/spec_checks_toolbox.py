@@ -3,7 +3,8 @@
 A schedule names a task that exists, has exactly one of ``cron`` and ``every``, a
 cron expression croniter accepts and an IANA timezone; a schedule's task keeps its
 idempotency keys where every replica sees them; a resource has the keys its kind
-needs and none that it ignores.
+needs and none that it ignores. The options of brokers, consumers and tasks are
+checked in ``spec_checks_options``, run from here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .errors import SpecIssue
 from .kinds import BROKERS, USUAL_TASK_KIND
 from .names import task_keys_prefix
 from .spec_checks import broker_kinds, entries, issue, unique_names
+from .spec_checks_options import option_issues
 from .spec_reader import Loc, Positions
 from .spec_values import control_character
 
@@ -29,8 +31,10 @@ _KEY_SHARING: Final = sorted(
 
 
 def toolbox_issues(data: Mapping[str, Any], pos: Positions) -> Iterator[SpecIssue]:
-    """Every problem of the tasks, schedules and resources sections."""
+    """Every problem of the tasks, schedules and resources sections, and of the
+    options of brokers, consumers and tasks (``spec_checks_options``)."""
     kinds = broker_kinds(data)
+    yield from option_issues(data, pos)
     yield from unique_names(data, "schedules", pos)
     yield from _name_clashes(data, pos)
     resources = data.get("resources")

@@ -5,7 +5,8 @@ Each key's docstring is its description in the JSON Schema and in docs/spec.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -33,6 +34,90 @@ class _Model(BaseModel):
     )
 
 
+class KafkaOptions(_Model):
+    """The options of a kafka broker, consumer or task."""
+
+    partitions: int | None = Field(default=None, ge=1, le=10000)
+    """kafka: partitions of the topics svcgen creates (the source, its ``.retry``
+    topic, the dead-letter topic; default 1); a consumer refuses to start when its
+    source or retry topic exists with fewer."""
+    replication_factor: int | None = Field(default=None, ge=1, le=100)
+    """kafka: copies of each partition of the topics svcgen creates (default 1; at
+    most the number of Kafka brokers)."""
+    session_timeout: PositiveDuration | None = None
+    """kafka: how long the group waits for a silent consumer before its partitions go
+    to another replica (default 10s; the server allows 6s to 30m by default)."""
+
+
+class RabbitMQOptions(_Model):
+    """The options of a rabbitmq broker, consumer or task."""
+
+    queue_type: Literal["classic", "quorum"] | None = None
+    """rabbitmq: the type of the queues svcgen declares (the source and its dead-letter
+    queue; default classic); an existing queue must have been declared the same."""
+    delivery_limit: int | None = Field(default=None, ge=1, le=1000000)
+    """rabbitmq, quorum queues: deliveries after which the server moves a message that
+    keeps coming back (a handler that crashes the process) to the dead-letter queue
+    (default: the server's own)."""
+
+
+class NatsOptions(_Model):
+    """The options of a nats broker, consumer or task."""
+
+    ack_wait: PositiveDuration | None = None
+    """nats: how long the server waits for a settle before it redelivers (to another
+    replica after a crash; default 30s); a running handler extends it every half."""
+    max_deliver: int | None = Field(default=None, ge=1, le=1000000)
+    """nats: deliveries after which the server stops delivering a message (default
+    unlimited); at least ``retry.max_attempts``, so the retry policy dead-letters
+    first."""
+    replicas: int | None = Field(default=None, ge=1, le=5)
+    """nats: copies of the streams svcgen creates (default 1; at most the cluster's
+    servers, 5)."""
+    storage: Literal["file", "memory"] | None = None
+    """nats: where the streams svcgen creates keep messages (default file)."""
+
+
+class RedisOptions(_Model):
+    """The options of a redis broker, consumer or task."""
+
+    claim_idle: PositiveDuration | None = None
+    """redis: how long an entry stays pending with a consumer before another replica
+    claims it (default 30s); a running handler extends it."""
+    maxlen: int | None = Field(default=None, ge=1, le=1000000000)
+    """redis: keep each stream at about this many entries (``MAXLEN ~``, oldest trimmed
+    first, read or not) on every append svcgen makes and on the consumer's source
+    (default unlimited)."""
+
+
+class MqttOptions(_Model):
+    """The options of an mqtt broker, consumer or task."""
+
+    session_expiry: Duration | None = None
+    """mqtt: how long the server keeps a consumer's session (its subscription and
+    queued messages) after it disconnects (whole seconds; default 7 days)."""
+
+
+class OptionsSpec(
+    KafkaOptions, RabbitMQOptions, NatsOptions, RedisOptions, MqttOptions
+):
+    """Broker options: keys of the broker's kind only (each key names its kind).
+
+    On a broker, the defaults of its consumers and tasks (and of what it creates); on
+    a consumer or task, each key overrides the broker's.
+    """
+
+
+OPTION_MODELS: Final[Mapping[str, type[_Model]]] = {
+    "kafka": KafkaOptions,
+    "rabbitmq": RabbitMQOptions,
+    "nats": NatsOptions,
+    "redis": RedisOptions,
+    "mqtt": MqttOptions,
+}
+"""The option model of each kind that takes options."""
+
+
 class BrokerSpec(_Model):
     """A named broker connection; ``url`` may use ``${VAR}`` and ``${VAR:-default}``."""
 
@@ -42,6 +127,9 @@ class BrokerSpec(_Model):
     url: EnvString | None = None
     """Where to connect; ``${VAR}`` and ``${VAR:-default}`` are read from the
     environment at startup."""
+    options: Annotated[OptionsSpec, EMPTY_DICT] = Field(default_factory=OptionsSpec)
+    """The kind's options (see ``OptionsSpec``): the defaults of every consumer and
+    task on this broker and of the topics, queues and streams it creates."""
     description: Text = ""
     """Free text, written into the generated code as a comment."""
 
@@ -118,6 +206,8 @@ class ConsumerSpec(_Model):
     dead_letter: Address | None = None
     """Where exhausted, rejected and poison messages go: default ``<source>.dlq``;
     ``none`` drops them after logging."""
+    options: Annotated[OptionsSpec, EMPTY_DICT] = Field(default_factory=OptionsSpec)
+    """The broker kind's options for this consumer; each overrides the broker's."""
     description: Text = ""
     """Free text, written into the generated code as a comment and docstring."""
 
@@ -158,6 +248,8 @@ class TaskSpec(_Model):
     dead_letter: Address | None = None
     """Where exhausted, rejected and poison tasks go: default ``tasks.<name>.dlq``;
     ``none`` drops them after logging."""
+    options: Annotated[OptionsSpec, EMPTY_DICT] = Field(default_factory=OptionsSpec)
+    """The broker kind's options for this task's queue; each overrides the broker's."""
     key_window: PositiveDuration = 86400.0
     """How long an enqueue ``key`` is remembered; a repeat within it is dropped."""
     description: Text = ""
@@ -318,7 +410,29 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema of service.yaml, for editors."""
     schema = ServiceSpec.model_json_schema()
     _duration_defaults(schema)
+    _options_by_kind(schema["$defs"]["BrokerSpec"])
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+def _options_by_kind(broker: dict[str, Any]) -> None:
+    """A broker's ``options`` take the keys of its ``kind`` only (a choice by kind)."""
+    broker["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+            "then": {
+                "properties": {
+                    "options": {
+                        "propertyNames": {
+                            "enum": list(OPTION_MODELS[kind].model_fields)
+                            if kind in OPTION_MODELS
+                            else []
+                        }
+                    }
+                }
+            },
+        }
+        for kind in get_args(BrokerKind)
+    ]
 
 
 def _duration_defaults(node: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 import tomllib
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from svcgen.cli import main
 from svcgen.kinds import BROKER_KINDS, BROKERS, BrokerKind
 from svcgen.spec import json_schema
-from svcgen.spec_models import BrokerSpec
+from svcgen.spec_models import OPTION_MODELS, BrokerSpec, OptionsSpec
 
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
 
@@ -69,3 +70,32 @@ def test_each_kind_names_a_runtime_class_and_its_extra(kind: str) -> None:
 def test_a_default_dead_letter_spells_mqtt_wildcards_as_the_runtime_does() -> None:
     assert BROKERS["mqtt"].default_dead_letter("a/+/b/#") == "a/%2B/b/%23.dlq"
     assert BROKERS["kafka"].default_dead_letter("a.b") == "a.b.dlq"
+
+
+@pytest.mark.parametrize("kind", BROKER_KINDS)
+def test_each_kind_s_spec_options_are_its_option_model_and_reach_its_adapter(
+    kind: str,
+) -> None:
+    row = BROKERS[kind]
+    model = OPTION_MODELS.get(kind)
+    assert set(row.spec_options) == (set(model.model_fields) if model else set())
+    assert set(model.model_fields if model else ()) <= set(OptionsSpec.model_fields)
+    runtime = {info.runtime for info in row.spec_options.values()}
+    assert runtime <= row.options, "each spec option becomes an adapter option"
+    module = importlib.import_module(row.module)
+    keywords = inspect.signature(getattr(module, row.cls)).parameters
+    for key, info in row.spec_options.items():
+        assert (info.runtime in keywords) == info.broker, (
+            f"{kind}.{key}: the constructor takes it exactly when the row says so"
+        )
+
+
+def test_every_option_key_belongs_to_one_kind_and_names_it_first() -> None:
+    owners = {
+        key: [k for k, row in BROKERS.items() if key in row.spec_options]
+        for key in OptionsSpec.model_fields
+    }
+    assert all(len(kinds) == 1 for kinds in owners.values()), owners
+    for key, (kind,) in owners.items():
+        description = OptionsSpec.model_fields[key].description or ""
+        assert description.startswith(f"{kind}"), key

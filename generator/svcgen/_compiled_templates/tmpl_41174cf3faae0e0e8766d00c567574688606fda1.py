@@ -35,22 +35,34 @@ def root(context, missing=missing):
         def t_4(*unused):
             raise TemplateRuntimeError("No filter named 'length' found.")
     try:
-        t_5 = environment.filters['py']
+        t_5 = environment.filters['list']
     except KeyError:
         @internalcode
         def t_5(*unused):
-            raise TemplateRuntimeError("No filter named 'py' found.")
+            raise TemplateRuntimeError("No filter named 'list' found.")
     try:
-        t_6 = environment.filters['wordwrap']
+        t_6 = environment.filters['map']
     except KeyError:
         @internalcode
         def t_6(*unused):
-            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+            raise TemplateRuntimeError("No filter named 'map' found.")
     try:
-        t_7 = environment.tests['none']
+        t_7 = environment.filters['py']
     except KeyError:
         @internalcode
         def t_7(*unused):
+            raise TemplateRuntimeError("No filter named 'py' found.")
+    try:
+        t_8 = environment.filters['wordwrap']
+    except KeyError:
+        @internalcode
+        def t_8(*unused):
+            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+    try:
+        t_9 = environment.tests['none']
+    except KeyError:
+        @internalcode
+        def t_9(*unused):
             raise TemplateRuntimeError("No test named 'none' found.")
     pass
     template = environment.get_template('generated/_header.jinja', 'generated/app.py.jinja')
@@ -65,7 +77,7 @@ def root(context, missing=missing):
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'):
         pass
         yield '\n'
-        yield str(t_2(t_6(environment, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'), 84)))
+        yield str(t_2(t_8(environment, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'description'), 84)))
         yield '\n'
     yield '"""\n\n'
     l_1_sections = environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'app_imports')
@@ -81,7 +93,7 @@ def root(context, missing=missing):
     if (t_4(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers')) == 1):
         pass
         yield 'BROKERS: tuple[str, ...] = ('
-        yield str(t_5(environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), 0), 'name')))
+        yield str(t_7(environment.getattr(environment.getitem(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'), 0), 'name')))
         yield ',)\n'
     elif environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'):
         pass
@@ -90,7 +102,7 @@ def root(context, missing=missing):
             _loop_vars = {}
             pass
             yield '    '
-            yield str(t_5(environment.getattr(l_1_b, 'name')))
+            yield str(t_7(environment.getattr(l_1_b, 'name')))
             yield ',\n'
         l_1_b = missing
         yield ')\n'
@@ -136,13 +148,13 @@ def root(context, missing=missing):
             pass
             yield str(t_1(environment.getattr(l_1_b, 'description')))
             yield '\n'
-        if t_7(environment.getattr(l_1_b, 'url_setting')):
+        if t_9(environment.getattr(l_1_b, 'url_setting')):
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_5(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_5(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_7(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_7(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
         else:
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_5(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [str_join(('name=', t_5(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_7(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), ([str_join(('name=', t_7(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))] + t_5(context.eval_ctx, t_6(context, environment.getattr(l_1_b, 'args'), 'join', '='))), ')', 4, _loop_vars=_loop_vars))
             yield '\n'
     l_1_b = l_1_lay = missing
     for l_1_r in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources'):
@@ -198,7 +210,7 @@ def root(context, missing=missing):
             yield '        else '
             yield str(environment.getattr(l_1_store, 'cls'))
             yield '(\n            name='
-            yield str(t_5(environment.getattr(l_1_store, 'var')))
+            yield str(t_7(environment.getattr(l_1_store, 'var')))
             yield ',\n'
             for (l_2_k, l_2_v) in environment.getattr(l_1_store, 'args'):
                 _loop_vars = {}
@@ -215,7 +227,7 @@ def root(context, missing=missing):
             yield '        else '
             yield str(environment.getattr(l_1_store, 'cls'))
             yield '(name='
-            yield str(t_5(environment.getattr(l_1_store, 'var')))
+            yield str(t_7(environment.getattr(l_1_store, 'var')))
             yield ')\n'
         yield '    )\n'
     l_1_store = missing
@@ -231,11 +243,11 @@ def root(context, missing=missing):
         yield ': Publisher['
         yield str((environment.getattr(l_1_p, 'message') or 'bytes'))
         yield '] = Publisher(\n        name='
-        yield str(t_5(environment.getattr(l_1_p, 'name')))
+        yield str(t_7(environment.getattr(l_1_p, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_p, 'broker_var'))
         yield ',\n        target='
-        yield str(t_5(environment.getattr(l_1_p, 'target')))
+        yield str(t_7(environment.getattr(l_1_p, 'target')))
         yield ',\n'
         if environment.getattr(l_1_p, 'message'):
             pass
@@ -254,17 +266,17 @@ def root(context, missing=missing):
         yield ': Task['
         yield str((environment.getattr(l_1_t, 'args') or 'bytes'))
         yield '] = Task(\n        name='
-        yield str(t_5(environment.getattr(l_1_t, 'name')))
+        yield str(t_7(environment.getattr(l_1_t, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_t, 'broker_var'))
         yield ',\n        queue='
-        yield str(t_5(environment.getattr(l_1_t, 'queue')))
+        yield str(t_7(environment.getattr(l_1_t, 'queue')))
         yield ',\n        encode='
         yield str(('pydantic_encoder' if environment.getattr(l_1_t, 'args') else 'bytes'))
         yield ',\n        idempotency='
         yield str(environment.getattr(l_1_t, 'idempotency_var'))
         yield ',\n        key_window='
-        yield str(t_5(environment.getattr(l_1_t, 'key_window')))
+        yield str(t_7(environment.getattr(l_1_t, 'key_window')))
         yield ',\n    )\n'
     l_1_t = missing
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'has_context'):
@@ -322,13 +334,13 @@ def root(context, missing=missing):
         yield ': Consumer['
         yield str((environment.getattr(l_1_c, 'message') or 'bytes'))
         yield '] = Consumer(\n        name='
-        yield str(t_5(environment.getattr(l_1_c, 'name')))
+        yield str(t_7(environment.getattr(l_1_c, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_c, 'broker_var'))
         yield ',\n        source='
-        yield str(t_5(environment.getattr(l_1_c, 'source')))
+        yield str(t_7(environment.getattr(l_1_c, 'source')))
         yield ',\n        group='
-        yield str(t_5(environment.getattr(l_1_c, 'group')))
+        yield str(t_7(environment.getattr(l_1_c, 'group')))
         yield ',\n        handler=partial('
         yield str(environment.getattr(l_1_c, 'handler_alias'))
         yield '.handle, ctx),\n        decode='
@@ -342,22 +354,27 @@ def root(context, missing=missing):
         yield ',\n        concurrency='
         yield str(environment.getattr(l_1_c, 'concurrency'))
         yield ',\n        timeout='
-        yield str(t_5(environment.getattr(l_1_c, 'timeout')))
+        yield str(t_7(environment.getattr(l_1_c, 'timeout')))
         yield ',\n        retry=RetryPolicy(\n            max_attempts='
         yield str(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max_attempts'))
         yield ',\n            backoff='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'backoff')))
+        yield str(t_7(environment.getattr(environment.getattr(l_1_c, 'retry'), 'backoff')))
         yield ',\n            initial='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'initial')))
+        yield str(t_7(environment.getattr(environment.getattr(l_1_c, 'retry'), 'initial')))
         yield ',\n            max='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max')))
+        yield str(t_7(environment.getattr(environment.getattr(l_1_c, 'retry'), 'max')))
         yield ',\n            jitter='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_c, 'retry'), 'jitter')))
+        yield str(t_7(environment.getattr(environment.getattr(l_1_c, 'retry'), 'jitter')))
         yield ',\n        ),\n        dead_letter='
-        yield str(t_5(environment.getattr(l_1_c, 'dead_letter')))
+        yield str(t_7(environment.getattr(l_1_c, 'dead_letter')))
         yield ',\n        ordering='
-        yield str(t_5(environment.getattr(l_1_c, 'ordering')))
-        yield ',\n    )\n'
+        yield str(t_7(environment.getattr(l_1_c, 'ordering')))
+        yield ',\n'
+        if environment.getattr(l_1_c, 'options'):
+            pass
+            yield str(context.call((undefined(name='lay_out') if l_0_lay_out is missing else l_0_lay_out), environment.getattr(l_1_c, 'options'), 8, ',', _loop_vars=_loop_vars))
+            yield '\n'
+        yield '    )\n'
     l_1_c = missing
     for l_1_t in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
         _loop_vars = {}
@@ -372,13 +389,13 @@ def root(context, missing=missing):
         yield ': Consumer['
         yield str((environment.getattr(l_1_t, 'args') or 'bytes'))
         yield '] = task_worker(\n        name='
-        yield str(t_5(environment.getattr(l_1_t, 'name')))
+        yield str(t_7(environment.getattr(l_1_t, 'name')))
         yield ',\n        broker='
         yield str(environment.getattr(l_1_t, 'broker_var'))
         yield ',\n        queue='
-        yield str(t_5(environment.getattr(l_1_t, 'queue')))
+        yield str(t_7(environment.getattr(l_1_t, 'queue')))
         yield ',\n        group='
-        yield str(t_5(environment.getattr(l_1_t, 'group')))
+        yield str(t_7(environment.getattr(l_1_t, 'group')))
         yield ',\n'
         if environment.getattr(l_1_t, 'guarded'):
             pass
@@ -387,7 +404,7 @@ def root(context, missing=missing):
             yield '.handle, ctx),\n            store='
             yield str(environment.getattr(l_1_t, 'idempotency_var'))
             yield ',\n            ttl='
-            yield str(t_5(environment.getattr(l_1_t, 'timeout')))
+            yield str(t_7(environment.getattr(l_1_t, 'timeout')))
             yield ',\n        ),\n'
         else:
             pass
@@ -405,20 +422,25 @@ def root(context, missing=missing):
         yield ',\n        concurrency='
         yield str(environment.getattr(l_1_t, 'concurrency'))
         yield ',\n        timeout='
-        yield str(t_5(environment.getattr(l_1_t, 'timeout')))
+        yield str(t_7(environment.getattr(l_1_t, 'timeout')))
         yield ',\n        retry=RetryPolicy(\n            max_attempts='
         yield str(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max_attempts'))
         yield ',\n            backoff='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'backoff')))
+        yield str(t_7(environment.getattr(environment.getattr(l_1_t, 'retry'), 'backoff')))
         yield ',\n            initial='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'initial')))
+        yield str(t_7(environment.getattr(environment.getattr(l_1_t, 'retry'), 'initial')))
         yield ',\n            max='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max')))
+        yield str(t_7(environment.getattr(environment.getattr(l_1_t, 'retry'), 'max')))
         yield ',\n            jitter='
-        yield str(t_5(environment.getattr(environment.getattr(l_1_t, 'retry'), 'jitter')))
+        yield str(t_7(environment.getattr(environment.getattr(l_1_t, 'retry'), 'jitter')))
         yield ',\n        ),\n        dead_letter='
-        yield str(t_5(environment.getattr(l_1_t, 'dead_letter')))
-        yield ',\n    )\n'
+        yield str(t_7(environment.getattr(l_1_t, 'dead_letter')))
+        yield ',\n'
+        if environment.getattr(l_1_t, 'options'):
+            pass
+            yield str(context.call((undefined(name='lay_out') if l_0_lay_out is missing else l_0_lay_out), environment.getattr(l_1_t, 'options'), 8, ',', _loop_vars=_loop_vars))
+            yield '\n'
+        yield '    )\n'
     l_1_t = missing
     for l_1_sc in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
         _loop_vars = {}
@@ -432,24 +454,24 @@ def root(context, missing=missing):
         yield ': Schedule['
         yield str((environment.getattr(l_1_sc, 'args') or 'bytes'))
         yield '] = Schedule(\n        name='
-        yield str(t_5(environment.getattr(l_1_sc, 'name')))
+        yield str(t_7(environment.getattr(l_1_sc, 'name')))
         yield ',\n        task='
         yield str(environment.getattr(l_1_sc, 'task_var'))
         yield ',\n        args='
         yield str(environment.getattr(l_1_sc, 'args_alias'))
         yield '.args,\n'
-        if (not t_7(environment.getattr(l_1_sc, 'cron'))):
+        if (not t_9(environment.getattr(l_1_sc, 'cron'))):
             pass
             yield '        cron='
-            yield str(t_5(environment.getattr(l_1_sc, 'cron')))
+            yield str(t_7(environment.getattr(l_1_sc, 'cron')))
             yield ',\n'
         else:
             pass
             yield '        every='
-            yield str(t_5(environment.getattr(l_1_sc, 'every')))
+            yield str(t_7(environment.getattr(l_1_sc, 'every')))
             yield ',\n'
         yield '        timezone='
-        yield str(t_5(environment.getattr(l_1_sc, 'timezone')))
+        yield str(t_7(environment.getattr(l_1_sc, 'timezone')))
         yield ',\n    )\n'
     l_1_sc = missing
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') and (not environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'routes'))):
@@ -466,13 +488,13 @@ def root(context, missing=missing):
                 yield str(t_1(environment.getattr(l_1_r, 'description'), 12))
                 yield '\n'
             yield '            Route(\n                '
-            yield str(t_5(environment.getattr(l_1_r, 'path')))
+            yield str(t_7(environment.getattr(l_1_r, 'path')))
             yield ',\n                partial('
             yield str(environment.getattr(l_1_r, 'handler_alias'))
             yield '.handle, ctx),\n                methods=['
-            yield str(t_5(environment.getattr(l_1_r, 'method')))
+            yield str(t_7(environment.getattr(l_1_r, 'method')))
             yield '],\n                name='
-            yield str(t_5(environment.getattr(l_1_r, 'name')))
+            yield str(t_7(environment.getattr(l_1_r, 'name')))
             yield ',\n            ),\n'
         l_1_r = missing
         yield '        ],\n        port=settings.http_port,\n    )\n'
@@ -480,7 +502,7 @@ def root(context, missing=missing):
         pass
         yield '    health = HealthServer(port=settings.health_port)\n'
     yield '    return Application(\n        name='
-    yield str(t_5(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
+    yield str(t_7(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
     yield ',\n'
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'):
         pass
@@ -535,8 +557,8 @@ def root(context, missing=missing):
     yield '        http='
     yield str(('http' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') else 'health'))
     yield ',\n        drain_timeout='
-    yield str(t_5(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
+    yield str(t_7(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
     yield ',\n        handle_signals=handle_signals,\n    )\n\n\ndef run() -> None:\n    """Run the service until SIGTERM/SIGINT; exit 0 after a complete drain."""\n    raise SystemExit(build_app().run())\n'
 
 blocks = {}
-debug_info = '1=56&2=63&7=65&9=68&13=73&15=81&16=84&17=86&19=89&20=93&33=101&36=104&37=108&41=114&46=116&50=119&51=123&63=131&64=135&65=137&67=139&68=141&70=145&73=148&74=152&75=154&76=157&77=161&78=165&82=174&85=179&86=182&87=184&88=186&91=189&92=191&94=194&97=196&98=199&99=201&100=203&101=207&105=216&109=222&110=225&111=227&113=230&114=234&115=236&116=238&117=240&122=245&123=248&124=250&126=253&127=257&128=259&129=261&130=263&131=265&132=267&135=270&136=272&140=278&141=282&143=287&145=290&146=294&150=300&151=304&155=310&159=313&160=316&161=318&163=321&164=325&165=327&166=329&167=331&168=333&169=335&170=343&171=345&173=347&174=349&175=351&176=353&177=355&179=357&180=359&183=362&184=365&185=368&187=371&188=375&189=377&190=379&191=381&192=383&194=386&195=388&196=390&199=395&201=398&202=406&203=408&205=410&206=412&207=414&208=416&209=418&211=420&214=423&215=426&216=428&218=431&219=435&220=437&221=439&222=441&223=444&225=449&227=452&230=455&235=458&238=461&239=464&240=466&243=469&244=471&245=473&246=475&256=483&257=485&259=488&260=492&266=499&268=502&269=506&271=509&272=513&278=520&280=523&281=527&285=531&286=533&288=536&289=538'
+debug_info = '1=68&2=75&7=77&9=80&13=85&15=93&16=96&17=98&19=101&20=105&33=113&36=116&37=120&41=126&46=128&50=131&51=135&63=143&64=147&65=149&67=151&68=153&70=157&73=160&74=164&75=166&76=169&77=173&78=177&82=186&85=191&86=194&87=196&88=198&91=201&92=203&94=206&97=208&98=211&99=213&100=215&101=219&105=228&109=234&110=237&111=239&113=242&114=246&115=248&116=250&117=252&122=257&123=260&124=262&126=265&127=269&128=271&129=273&130=275&131=277&132=279&135=282&136=284&140=290&141=294&143=299&145=302&146=306&150=312&151=316&155=322&159=325&160=328&161=330&163=333&164=337&165=339&166=341&167=343&168=345&169=347&170=355&171=357&173=359&174=361&175=363&176=365&177=367&179=369&180=371&181=373&182=375&186=379&187=382&188=385&190=388&191=392&192=394&193=396&194=398&195=400&197=403&198=405&199=407&202=412&204=415&205=423&206=425&208=427&209=429&210=431&211=433&212=435&214=437&215=439&216=441&220=445&221=448&222=450&224=453&225=457&226=459&227=461&228=463&229=466&231=471&233=474&236=477&241=480&244=483&245=486&246=488&249=491&250=493&251=495&252=497&262=505&263=507&265=510&266=514&272=521&274=524&275=528&277=531&278=535&284=542&286=545&287=549&291=553&292=555&294=558&295=560'

@@ -54,12 +54,16 @@ ones queued behind it in the same partition.
 Options (``KafkaBroker`` keywords, overridable per consumer in ``options``):
 ``session_timeout_ms`` (10000), ``heartbeat_interval_ms`` (a third of it),
 ``max_poll_interval_ms`` (300000), ``commit_interval`` seconds (0.5),
-``auto_offset_reset`` (``earliest``), ``max_partition_fetch_bytes`` (16 KiB per unit of
-concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (500, aiokafka's default; the retry
-consumer uses at most ``RETRY_FETCH_MAX_WAIT_MS``, 500, since a resumed retry partition
-waits for the poll in flight). Broker-only: ``client_id``, ``partitions`` and
-``replication_factor`` for the topics it creates, ``retry_suffix`` (``.retry``, also the
-retry group's suffix), ``request_timeout_ms`` (40000).
+``auto_offset_reset`` (``earliest``), ``max_partition_fetch_bytes`` (16 KiB per unit
+of concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (500, aiokafka's default; the
+retry consumer uses at most ``RETRY_FETCH_MAX_WAIT_MS``, 500, since a resumed retry
+partition waits for the poll in flight), ``partitions`` and ``replication_factor`` (1
+and 1) of the topics it creates: the source, the retry topic and the dead-letter topic
+(a source or retry topic that exists with fewer partitions than asked for makes
+``subscribe`` raise ``ConfigurationError`` naming the fix; topics are never altered);
+as the broker's keywords, also of topics a publish creates. Broker-only:
+``client_id``, ``retry_suffix`` (``.retry``, also the retry group's suffix),
+``request_timeout_ms`` (40000).
 
 Upgrading from the one-consumer layout: retry-topic offsets committed under
 ``spec.group`` are not read by ``<group>.retry``, which starts at ``auto_offset_reset``

@@ -28,6 +28,8 @@ OPTIONS: Final = frozenset(
         "auto_offset_reset",
         "max_partition_fetch_bytes",
         "fetch_max_wait_ms",
+        "partitions",
+        "replication_factor",
     }
 )
 
@@ -46,7 +48,8 @@ class KafkaBroker(KafkaPublisher):
         session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms,
         commit_interval, auto_offset_reset, max_partition_fetch_bytes,
         fetch_max_wait_ms: consumer defaults, see the package docstring; a
-            consumer's ``options`` override them.
+            consumer's ``options`` override them (``partitions`` and
+            ``replication_factor`` too, for the topics its subscription creates).
     """
 
     kind = "kafka"
@@ -90,6 +93,8 @@ class KafkaBroker(KafkaPublisher):
             "auto_offset_reset": auto_offset_reset,
             "max_partition_fetch_bytes": max_partition_fetch_bytes,
             "fetch_max_wait_ms": fetch_max_wait_ms,
+            "partitions": partitions,
+            "replication_factor": replication_factor,
         }
 
     async def subscribe(self, spec: SubscriptionSpec) -> KafkaSubscription:
@@ -99,9 +104,14 @@ class KafkaBroker(KafkaPublisher):
         await self.connect()
         retry_topic = spec.source + self.retry_suffix
         topics = [spec.source, retry_topic]
+        partitions = int(options["partitions"])
         await self.ensure_topics(
-            topics if spec.dead_letter is None else [*topics, spec.dead_letter]
+            topics if spec.dead_letter is None else [*topics, spec.dead_letter],
+            partitions=partitions,
+            replication_factor=int(options["replication_factor"]),
         )
+        if partitions > 1:
+            await self.require_partitions(topics, partitions)
         fetch_bytes = options["max_partition_fetch_bytes"] or min(
             max(spec.concurrency * 16384, 65536), 1048576
         )

@@ -16,7 +16,7 @@ from typing import Final
 from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
-from ...errors import BrokerConnectionError, BrokerError
+from ...errors import BrokerConnectionError, BrokerError, ConfigurationError
 from ...message import safe_headers
 from .clients import KafkaClients
 
@@ -97,11 +97,22 @@ class KafkaPublisher(KafkaClients):
             headers=headers or {},
         )
 
-    async def ensure_topics(self, names: Iterable[str]) -> None:
-        """Create the topics that do not exist yet (idempotent)."""
+    async def ensure_topics(
+        self,
+        names: Iterable[str],
+        *,
+        partitions: int | None = None,
+        replication_factor: int | None = None,
+    ) -> None:
+        """Create the topics that do not exist yet (idempotent), with ``partitions``
+        and ``replication_factor`` (default: the broker's)."""
         admin = await self._admin_client()
         topics = [
-            NewTopic(n, self.partitions, self.replication_factor)
+            NewTopic(
+                n,
+                partitions or self.partitions,
+                replication_factor or self.replication_factor,
+            )
             for n in dict.fromkeys(names)
         ]
         if not topics:
@@ -120,6 +131,35 @@ class KafkaPublisher(KafkaClients):
                 raise BrokerError(
                     f"kafka broker {self.name!r} refused to create topic {topic!r} "
                     f"(error {code}: {message}); create it by hand or fix its name"
+                )
+
+    async def partition_counts(self, names: Iterable[str]) -> dict[str, int]:
+        """The number of partitions of each topic of ``names`` that exists."""
+        admin = await self._admin_client()
+        try:
+            described = await admin.describe_topics(list(dict.fromkeys(names)))
+        except KafkaError as exc:
+            raise BrokerConnectionError(
+                f"kafka broker {self.name!r} could not describe topics "
+                f"({type(exc).__name__}: {exc}); check the broker"
+            ) from exc
+        counts: dict[str, int] = {}
+        for topic in described:
+            name = topic.get("topic", topic.get("name"))
+            if topic.get("error_code", 0) == 0 and isinstance(name, str):
+                counts[name] = len(topic.get("partitions") or [])
+        return counts
+
+    async def require_partitions(self, names: Iterable[str], wanted: int) -> None:
+        """Refuse topics that exist with fewer than ``wanted`` partitions: the
+        replicas beyond their count would get none to read."""
+        for topic, count in (await self.partition_counts(names)).items():
+            if count < wanted:
+                raise ConfigurationError(
+                    f"kafka topic {topic!r} has {count} partition(s) but {wanted} "
+                    f"are asked for: add partitions with kafka-topics --alter --topic "
+                    f"{topic} --partitions {wanted}, or lower the partitions option "
+                    f"to {count}"
                 )
 
     async def delete_topics(self, names: Iterable[str]) -> None:

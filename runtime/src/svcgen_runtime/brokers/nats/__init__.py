@@ -14,8 +14,8 @@ Topology. ``source`` is a subject. ``subscribe`` uses the stream that already st
 the subject, or creates one named after it (characters NATS forbids in names become
 ``_``: ``orders.created`` → ``orders_created``); the same for ``dead_letter``. The
 consumer is a durable pull consumer named after ``group`` (same character rule) with
-explicit acks, ``ack_wait = spec.ack_wait`` and no ``max_deliver`` (the runtime's
-retry policy decides).
+explicit acks, ``ack_wait = spec.ack_wait`` and no ``max_deliver`` unless the
+``max_deliver`` option sets one (the runtime's retry policy decides).
 
 Flow. The subscription keeps pull requests outstanding for as many messages as the
 loop has free permits (``fetch(n)`` tops the outstanding credit up to ``n``), so the
@@ -30,11 +30,14 @@ have the server enforce a ceiling anyway.
 
 ``publish`` stores a key in the ``x-svcgen-key`` header (NATS has no message key).
 
-Consumer options (``Consumer(options=...)``): ``stream`` (stream for ``source``,
-created if missing), ``dead_letter_stream``, ``max_ack_pending`` (a server-side
-ceiling on unacked deliveries of the group, delayed ones included), ``deliver_policy``
-(``all`` or ``new``, for a new durable), ``double_ack`` (wait for the server to
-confirm every ack: one round trip per message, fewer redeliveries after a crash).
+Consumer options (``Consumer(options=...)``): ``ack_wait`` (seconds; replaces
+``spec.ack_wait``), ``max_deliver`` (default -1, unlimited), ``replicas`` and
+``storage`` (of the streams it creates; default the broker's), ``stream`` (stream for
+``source``, created if missing), ``dead_letter_stream``, ``max_ack_pending`` (a
+server-side ceiling on unacked deliveries of the group, delayed ones included),
+``deliver_policy`` (``all`` or ``new``, for a new durable), ``double_ack`` (wait for
+the server to confirm every ack: one round trip per message, fewer redeliveries after
+a crash).
 
 Modules: ``failures`` (nats-py's exceptions as the runtime's), ``names`` (stream
 names, subject matching), ``connection`` (connection, publish, streams),

@@ -3,6 +3,7 @@ durable pull consumer created or checked, then pulling)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 import nats.js.errors
@@ -10,14 +11,33 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from ...errors import ConfigurationError
 from ..base import SubscriptionSpec
-from .connection import NatsConnection
+from .connection import NatsConnection, replicas_option, storage_option
 from .failures import translated
 from .names import name_for
 from .subscription import NatsSubscription
 
 OPTIONS: Final = frozenset(
-    {"stream", "dead_letter_stream", "max_ack_pending", "deliver_policy", "double_ack"}
+    {
+        "stream",
+        "dead_letter_stream",
+        "max_ack_pending",
+        "deliver_policy",
+        "double_ack",
+        "ack_wait",
+        "max_deliver",
+        "replicas",
+        "storage",
+    }
 )
+
+
+def _seconds(spec: SubscriptionSpec, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigurationError(
+            f"consumer {spec.consumer!r}: ack_wait must be a positive number of "
+            f"seconds, got {value!r}"
+        )
+    return float(value)
 
 
 class NatsBroker(NatsConnection):
@@ -29,8 +49,11 @@ class NatsBroker(NatsConnection):
         connect_timeout: seconds the first connection may take before ``connect`` fails.
         reconnect_wait: seconds between reconnection attempts (nats-py retries forever).
         request_timeout: seconds a JetStream API call or publish waits for its reply.
-        storage: ``file`` or ``memory``, for streams this broker creates.
+        storage: ``file`` or ``memory``, for streams this broker creates (a
+            consumer's ``storage`` option overrides it for the streams it creates).
         max_age: seconds a stream this broker creates keeps messages (``None``: no limit).
+        replicas: copies of each stream this broker creates (1 to 5; a consumer's
+            ``replicas`` option overrides it).
     """
 
     kind = "nats"
@@ -39,6 +62,16 @@ class NatsBroker(NatsConnection):
         """Declare streams and the durable pull consumer, then start pulling."""
         spec.check_options(self.kind, OPTIONS)
         opts = spec.options
+        if "ack_wait" in opts:  # the subscription's heartbeat reads spec.ack_wait
+            spec = replace(spec, ack_wait=_seconds(spec, opts["ack_wait"]))
+        max_deliver = opts.get("max_deliver", -1)
+        if isinstance(max_deliver, bool) or not isinstance(max_deliver, int):
+            raise ConfigurationError(
+                f"consumer {spec.consumer!r}: max_deliver must be a whole number, "
+                f"got {max_deliver!r}"
+            )
+        storage = storage_option(opts["storage"]) if "storage" in opts else None
+        replicas = replicas_option(opts["replicas"]) if "replicas" in opts else None
         max_ack_pending = int(opts.get("max_ack_pending", -1))
         deliver = str(opts.get("deliver_policy", "all"))
         if deliver not in ("all", "new"):
@@ -49,17 +82,23 @@ class NatsBroker(NatsConnection):
         nc, js = await self._ready()
         durable = name_for(spec.group)
         with translated(f"subscribing {spec.consumer!r} to {spec.source!r}"):
-            stream = await self._ensure_stream(js, spec.source, opts.get("stream"))
+            stream = await self._ensure_stream(
+                js, spec.source, opts.get("stream"), storage=storage, replicas=replicas
+            )
             if spec.dead_letter is not None:
                 await self._ensure_stream(
-                    js, spec.dead_letter, opts.get("dead_letter_stream")
+                    js,
+                    spec.dead_letter,
+                    opts.get("dead_letter_stream"),
+                    storage=storage,
+                    replicas=replicas,
                 )
             config = ConsumerConfig(
                 durable_name=durable,
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=spec.ack_wait,
                 max_ack_pending=max_ack_pending,
-                max_deliver=-1,
+                max_deliver=max_deliver,
                 filter_subject=spec.source,
                 deliver_policy=DeliverPolicy.ALL
                 if deliver == "all"

@@ -22,6 +22,22 @@ from .failures import log, translated
 from .names import lost_create_race, name_for, subject_matches
 
 
+def storage_option(value: object) -> StorageType:
+    if value not in ("file", "memory"):
+        raise ConfigurationError(
+            f"nats storage must be 'file' or 'memory', got {value!r}"
+        )
+    return StorageType.FILE if value == "file" else StorageType.MEMORY
+
+
+def replicas_option(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise ConfigurationError(
+            f"nats replicas must be a whole number from 1 to 5, got {value!r}"
+        )
+    return value
+
+
 class Breakable(Protocol):
     """A subscription, as the connection sees it: told when the connection drops."""
 
@@ -42,13 +58,15 @@ class NatsConnection:
         request_timeout: float = 5.0,
         storage: Literal["file", "memory"] = "file",
         max_age: float | None = None,
+        replicas: int = 1,
     ) -> None:
         self.name = name
         self.url = url
         self.connect_timeout = connect_timeout
         self.reconnect_wait = reconnect_wait
         self.request_timeout = request_timeout
-        self.storage = StorageType.FILE if storage == "file" else StorageType.MEMORY
+        self.storage = storage_option(storage)
+        self.replicas = replicas_option(replicas)
         self.max_age = max_age
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -187,8 +205,16 @@ class NatsConnection:
             return await self._ensure_stream(js, subject, stream)
 
     async def _ensure_stream(
-        self, js: JetStreamContext, subject: str, stream: str | None
+        self,
+        js: JetStreamContext,
+        subject: str,
+        stream: str | None,
+        *,
+        storage: StorageType | None = None,
+        replicas: int | None = None,
     ) -> str:
+        """The stream storing ``subject``; created if none does, with ``storage``
+        and ``replicas`` (default: the broker's). An existing one is kept as is."""
         existing = await self._existing_stream(js, subject, stream)
         if existing is not None:
             return existing
@@ -196,7 +222,8 @@ class NatsConnection:
         config = StreamConfig(
             name=name,
             subjects=[subject],
-            storage=self.storage,
+            storage=storage or self.storage,
+            num_replicas=replicas or self.replicas,
             max_age=self.max_age,
         )
         try:

@@ -27,13 +27,17 @@ retry is never early and at most that step late. ``x-expires`` removes buckets n
 uses; publishers redeclare a bucket at least every 30 s, since publishing alone does not
 count as use.
 
-Options (``Consumer(options=...)``): ``quorum: bool`` (default false) declares the
-source and its dead-letter queue with ``x-queue-type=quorum``; delivery_count then adds
-the queue's ``x-delivery-count``. Measured on RabbitMQ 3.10.8: it is 0 on the first
-delivery and counts every return (reject, nack, a closing channel). Since RabbitMQ 4.3
-(rabbitmq-server#15387) only failure returns count: ``basic.reject(requeue=True)``
-does, ``basic.nack(requeue=True)`` does not. So requeue uses ``basic.reject`` (a
-failure) and release uses ``basic.nack`` (the consumer is stopping; not a failure).
+Options (``Consumer(options=...)``): ``queue_type`` (``classic``, the default, or
+``quorum``; the older ``quorum: bool`` means the same) declares the source and its
+dead-letter queue with that ``x-queue-type``; ``delivery_limit`` (quorum only) adds
+``x-delivery-limit`` to the source, dead-lettering to ``spec.dead_letter`` through the
+default exchange once a message has come back that many times. On quorum queues
+delivery_count adds the queue's ``x-delivery-count``. Measured on RabbitMQ 3.10.8: it
+is 0 on the first delivery and counts every return (reject, nack, a closing channel).
+Since RabbitMQ 4.3 (rabbitmq-server#15387) only failure returns count:
+``basic.reject(requeue=True)`` does, ``basic.nack(requeue=True)`` does not. So requeue
+uses ``basic.reject`` (a failure) and release uses ``basic.nack`` (the consumer is
+stopping; not a failure).
 
 Each subscription has its own channel with publisher confirms and
 ``basic.qos(prefetch_count=spec.concurrency)``; deliveries are pushed into a buffer
@@ -41,11 +45,11 @@ that ``fetch`` drains, so the prefetch bounds it. The ordering key travels in th
 ``x-svcgen-key`` header.
 
 Not used: ``spec.ack_wait`` (RabbitMQ redelivers when the channel closes, not on a
-timer). No ``x-delivery-limit`` either: the runtime's retry policy decides, and a
-queue argument would turn every change of ``max_attempts`` into a
-PRECONDITION_FAILED. The server's ``consumer_timeout`` (30 min by default) closes a
-channel whose delivery stays unacknowledged longer; AMQP cannot extend it, so
-``heartbeat_interval`` is None and handler timeouts must stay below it.
+timer). No ``x-delivery-limit`` unless asked for: the runtime's retry policy decides
+(its retries go through delay queues and do not count), and the argument cannot change
+on an existing queue (PRECONDITION_FAILED). The server's ``consumer_timeout`` (30 min
+by default) closes a channel whose delivery stays unacknowledged longer; AMQP cannot
+extend it, so ``heartbeat_interval`` is None and handler timeouts must stay below it.
 
 Modules: ``messages`` (AMQP messages in and out, the confirmed publish),
 ``connection`` (connection, channels, queue and delay-bucket declarations),

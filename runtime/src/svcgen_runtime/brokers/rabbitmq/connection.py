@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -42,8 +43,12 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}:{parts.port or 5672}{parts.path}"
 
 
-def _queue_arguments(quorum: bool) -> dict[str, Any] | None:
-    return {"x-queue-type": "quorum"} if quorum else None
+def _queue_arguments(
+    quorum: bool, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    arguments = {"x-queue-type": "quorum"} if quorum else {}
+    arguments.update(extra or {})
+    return arguments or None
 
 
 class RabbitMQConnection:
@@ -140,17 +145,25 @@ class RabbitMQConnection:
                 channel = self._channel = await self.open_channel()
             return channel
 
-    async def declare(self, channel: AbstractChannel, queue: str, quorum: bool) -> None:
+    async def declare(
+        self,
+        channel: AbstractChannel,
+        queue: str,
+        quorum: bool,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Declare ``queue`` durable, classic or quorum, with ``extra`` arguments."""
         try:
             await channel.declare_queue(
-                queue, durable=True, arguments=_queue_arguments(quorum)
+                queue, durable=True, arguments=_queue_arguments(quorum, extra)
             )
         except aiormq.exceptions.ChannelPreconditionFailed as exc:
             kind = "quorum" if quorum else "classic"
             raise ConfigurationError(
                 f"rabbitmq queue {queue!r} already exists with other arguments than a "
-                f"durable {kind} queue ({exc}): delete it, or set the consumer's "
-                "options['quorum'] to match how it was declared"
+                f"durable {kind} queue {dict(extra or {})} ({exc}): delete it, or set "
+                "the consumer's queue_type and delivery_limit options to match how it "
+                "was declared"
             ) from exc
         except CONNECTION_ERRORS as exc:
             raise BrokerConnectionError(

@@ -47,8 +47,10 @@ class RabbitMQSubscription:
         channel: AbstractChannel,
         *,
         quorum: bool,
+        queue_args: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self._broker = broker
+        self._queue_args = dict(queue_args or {})
         self._spec = spec
         self._channel = channel
         self._raw: aiormq.abc.AbstractChannel | None = None
@@ -251,7 +253,9 @@ class RabbitMQSubscription:
                     self._channel, self._spec.source, after, force=True
                 )
             else:
-                await self._broker.declare(self._channel, queue, self._quorum)
+                await self._broker.declare(
+                    self._channel, queue, self._quorum, self._queue_args.get(queue)
+                )
             await publish_confirmed(
                 self._channel, self._broker.name, queue, copy, self._timeout
             )

@@ -34,7 +34,9 @@ must be idle before another consumer reclaims it), ``claim_interval`` (seconds
 between reclaim passes; default ``claim_idle / 2``, at most 1), ``ack_flush_delay`` (seconds an ack may wait to be
 coalesced), ``mover_interval`` (longest sleep of the delayed-set mover),
 ``prune_idle`` (seconds after which another consumer of the group with nothing
-pending is forgotten; default 3600). A clean close forgets its own consumer when
+pending is forgotten; default 3600), ``maxlen`` (``XTRIM <source> MAXLEN ~ n`` about
+once a second; default the broker's ``maxlen``, which also caps its publishes with
+``XADD MAXLEN ~ n``; None: no trimming). A clean close forgets its own consumer when
 nothing is pending for it.
 
 Modules: ``entries`` (the entry layout), ``scripts`` (the ``.lua`` files beside it),

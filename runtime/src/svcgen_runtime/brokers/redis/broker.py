@@ -74,6 +74,9 @@ class RedisBroker(RedisConnection):
         socket_timeout: seconds a reply may take; blocking reads stay below it.
         connect_timeout: seconds a connection attempt may take.
         retries: reconnect-and-retry attempts of a publish, ack or settle command.
+        maxlen: keep streams at about this many entries: every publish appends with
+            ``MAXLEN ~ maxlen``, and it is the default of a consumer's ``maxlen``
+            option (which trims its source); None (the default): no trimming.
     """
 
     kind = "redis"

@@ -27,7 +27,15 @@ class RedisConnection:
         socket_timeout: float = 10.0,
         connect_timeout: float = 5.0,
         retries: int = 2,
+        maxlen: int | None = None,
     ) -> None:
+        if maxlen is not None and (
+            isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1
+        ):
+            raise ConfigurationError(
+                f"redis broker {name!r}: maxlen must be a whole number >= 1 or None, "
+                f"got {maxlen!r}"
+            )
         if socket_timeout <= 1.0:
             raise ConfigurationError(
                 f"redis broker {name!r}: socket_timeout must exceed 1 second, "
@@ -39,6 +47,7 @@ class RedisConnection:
         self.socket_timeout = socket_timeout
         self.connect_timeout = connect_timeout
         self.retries = retries
+        self.maxlen = maxlen
         self._client: Redis | None = None
         self._reader: Redis | None = None
 
@@ -99,8 +108,9 @@ class RedisConnection:
     ) -> None:
         client, _ = await self._clients()
         try:
+            trim = () if self.maxlen is None else ("MAXLEN", "~", self.maxlen)
             await command(
-                client, "XADD", target, "*", *encode_fields(body, key, headers)
+                client, "XADD", target, *trim, "*", *encode_fields(body, key, headers)
             )
         except CONNECTION_ERRORS as exc:
             raise BrokerConnectionError(

@@ -15,7 +15,7 @@ from ...errors import BrokerConnectionError, ConfigurationError
 from ...message import InboundMessage
 from ...retry import next_attempt_headers
 from .entries import CONNECTION_ERRORS, encode_fields, log
-from .state import SubscriptionState
+from .state import TRIM_INTERVAL, SubscriptionState
 
 
 class Settler(SubscriptionState):
@@ -123,6 +123,11 @@ class Settler(SubscriptionState):
                     await self._touch(old)
                 if time.monotonic() >= self._prune_at:
                     await self._prune()
+                if self._maxlen is not None and time.monotonic() >= self._trim_at:
+                    self._trim_at = time.monotonic() + TRIM_INTERVAL
+                    await self._client.xtrim(
+                        self._source, maxlen=self._maxlen, approximate=True
+                    )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

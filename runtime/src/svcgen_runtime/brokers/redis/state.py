@@ -27,8 +27,11 @@ OPTIONS: Final = frozenset(
         "ack_flush_delay",
         "mover_interval",
         "prune_idle",
+        "maxlen",
     }
 )
+TRIM_INTERVAL: Final = 1.0
+"""Seconds between two ``XTRIM MAXLEN ~`` of a source with the ``maxlen`` option."""
 _ACK_BATCH: Final = 2048
 _CLOSED_FLUSH_RETRIES: Final = 20
 
@@ -79,6 +82,16 @@ class SubscriptionState:
         self._touch_after = max(self._claim_idle / 3, 0.05)
         self._prune_idle = _float_option(spec, "prune_idle", 3600.0)
         self._prune_at = 0.0
+        maxlen = spec.options.get("maxlen", broker.maxlen)
+        if maxlen is not None and (
+            isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1
+        ):
+            raise ConfigurationError(
+                f"consumer {spec.consumer!r}: option maxlen must be a whole number "
+                f">= 1, got {maxlen!r}"
+            )
+        self._maxlen: int | None = maxlen
+        self._trim_at = 0.0
         block_cap = broker.socket_timeout - 1.0
         self._block_cap_ms = int(block_cap * 1000)
         self._held: dict[bytes, float] = {}
