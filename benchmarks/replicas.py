@@ -71,11 +71,11 @@ async def publish(t: Target, count: int) -> None:
     await broker.connect()
     try:
         await broker.publish(t.source, b"0")
-        for start in range(1, count, 200):
+        for start in range(1, count, 50):
             await asyncio.gather(
                 *(
                     broker.publish(t.source, str(n).encode())
-                    for n in range(start, min(start + 200, count))
+                    for n in range(start, min(start + 50, count))
                 )
             )
     finally:
