@@ -23,14 +23,8 @@ from pathlib import Path
 from typing import Final
 
 from svcgen import commands
-from svcgen.spec_models import ConsumerSpec
 
-from .kinds import ACK_WAIT, CLAIM_IDLE, KAFKA_SESSION, TUNING, Target
-
-SPEC_OPTIONS: Final = "options" in ConsumerSpec.model_fields
-"""True once service.yaml takes ``consumers[].options`` (issue 12 point 1): the
-tuning then goes into the spec; before that, ``__main__.py`` sets the same values
-on the runtime objects the generated ``build_app`` returns."""
+from .kinds import TUNING, Target
 
 SPEC: Final = """\
 name: {name}
@@ -89,66 +83,14 @@ async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome |
     return None
 """
 
-# Before the spec takes options: the same tuning on the objects build_app returns
-# (the Kafka session on the broker, the NATS ack wait and the Redis claim idle time
-# on the consumer's subscription spec).
-MAIN: Final = """\
-from __future__ import annotations
-
-import dataclasses
-import logging
-
-from svcgen_runtime.brokers.base import Broker
-
-from {name}._generated.app import build_app
-from {name}._generated.settings import load_settings
-
-if __name__ == "__main__":
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = load_settings()
-    brokers: dict[str, Broker] = {{}}
-    {broker_override}
-    app = build_app(settings=settings, brokers=brokers)
-    work = app.consumer("work")
-    work.spec = dataclasses.replace(
-        work.spec, ack_wait={ack_wait!r}, options={{**work.spec.options, **{options!r}}}
-    )
-    raise SystemExit(app.run())
-"""
-
 
 def _spec_options(kind: str, tuned: bool) -> str:
+    """The consumer's ``options:`` block of ``kinds.TUNING`` (empty when untuned)."""
     tuning = TUNING.get(kind, {})
-    if not SPEC_OPTIONS or not tuning or not tuned:
+    if not tuning or not tuned:
         return ""
     keys = "".join(f"      {k}: {v}\n" for k, v in tuning.items())
     return "    options:\n" + keys
-
-
-def _main(name: str, kind: str, tuned: bool) -> str | None:
-    """The ``__main__.py`` that sets the tuning, or None when the spec holds it (or
-    the service runs untuned)."""
-    if SPEC_OPTIONS or not tuned:
-        return None
-    override, ack_wait, options = "", 30.0, dict[str, object]()
-    if kind == "kafka":
-        override = (
-            "from svcgen_runtime.brokers.kafka import KafkaBroker\n\n    "
-            'brokers["main"] = KafkaBroker("main", settings.main_url, '
-            f"session_timeout_ms={int(KAFKA_SESSION * 1000)})"
-        )
-    elif kind == "nats":
-        ack_wait = ACK_WAIT
-    elif kind == "redis":
-        options["claim_idle"] = CLAIM_IDLE
-    return MAIN.format(
-        name=name,
-        broker_override=override,
-        ack_wait=ack_wait,
-        options=options,
-    )
 
 
 @dataclass
@@ -320,7 +262,4 @@ def generate(
     (package / "handlers" / "event_received.py").unlink()
     commands.generate(root)
     (package / "handlers" / "work.py").write_text(WORK.format(name=name))
-    main = _main(name, target.kind, tuned)
-    if main is not None:
-        (package / "__main__.py").write_text(main)
     return Service(root, name, target, tmp, sleep=sleep, buffered=buffered)

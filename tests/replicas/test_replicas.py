@@ -37,7 +37,7 @@ from typing import Any, Final
 import pytest
 
 from .kinds import ACK_WAIT, CLAIM_IDLE, KAFKA_SESSION, KINDS, Target, target
-from .service import SPEC_OPTIONS, Replica, Service, generate
+from .service import Replica, Service, generate
 
 MESSAGES: Final = 10_000
 CONCURRENCY: Final = 16
@@ -126,7 +126,6 @@ async def test_three_replica_processes_share_the_work_and_lose_nothing(
     report: dict[str, Any] = {
         "kind": kind,
         "messages": MESSAGES,
-        "tuning_in_spec": SPEC_OPTIONS,
     }
     try:
         await t.prepare()
