@@ -31,7 +31,7 @@ not reclaimed by other replicas; a crashed process stops resetting and loses the
 Consumer options (``Consumer(options=...)``): ``consumer_name`` (default
 ``<host>-<pid>-<random>``, unique per subscription), ``claim_idle`` (seconds an entry
 must be idle before another consumer reclaims it), ``claim_interval`` (seconds
-between reclaim passes), ``ack_flush_delay`` (seconds an ack may wait to be
+between reclaim passes; default ``claim_idle / 2``, at most 1), ``ack_flush_delay`` (seconds an ack may wait to be
 coalesced), ``mover_interval`` (longest sleep of the delayed-set mover),
 ``prune_idle`` (seconds after which another consumer of the group with nothing
 pending is forgotten; default 3600), ``maxlen`` (``XTRIM <source> MAXLEN ~ n`` about

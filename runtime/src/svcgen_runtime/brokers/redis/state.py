@@ -71,8 +71,11 @@ class SubscriptionState:
             else f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
         )
         self._claim_idle = _float_option(spec, "claim_idle", spec.ack_wait)
+        # At most 1 s between reclaim passes: a dead consumer's entries reach another
+        # within claim_idle + 1 s (+ one fetch wait), whatever claim_idle is; at
+        # claim_idle / 2 up to 5 s they took up to 1.5 * claim_idle.
         self._claim_interval = _float_option(
-            spec, "claim_interval", max(0.05, min(self._claim_idle / 2, 5.0))
+            spec, "claim_interval", max(0.05, min(self._claim_idle / 2, 1.0))
         )
         self._ack_delay = _float_option(spec, "ack_flush_delay", 0.005)
         self._mover_interval = max(0.01, _float_option(spec, "mover_interval", 0.5))
