@@ -47,8 +47,12 @@ KILL_AFTER: Final = 2_000
 full speed, more than ``MAX_DUPLICATES``, so a consumer that commits or acks only
 every half second redelivers more than the bound allows."""
 KILLS: Final = 5
-MAX_DUPLICATES: Final = 1_000
-"""Messages finished twice because of one SIGKILL, at most."""
+MAX_DUPLICATES: Final = 1_500
+"""Messages finished twice because of one SIGKILL, at most. With one commit in flight
+a kill re-reads up to ``COMMIT_BATCH`` plus what finished during a commit; on the
+S3-backed Tansu here that was 229 to 1,257 per kill over ten runs (2026-12-03; 1,000
+failed one run in five). A consumer committing only every half second re-reads up to
+about 3,000 at this rate, so over five kills it still exceeds 1,500 in ~97 % of runs."""
 HANDLER_SLEEP: Final = 0.005
 """Seconds each handler sleeps: handlers are always in flight, the rate stays high."""
 WAIT: Final = 60.0
