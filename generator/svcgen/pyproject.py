@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Final, NamedTuple
 
-from .version import RUNTIME, RUNTIME_RANGE
+from .version import RUNTIME, runtime_requirement
 
 
 class Provider(NamedTuple):
@@ -35,7 +35,7 @@ PROVIDERS: Final = {
 }
 """The distribution (and runtime extra) that provides a module the code imports."""
 
-REQUIREMENTS: Final = {"pydantic": "pydantic>=2", RUNTIME: f"{RUNTIME}{RUNTIME_RANGE}"}
+REQUIREMENTS: Final = {"pydantic": "pydantic>=2", RUNTIME: runtime_requirement()}
 """The line to add for a distribution (its name alone when not listed)."""
 
 _NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
@@ -136,11 +136,10 @@ def notes(text: str, needs: Mapping[str, Need], extras: Iterable[str]) -> list[s
     runtime = have.get(RUNTIME)
     lacking = [e for e in extras if e not in runtime] if runtime is not None else []
     if runtime is not None and lacking:
-        wanted = ",".join(sorted(runtime | set(lacking)))
         out.append(
             f"pyproject.toml: the generated code needs the svcgen-runtime extra(s) "
             f"{', '.join(lacking)}; change the dependency to "
-            f'"{RUNTIME}[{wanted}]{RUNTIME_RANGE}" and reinstall'
+            f'"{runtime_requirement(sorted(runtime | set(lacking)))}" and reinstall'
         )
     return out + [
         f"pyproject.toml: {n.file} imports {n.module}, which no dependency in "

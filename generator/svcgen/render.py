@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .deploy import BASE, OVERLAY, manifests
 from .formatting import (
-    VERSION,
     WIDTH,
     Bracket,
     Files,
@@ -32,6 +31,7 @@ from .formatting import (
     py_literal,
 )
 from .plan_records import Import, Plan, Setting, Tuning, import_sections
+from .version import VERSION
 
 if TYPE_CHECKING:
     import jinja2

@@ -35,7 +35,7 @@ from .formatting import RenderError, format_python
 from .kinds import BROKERS
 from .names import check_name, check_service_name
 from .render import templates_dir
-from .version import RUNTIME_RANGE
+from .version import RUNTIME_RANGE, VERSION
 
 ANSWERS_FILE = ".copier-answers.yml"
 """Copier's answers file (its default name), at the service's root."""
@@ -114,12 +114,7 @@ def skeleton_files(source: Path) -> dict[str, bytes]:
 
 def _version() -> str:
     """svcgen's public version (no local part: ``_commit`` adds its own)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("svcgen").split("+")[0].lower()
-    except PackageNotFoundError:  # pragma: no cover - svcgen runs installed
-        return "0.0.0"
+    return VERSION.split("+")[0].lower()
 
 
 def commit_id(files: Mapping[str, bytes]) -> str:
