@@ -14,7 +14,6 @@ import html
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -134,12 +133,6 @@ def run(
         f"{' '.join(args)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
     )
     return done
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve_and_drain(

@@ -21,13 +21,13 @@ from tests.dist_support import (
     ROOT,
     build_dist,
     clean_env,
-    free_port,
     fresh_venv,
     run,
     serve_and_drain,
     simple_index,
     source_version,
 )
+from tests.support import free_port
 
 STEPS = [
     "pip install svcgen",

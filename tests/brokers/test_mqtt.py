@@ -7,7 +7,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from svcgen_runtime.errors import BrokerConnectionError, BrokerError, Configurat
 from svcgen_runtime.message import InboundMessage
 from svcgen_runtime.outcome import Ack, Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
-from tests.support import until
+from tests.support import free_port, until
 
 from ..contract.harness import unique
 from ..contract.harness_mqtt import URL, Harness, wait_for_port
@@ -516,9 +515,7 @@ async def private_mosquitto() -> AsyncIterator[
 ]:
     """A Mosquitto of this test's own (persistence on), so the test may restart it."""
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         # Mosquitto started as root drops to the user "mosquitto", which must be
         # able to write its database here.
@@ -616,9 +613,7 @@ async def test_broker_restart_keeps_sessions_and_in_flight_messages(
 async def test_unreachable_server_and_unknown_option_fail_in_one_sentence(
     harness: Harness,
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once closed
+    port = free_port()  # nothing listens here once closed
     down = MqttBroker("down", f"mqtt://127.0.0.1:{port}", connect_timeout=2.0)
     with pytest.raises(BrokerConnectionError, match=f"127.0.0.1:{port}"):
         await down.connect()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -40,6 +39,7 @@ from svcgen_runtime.outcome import Nack, Outcome, Retry
 from svcgen_runtime.retry import RetryPolicy
 from svcgen_runtime.tasks import Task, task_worker
 from tests.contract.harness_nats import URL, Harness
+from tests.support import free_port
 from tests.support import until as wait_for
 
 pytestmark = pytest.mark.broker
@@ -705,13 +705,6 @@ async def test_consumer_deleted_behind_its_back_is_declared_again(
 # -- a private server, restarted ---------------------------------------------------------
 
 NATS_SERVER = "/usr/sbin/nats-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class PrivateServer:

@@ -19,16 +19,10 @@ from pathlib import Path
 from typing import Final
 
 from tests.contract.harness_kafka import cut_kafka_connections
+from tests.support import free_port
 
 STOP_TIMEOUT: Final = 30.0
 MOTO_SERVER: Final = Path(sys.executable).parent / "moto_server"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def answers(port: int) -> bool:

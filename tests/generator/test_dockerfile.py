@@ -38,10 +38,10 @@ from tests.dist_support import (
     base_python,
     build_dist,
     clean_env,
-    free_port,
     run,
     serve_and_drain,
 )
+from tests.support import free_port
 
 
 class Instruction(NamedTuple):
