@@ -18,7 +18,7 @@ from typing import Any, Final, NamedTuple
 
 from .formatting import HEADER
 from .kinds import BROKERS
-from .plan_records import Plan
+from .plan_records import Part, Plan
 
 BASE: Final = "deploy/base"
 """The folder of generated manifests."""
@@ -179,19 +179,19 @@ def connection_vars(plan: Plan) -> list[str]:
     return list(found)
 
 
+def _url_parts(plan: Plan, broker: str) -> tuple[Part, ...]:
+    """The parts of a broker's URL setting (literal text and ``${VAR}``s)."""
+    attr = f"{broker}_url"
+    return next((s.parts for s in plan.settings if s.attr == attr), ())
+
+
 def _url_var(plan: Plan, broker: str) -> str | None:
     """The one variable a broker's URL is (``${VAR}``), or None for a literal."""
-    for setting in plan.settings:
-        if setting.attr == f"{broker}_url":
-            return next((p.var for p in setting.parts if p.var is not None), None)
-    return None
+    return next((p.var for p in _url_parts(plan, broker) if p.var is not None), None)
 
 
 def _url_literal(plan: Plan, broker: str) -> str:
-    for setting in plan.settings:
-        if setting.attr == f"{broker}_url":
-            return "".join(p.text for p in setting.parts)
-    return ""
+    return "".join(p.text for p in _url_parts(plan, broker))
 
 
 def _autoscale(
