@@ -18,6 +18,7 @@ from . import update as update_module
 from .errors import EditError, ProjectError, SpecError, visible
 from .formatting import format_python, version_notes
 from .kinds import BROKERS
+from .names import package_name
 from .plan import make_plan
 from .plan_records import Plan
 from .pyproject import Need, imported, with_needs
@@ -407,7 +408,7 @@ def skeleton_data(
     extras = {e for b in brokers if (e := BROKERS[b["kind"]].extra)}
     return {
         "name": name,
-        "package": name.replace("-", "_"),
+        "package": package_name(name),
         "brokers": brokers,
         "http": http,
         "extras": sorted(extras | ({"http"} if http else set())),

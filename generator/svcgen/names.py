@@ -130,9 +130,14 @@ def check_name(value: str) -> str:
     return value
 
 
+def package_name(service: str) -> str:
+    """The Python package a service lives in: its name with ``-`` as ``_``."""
+    return service.replace("-", "_")
+
+
 def check_service_name(value: str) -> str:
     """``value`` as a service name (``svcgen new NAME``); else ValueError."""
-    package = value.replace("-", "_")
+    package = package_name(value)
     if len(value) > NAME_MAX:
         raise ValueError(
             f"{value[:20]!r}... is {len(value)} characters long; a service name has "

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .errors import SpecIssue
 from .kinds import BROKER_KINDS, BROKERS, USUAL_TASK_KIND, AddressField
-from .names import RESERVED_CONTEXT_NAMES
+from .names import RESERVED_CONTEXT_NAMES, package_name
 from .spec_reader import Loc, Mark, Positions, loc_path
 
 PROBE_PATHS: Final = frozenset({"/healthz", "/readyz"})
@@ -296,7 +296,7 @@ def _message_module(
     ref = item.get(field)
     if not isinstance(ref, str) or not isinstance(service, str) or ":" not in ref:
         return
-    package = service.replace("-", "_")
+    package = package_name(service)
     parts = ref.split(":")[0].split(".")
     if parts[0] == package and len(parts) > 1 and parts[1] in _STUB_PACKAGES:
         yield issue(

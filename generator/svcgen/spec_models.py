@@ -11,6 +11,7 @@ from typing import Annotated, Any, Final, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .kinds import BrokerKind
+from .names import package_name
 from .spec_values import (
     DURATION_PATTERN,
     EMPTY_DICT,
@@ -403,7 +404,7 @@ class ServiceSpec(_Model):
     @property
     def package(self) -> str:
         """The Python package the service lives in."""
-        return self.name.replace("-", "_")
+        return package_name(self.name)
 
 
 def json_schema() -> dict[str, Any]:

@@ -33,7 +33,7 @@ from typing import Any
 from .errors import ProjectError
 from .formatting import RenderError, format_python
 from .kinds import BROKERS
-from .names import check_name, check_service_name
+from .names import check_name, check_service_name, package_name
 from .render import templates_dir
 from .version import RUNTIME_RANGE, VERSION
 
@@ -213,7 +213,7 @@ def answers_problem(answers: Mapping[str, Any]) -> str | None:
                 return f"broker {b['name']}'s url must be text without quotes"
     except ValueError as exc:
         return str(exc)
-    if answers.get("package") != name.replace("-", "_"):
+    if answers.get("package") != package_name(name):
         return "package must be the name with - as _"
     extras = answers.get("extras")
     known = {k.extra for k in BROKERS.values()} | {"http"}
