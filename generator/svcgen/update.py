@@ -140,12 +140,8 @@ def record(root: Path, data: Mapping[str, Any], files: Mapping[str, bytes]) -> s
     )
     (root / ANSWERS_FILE).write_text(_ANSWERS_HEADER + text, encoding="utf-8")
     snapshot = root / SNAPSHOT_DIR
-    if snapshot.exists():
-        shutil.rmtree(snapshot)
-    for rel, content in files.items():
-        path = snapshot / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+    snapshot.mkdir(parents=True, exist_ok=True)
+    _fill(snapshot, files)
     (snapshot.parent / "README.md").write_text(_README, encoding="utf-8")
     return commit
 
@@ -159,7 +155,8 @@ def read_answers(root: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ProjectError(
             f"{root} has no {ANSWERS_FILE}, so svcgen does not know which skeleton "
-            "made it (svcgen before 0.2 did not record one): run svcgen update --adopt "
+            "made it (services made before svcgen update existed have none): run "
+            "svcgen update --adopt "
             "to record the installed skeleton as its starting point, commit, and later "
             "svcgen update merges what changes after it"
         )
@@ -270,7 +267,7 @@ def check_git(root: Path) -> None:
 
 
 def _fill(folder: Path, files: Mapping[str, bytes]) -> None:
-    """Make ``folder`` (a git work tree) hold exactly ``files``."""
+    """Make ``folder`` hold exactly ``files`` (a ``.git`` in it stays)."""
     for child in folder.iterdir():
         if child.name != ".git":
             shutil.rmtree(child) if child.is_dir() else child.unlink()
