@@ -130,6 +130,9 @@ class OptionInfo:
     broker: bool = False
     """The broker's constructor takes it too (as the same keyword), as the default of
     what the broker creates outside any consumer (topics and streams it publishes to)."""
+    reader: Literal["whole", "duration", "choice"] = "whole"
+    """How its start-up override is read (``svcgen_runtime.overrides.KEYS`` has the
+    reader of each key): a whole number, a duration or one of the model's choices."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,10 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                 "partitions": OptionInfo("partitions", broker=True),
                 "replication_factor": OptionInfo("replication_factor", broker=True),
                 "session_timeout": OptionInfo(
-                    "session_timeout_ms", per_second=1000, broker=True
+                    "session_timeout_ms",
+                    per_second=1000,
+                    broker=True,
+                    reader="duration",
                 ),
             },
             address_problem=_kafka_address,
@@ -286,7 +292,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             task_keys=None,
             options=frozenset({"delivery_limit", "queue_type", "quorum"}),
             spec_options={
-                "queue_type": OptionInfo("queue_type"),
+                "queue_type": OptionInfo("queue_type", reader="choice"),
                 "delivery_limit": OptionInfo("delivery_limit"),
             },
             address_problem=_rabbitmq_address,
@@ -329,10 +335,10 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                 }
             ),
             spec_options={
-                "ack_wait": OptionInfo("ack_wait"),
+                "ack_wait": OptionInfo("ack_wait", reader="duration"),
                 "max_deliver": OptionInfo("max_deliver"),
                 "replicas": OptionInfo("replicas", broker=True),
-                "storage": OptionInfo("storage", broker=True),
+                "storage": OptionInfo("storage", broker=True, reader="choice"),
             },
             address_problem=_nats_address,
             scaler=Scaler(
@@ -381,7 +387,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                 }
             ),
             spec_options={
-                "claim_idle": OptionInfo("claim_idle"),
+                "claim_idle": OptionInfo("claim_idle", reader="duration"),
                 "maxlen": OptionInfo("maxlen", broker=True),
             },
         ),
@@ -406,7 +412,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
             ),
             spec_options={
                 "session_expiry": OptionInfo(
-                    "session_expiry", per_second=1, broker=True
+                    "session_expiry", per_second=1, broker=True, reader="duration"
                 ),
             },
             uses=frozenset({"consume", "publish"}),

@@ -79,9 +79,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
             retry=RetryPlan.of(c.retry),
             dead_letter=dead_letter(c.dead_letter, c.source, kinds[c.broker]),
             description=c.description,
-            option_values=subscription_options(
-                kinds[c.broker], spec.brokers[c.broker].options, c.options
-            ),
+            option_values=subscription_options(kinds[c.broker], f"consumer_{c.name}"),
         )
         for c in sorted(spec.consumers, key=lambda c: c.name)
     )
@@ -303,6 +301,10 @@ def _app_imports(plan: Plan, toolbox: frozenset[Import]) -> set[Import]:
     if consumers or tasks:
         imports.add(Import("svcgen_runtime", "Consumer", None))
         imports.add(Import("svcgen_runtime", "RetryPolicy", None))
+    values = [o for c in consumers for o in c.option_values]
+    values += [o for t in tasks for o in t.option_values]
+    if any(o.per_second for o in values):
+        imports.add(Import("svcgen_runtime.overrides", "in_units", None))
     if publishers:
         imports.add(Import("svcgen_runtime", "Publisher", None))
     if any(p.message is not None for p in publishers) or any(

@@ -2,8 +2,10 @@
 the literal keywords and ``options`` dicts app.py passes to the runtime.
 
 Each spec key becomes the runtime option the kind's row names (``kinds.OptionInfo``),
-durations in the unit the adapter takes; a key left unset is left out, so the
-runtime's default applies (each default is named in docs/spec.md).
+durations in the unit the adapter takes. A consumer or task passes every key of its
+kind from a ``Settings`` field (overridable at start-up like its other tuning
+numbers); a key service.yaml leaves unset is None there, so the broker's default
+applies (each default is named in docs/spec.md).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable
 
 from .formatting import py_literal
 from .kinds import BROKERS, OptionInfo
-from .plan_records import Arg, OptionValue
+from .plan_records import Arg, OptionValue, Tuning
 from .spec_models import OptionsSpec
 
 
@@ -22,7 +24,7 @@ def _runtime_value(info: OptionInfo, value: object) -> object:
     return value
 
 
-def _set_options(options: OptionsSpec) -> dict[str, object]:
+def _set_options(options: OptionsSpec) -> dict[str, int | float | str]:
     """The keys the spec sets (a key left out, or null, is unset)."""
     return {k: v for k, v in options.model_dump().items() if v is not None}
 
@@ -47,15 +49,36 @@ def broker_args(kind: str, options: OptionsSpec) -> tuple[Arg, ...]:
     return tuple(sorted(args))
 
 
-def subscription_options(
-    kind: str, broker: OptionsSpec, own: OptionsSpec
-) -> tuple[OptionValue, ...]:
-    """The options of a consumer or task worker: the broker's overridden by its own,
-    each with the runtime's name and value, sorted by that name."""
-    known = BROKERS[kind].spec_options
-    merged = merged_options(kind, [broker, own])
+def subscription_options(kind: str, prefix: str) -> tuple[OptionValue, ...]:
+    """Every option of a consumer or task worker on ``kind``, each read from its
+    ``Settings`` field ``<prefix>_<key>`` (``prefix``: ``consumer_paid``), sorted by
+    the adapter's name for it."""
     values = (
-        OptionValue(k, known[k].runtime, _runtime_value(known[k], v))
-        for k, v in merged.items()
+        OptionValue(k, info.runtime, f"{prefix}_{k}", info.per_second)
+        for k, info in BROKERS[kind].spec_options.items()
     )
     return tuple(sorted(values, key=lambda o: o.runtime))
+
+
+def option_tunings(
+    kind: str,
+    prefix: str,
+    source: str,
+    broker: tuple[str, OptionsSpec],
+    own: OptionsSpec,
+) -> list[Tuning]:
+    """The ``Settings`` fields of a consumer's or task's options on ``kind``, one per
+    key the kind takes, in the key's order: service.yaml's value (its own, else its
+    broker's, ``source`` and ``broker[0]`` saying where) or None when neither sets it.
+    ``prefix``: ``consumer_paid``; ``source``: ``consumers.paid``."""
+    known = BROKERS[kind].spec_options
+    broker_name, broker_options = broker
+    from_broker, from_own = _set_options(broker_options), _set_options(own)
+    out = []
+    for key in sorted(known):
+        where = f"{source}.options.{key}"
+        if key not in from_own and key in from_broker:
+            where = f"brokers.{broker_name}.options.{key}"
+        value = from_own.get(key, from_broker.get(key))
+        out.append(Tuning(f"{prefix}_{key}", where, known[key].reader, value, True))
+    return out

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .formatting import Bracket, py_literal
+from .formatting import Bracket, Item, py_literal
 from .kinds import BROKERS
 from .spec_models import RetrySpec
 
@@ -36,27 +36,33 @@ class Arg(NamedTuple):
 
 
 class OptionValue(NamedTuple):
-    """One broker option of a consumer or task worker, merged from the spec."""
+    """One broker option of a consumer or task worker: the ``Settings`` field app.py
+    passes for it (service.yaml's value, merged, or None when unset)."""
 
     key: str
     """The spec's key (``session_timeout``)."""
     runtime: str
     """The adapter's option (``session_timeout_ms``)."""
-    value: object
-    """The value the adapter takes (``15000``)."""
+    attr: str
+    """The ``Settings`` field (``consumer_paid_session_timeout``)."""
+    per_second: int | None = None
+    """A duration the adapter takes in whole 1/per_second seconds; None: as is."""
 
 
 def options_bracket(values: tuple[OptionValue, ...]) -> Bracket | None:
-    """``options={...}`` of a consumer's or task worker's option values, laid out as
-    black does (``formatting.lay_out``); None when there are none."""
+    """``options={...}`` of a consumer's or task worker's options, each its
+    ``settings.<attr>`` (through ``in_units`` where the adapter takes whole units),
+    laid out as black does (``formatting.lay_out``); None when there are none."""
     if not values:
         return None
-    return Bracket(
-        "options={",
-        [f"{py_literal(o.runtime)}: {py_literal(o.value)}" for o in values],
-        "}",
-        split="items",
-    )
+    items: list[Item] = []
+    for o in values:
+        key, value = py_literal(o.runtime), f"settings.{o.attr}"
+        if o.per_second is None:
+            items.append(f"{key}: {value}")
+        else:
+            items.append(Bracket(f"{key}: in_units(", [value, str(o.per_second)], ")"))
+    return Bracket("options={", items, "}", split="items")
 
 
 class ModelClass(NamedTuple):
@@ -97,8 +103,11 @@ class Tuning:
     reader: str
     """The form ``svcgen_runtime.overrides.KEYS`` reads it in (by the attribute's last
     words, the key): whole, number, duration, flag or choice."""
-    default: int | float | bool | str
-    """service.yaml's value (its default when unset there)."""
+    default: int | float | bool | str | None
+    """service.yaml's value (its default when unset there); None for a broker option
+    it leaves unset (the broker's default applies)."""
+    optional: bool = False
+    """A broker option: the field may be None."""
 
     @property
     def var(self) -> str:
@@ -106,7 +115,8 @@ class Tuning:
 
     @property
     def annotation(self) -> str:
-        return _READER_TYPES[self.reader]
+        base = _READER_TYPES[self.reader]
+        return f"{base} | None" if self.optional else base
 
 
 _READER_TYPES = {

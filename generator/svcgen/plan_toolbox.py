@@ -12,7 +12,7 @@ from typing import Final
 
 from .formatting import py_literal
 from .kinds import BROKERS
-from .plan_options import subscription_options
+from .plan_options import option_tunings, subscription_options
 from .plan_records import (
     Arg,
     IdempotencyPlan,
@@ -113,9 +113,7 @@ def _plan_tasks(
                 idempotency_var=place.var,
                 guarded=t.name in scheduled,
                 description=t.description,
-                option_values=subscription_options(
-                    kind, spec.brokers[t.broker].options, t.options
-                ),
+                option_values=subscription_options(kind, f"task_{t.name}"),
             )
         )
     stores = []
@@ -303,8 +301,8 @@ def _imports(
 
 def plan_tunings(spec: ServiceSpec) -> tuple[Tuning, ...]:
     """Every tuning number of the consumers, tasks and the drain, in a fixed order:
-    consumers, then tasks, by name, then the drain. A new overridable number (such
-    as a broker option) is one row here, its key's reader in
+    consumers, then tasks, by name (each with its broker options, ``option_tunings``),
+    then the drain. A new overridable number is one row here, its key's reader in
     ``svcgen_runtime.overrides.KEYS``, and its ``settings.<attr>`` in app.py."""
     items: list[tuple[str, ConsumerSpec | TaskSpec]] = [
         ("consumer", c) for c in sorted(spec.consumers, key=lambda c: c.name)
@@ -323,6 +321,10 @@ def plan_tunings(spec: ServiceSpec) -> tuple[Tuning, ...]:
         if isinstance(item, TaskSpec):
             rows.append(("key_window", "key_window", "duration", item.key_window))
         out += [Tuning(f"{at}_{k}", f"{src}.{w}", r, v) for k, w, r, v in rows]
+        broker = spec.brokers[item.broker]
+        out += option_tunings(
+            broker.kind, at, src, (item.broker, broker.options), item.options
+        )
     drain = spec.shutdown.drain_timeout
     out.append(
         Tuning("shutdown_drain_timeout", "shutdown.drain_timeout", "duration", drain)

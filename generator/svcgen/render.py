@@ -324,6 +324,8 @@ def _setting_expr(setting: Setting) -> Item:
 
 def _shown(t: Tuning) -> str:
     """A tuning's default as service.yaml writes it, for docstrings."""
+    if t.default is None:
+        return "the broker's"
     if t.reader == "duration":
         return _duration_text(float(t.default))
     if isinstance(t.default, bool):

@@ -10,7 +10,7 @@ an unknown key is theirs to report, a key of another kind is reported here.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 from .errors import SpecIssue
 from .kinds import BROKERS
@@ -80,6 +80,46 @@ def option_issues(data: Mapping[str, Any], pos: Positions) -> Iterator[SpecIssue
                 (where, own),
             ]
             yield from _together(kind, layers, owner, item.get("retry"), pos)
+    yield from _setting_clashes(data, kinds, pos)
+
+
+ITEM_TUNINGS: Final = (
+    "concurrency",
+    "timeout",
+    "max_attempts",
+    "retry_initial",
+    "retry_max",
+)
+"""The tuning keys of every consumer and task (a task has ``key_window`` too); its
+broker kind's option keys are tuning keys of its as well."""
+
+
+def _setting_clashes(
+    data: Mapping[str, Any], kinds: Mapping[str, str], pos: Positions
+) -> Iterator[SpecIssue]:
+    """Two consumers (or tasks) whose start-up settings would share a name: each
+    tuning number is the field ``<section>_<name>_<key>``, so a kafka consumer ``x``
+    (key ``session_timeout``) and a consumer ``x_session`` (key ``timeout``) meet."""
+    for section in ("consumers", "tasks"):
+        single = section[:-1]
+        taken: dict[str, str] = {}
+        for i, item in entries(data, section):
+            name, kind = item.get("name"), kinds.get(str(item.get("broker")))
+            if not isinstance(name, str):
+                continue
+            keys = [*ITEM_TUNINGS, *(["key_window"] if section == "tasks" else [])]
+            keys += sorted(BROKERS[kind].spec_options) if kind else []
+            for key in keys:
+                attr = f"{single}_{name}_{key}"
+                other = taken.setdefault(attr, name)
+                if other != name:
+                    yield issue(
+                        pos,
+                        (section, i, "name"),
+                        f"the {single}s {other!r} and {name!r} would both have the "
+                        f"start-up setting SVCGEN_{attr.upper()}: rename one of them",
+                    )
+                    break
 
 
 def _together(

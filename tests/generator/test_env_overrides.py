@@ -31,10 +31,19 @@ from types import ModuleType
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from svcgen.kinds import BROKERS
 from svcgen.plan import make_plan
 from svcgen.plan_records import Tuning
 from svcgen.spec import load_spec
-from svcgen.spec_models import ConsumerSpec, RetrySpec, ShutdownSpec, TaskSpec
+from svcgen.spec_checks_options import ITEM_TUNINGS
+from svcgen.spec_models import (
+    OPTION_MODELS,
+    ConsumerSpec,
+    OptionsSpec,
+    RetrySpec,
+    ShutdownSpec,
+    TaskSpec,
+)
 from svcgen_runtime import ConfigurationError, MemoryBroker
 from svcgen_runtime.overrides import KEYS
 
@@ -101,8 +110,9 @@ def test_the_values_are_service_yamls(tmp_path: Path) -> None:
 def test_the_names_follow_one_scheme_and_never_collide(tmp_path: Path) -> None:
     """``SVCGEN_<SECTION>_<NAME>_<KEY>``: spec names are lower-case identifiers, so
     two variables could only meet when one key ends with ``_<another key>`` (a
-    consumer ``paid_session`` and a key ``timeout`` against ``paid`` and a key
-    ``session_timeout``); no key does, so the names of any spec are distinct."""
+    consumer ``paid_session`` and a key ``timeout`` against a kafka consumer ``paid``
+    and a key ``session_timeout``): service.yaml refuses that spec (the golden case
+    ``bad_setting_names``), and a field name read either way is read alike."""
     found = tunings(tmp_path)
     names = [t.var for t in found]
     assert len(names) == len(set(names))
@@ -110,24 +120,155 @@ def test_the_names_follow_one_scheme_and_never_collide(tmp_path: Path) -> None:
     for t in found:
         assert t.var == "SVCGEN_" + t.attr.upper()
         assert t.var == "SVCGEN_SHUTDOWN_DRAIN_TIMEOUT" or scheme.match(t.var), t.var
-    keys = set()
-    for t in found[:-1]:  # the last is the drain, a key of its own section
-        section, name = t.source.split(".")[:2]
-        keys.add(t.attr.removeprefix(f"{section.removesuffix('s')}_{name}_"))
-    assert keys == {
-        "concurrency",
-        "timeout",
-        "max_attempts",
-        "retry_initial",
-        "retry_max",
-        "key_window",
+    base = ["concurrency", "timeout", "max_attempts", "retry_initial", "retry_max"]
+    # the keys service.yaml's check of clashing names computes the names from:
+    assert list(ITEM_TUNINGS) == base
+    redis = ["claim_idle", "maxlen"]  # the options of SPEC's broker kind
+    expected = {
+        f"consumer_{name}_{key}"
+        for name in ("paid", "paid_retry", "paid_session")
+        for key in base + redis
     }
-    # Every key a consumer or task field may end with (the runtime's table: a key
-    # added there, such as a broker option, is checked here too; the drain is the
-    # shutdown section's, which has no names):
-    named = set(KEYS) - {"drain_timeout"}
-    assert keys <= named
-    assert not [(a, b) for a in named for b in named if b.endswith("_" + a)]
+    expected |= {f"task_receipt_{key}" for key in [*base, "key_window", *redis]}
+    assert {t.attr for t in found} == expected | {"shutdown_drain_timeout"}
+    # Every key of every kind has a reader; where one key ends with another, the two
+    # readers are one (so a field name matching both reads the same either way):
+    keys = set([*base, "key_window"])
+    for kind in BROKERS.values():
+        keys |= set(kind.spec_options)
+    assert keys <= set(KEYS)
+    pairs = [(a, b) for a in KEYS for b in KEYS if b.endswith("_" + a)]
+    assert sorted(pairs) == [
+        ("timeout", "drain_timeout"),
+        ("timeout", "session_timeout"),
+    ]
+    assert all(KEYS[a] is KEYS[b] for a, b in pairs)
+
+
+ALL_KINDS = """\
+name: shop
+brokers:
+  events: {kind: kafka, url: "localhost:9092", options: {partitions: 6}}
+  rabbit: {kind: rabbitmq, url: "amqp://localhost/", options: {queue_type: quorum}}
+  bus: {kind: nats, url: "nats://localhost:4222"}
+  jobs: {kind: redis, url: "redis://localhost:6379/0"}
+  sensors: {kind: mqtt, url: "mqtt://localhost:1883"}
+consumers:
+  - {name: a, broker: events, source: s.a, options: {session_timeout: 15s}}
+  - {name: b, broker: rabbit, source: s.b, options: {delivery_limit: 9}}
+  - {name: c, broker: bus, source: s.c, options: {ack_wait: 2s}}
+  - {name: d, broker: jobs, source: s.d}
+  - {name: e, broker: sensors, source: s/e, options: {session_expiry: 0s}}
+tasks:
+  - {name: t, broker: bus, options: {max_deliver: 5}}
+"""
+
+
+def test_every_broker_option_is_overridable_with_service_yamls_value(
+    tmp_path: Path,
+) -> None:
+    """Each key the kind's options take is a field of each consumer and task on it:
+    service.yaml's value (its own, else its broker's) or None when neither sets it
+    (the broker's default applies)."""
+    found = {t.attr: t for t in tunings(tmp_path, ALL_KINDS)}
+    for name, kind in [("a", "kafka"), ("b", "rabbitmq"), ("c", "nats")]:
+        keys = set(OPTION_MODELS[kind].model_fields)
+        assert keys and keys == set(BROKERS[kind].spec_options)
+        for key in keys:
+            assert found[f"consumer_{name}_{key}"].optional
+    assert set(OPTION_MODELS["redis"].model_fields) == {"claim_idle", "maxlen"}
+    assert found["consumer_d_claim_idle"].default is None
+    assert found["consumer_e_session_expiry"].default == 0.0
+    a = found["consumer_a_partitions"]
+    assert (a.default, a.source) == (6, "brokers.events.options.partitions")
+    a = found["consumer_a_session_timeout"]
+    assert (a.default, a.source) == (15.0, "consumers.a.options.session_timeout")
+    assert found["consumer_b_queue_type"].default == "quorum"
+    assert found["task_t_max_deliver"].default == 5
+    assert found["task_t_ack_wait"].default is None
+    assert found["task_t_storage"].annotation == "str | None"
+
+
+def test_broker_options_reach_the_consumer_and_the_task(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from svcgen_runtime.idempotency import MemoryIdempotency
+
+    settings = load("options", "golden_options", "settings", monkeypatch)
+    app_module = load("options", "golden_options", "app", monkeypatch)
+    names = ("events", "rabbit", "bus", "jobs", "sensors")
+
+    def options(env: dict[str, str]) -> dict[str, dict[str, object]]:
+        app = app_module.build_app(
+            settings=settings.load_settings(env),
+            brokers={n: MemoryBroker(n) for n in names},
+            idempotency=MemoryIdempotency(),
+            handle_signals=False,
+        )
+        return {c.name: dict(c.spec.options) for c in app.consumers}
+
+    before = options({})
+    assert before["paid"] == {
+        "partitions": 12,
+        "replication_factor": 1,
+        "session_timeout_ms": 15000,
+    }
+    assert before["clicked"] == {"claim_idle": 120.0, "maxlen": 100000}
+    assert before["audited"] == {
+        "ack_wait": 0.5,
+        "max_deliver": 10,
+        "replicas": 1,
+        "storage": "memory",
+    }
+    assert before["readings"] == {"session_expiry": 5400}
+    after = options(
+        {
+            "SVCGEN_CONSUMER_PAID_PARTITIONS": "24",
+            "SVCGEN_CONSUMER_PAID_SESSION_TIMEOUT": "45s",
+            "SVCGEN_CONSUMER_CLICKED_CLAIM_IDLE": "5s",
+            "SVCGEN_CONSUMER_SHIPPED_QUEUE_TYPE": "quorum",
+            "SVCGEN_CONSUMER_AUDITED_STORAGE": "file",
+            "SVCGEN_TASK_REINDEX_MAX_DELIVER": "7",
+            "SVCGEN_CONSUMER_READINGS_SESSION_EXPIRY": "0s",
+        }
+    )
+    assert after["paid"]["partitions"] == 24
+    assert after["paid"]["session_timeout_ms"] == 45000
+    assert after["clicked"]["claim_idle"] == 5.0
+    assert after["audited"]["storage"] == "file"
+    assert after["reindex"]["max_deliver"] == 7
+    assert after["readings"]["session_expiry"] == 0
+    # unset in service.yaml and in the environment: left to the broker
+    assert "max_deliver" not in before["reindex"]
+
+
+def test_broker_options_are_checked_together_as_service_yaml_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = load("options", "golden_options", "settings", monkeypatch)
+    refusals = {
+        ("AUDITED_MAX_DELIVER", "4"): "SVCGEN_CONSUMER_AUDITED_MAX_DELIVER (4) is "
+        "below the 5 attempts of its retry policy, so the server would stop delivering "
+        "a failing message before it is dead-lettered: raise it or lower the attempts",
+        ("SHIPPED_QUEUE_TYPE", "classic"): "SVCGEN_CONSUMER_SHIPPED_DELIVERY_LIMIT "
+        "(20) needs quorum queues, but the queue type is classic: set the queue type "
+        "to quorum or unset the delivery limit",
+        ("AUDITED_STORAGE", "disk"): "SVCGEN_CONSUMER_AUDITED_STORAGE='disk' is not "
+        "one of file, memory: correct it, or unset it to use service.yaml's memory",
+        ("REFUNDED_REPLICATION_FACTOR", "0"): "SVCGEN_CONSUMER_REFUNDED_REPLICATION_"
+        "FACTOR='0' is not a whole number from 1 to 100: correct it, or unset it to "
+        "use service.yaml's 1",
+        ("CLICKED_CLAIM_IDLE", "0s"): "SVCGEN_CONSUMER_CLICKED_CLAIM_IDLE='0s' is not "
+        "a duration above zero such as 250ms, 30s, 5m or 1h (at most 8784h): correct "
+        "it, or unset it to use service.yaml's 2m",
+    }
+    for (name, raw), sentence in refusals.items():
+        with pytest.raises(ConfigurationError) as info:
+            settings.load_settings({f"SVCGEN_CONSUMER_{name}": raw})
+        assert str(info.value) == sentence
+    # the controls: at the bound, each is taken
+    assert settings.load_settings({"SVCGEN_CONSUMER_AUDITED_MAX_DELIVER": "5"})
+    assert settings.load_settings({"SVCGEN_CONSUMER_SHIPPED_QUEUE_TYPE": "quorum"})
 
 
 # -- the generated code ---------------------------------------------------------------
@@ -335,12 +476,14 @@ def test_a_service_starts_with_overrides_and_drains_within_the_new_drain() -> No
 
 def spec_takes(source: str, raw: str) -> bool:
     """Whether service.yaml's models take ``raw`` at ``source`` (a number as a number,
-    a duration as text)."""
+    a duration or a choice as text)."""
     section, *rest = source.split(".")
     model: type[BaseModel]
     base: dict[str, object]
     if section == "shutdown":
         model, base, key = ShutdownSpec, {}, rest[0]
+    elif rest[1] == "options":
+        model, base, key = OptionsSpec, {}, rest[2]
     elif rest[1] == "retry":
         model, base, key = RetrySpec, {"initial": "0s", "max": "8784h"}, rest[2]
     elif section == "consumers":
@@ -351,7 +494,7 @@ def spec_takes(source: str, raw: str) -> bool:
         )
     else:
         model, base, key = TaskSpec, {"name": "x", "broker": "b"}, rest[1]
-    value: object = raw if raw[-1].isalpha() else int(raw)
+    value: object = raw if not raw.isdigit() else int(raw)
     try:
         model.model_validate({**base, key: value})
     except ValidationError:
@@ -359,16 +502,26 @@ def spec_takes(source: str, raw: str) -> bool:
     return True
 
 
-def test_the_runtime_reads_each_key_within_service_yamls_bounds(tmp_path: Path) -> None:
+PROBES = {
+    "whole": ["0", "1", "5", "6", "100", "101", "1000", "1001", "10000", "10001"],
+    "duration": ["0s", "1ms", "8784h", "8785h"],
+    "choice": ["classic", "quorum", "file", "memory", "Quorum", "disk"],
+}
+
+
+@pytest.mark.parametrize("text", [SPEC, ALL_KINDS], ids=["redis", "every_kind"])
+def test_the_runtime_reads_each_key_within_service_yamls_bounds(
+    tmp_path: Path, text: str
+) -> None:
     """Each tuning's key has a reader in ``svcgen_runtime.overrides.KEYS`` that takes
     exactly what service.yaml takes, probed at and beyond each bound."""
-    for t in tunings(tmp_path):
+    probes = dict(PROBES)
+    probes["whole"] = [*probes["whole"], "1000000", "1000001", "1000000000"]
+    for t in tunings(tmp_path, text):
         key = next(k for k in sorted(KEYS, key=len, reverse=True) if t.attr.endswith(k))
-        assert t.annotation == type(t.default).__name__
-        probes = ["0", "1", "1000", "1001", "10000", "10001"]
-        if t.reader == "duration":
-            probes = ["0s", "1ms", "8784h", "8785h"]
-        for raw in probes:
+        if not t.optional:
+            assert t.annotation == type(t.default).__name__
+        for raw in probes[t.reader]:
             try:
                 KEYS[key]({"V": raw}, "V", t.default)
                 runtime_takes = True

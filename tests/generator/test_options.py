@@ -48,18 +48,27 @@ def _errors(text: str) -> list[str]:
 def test_a_consumer_s_options_override_the_broker_s_key_by_key() -> None:
     plan = make_plan(parse_spec(SPEC))
     by_name = {c.name: c for c in plan.consumers}
-    paid, plain = by_name["paid"].options, by_name["plain"].options
-    assert [tuple(o) for o in by_name["paid"].option_values] == [
-        ("partitions", "partitions", 12),
-        ("session_timeout", "session_timeout_ms", 15000),
-    ]
-    assert paid is not None and plain is not None
-    # durations in the unit the adapter takes: session_timeout_ms
-    assert paid.flat() == ('options={"partitions": 12, "session_timeout_ms": 15000}')
-    assert plain.flat() == 'options={"partitions": 6, "session_timeout_ms": 15000}'
+    values = {t.attr: t.default for t in plan.tunings}
+    assert values["consumer_paid_partitions"] == 12
+    assert values["consumer_plain_partitions"] == 6
+    assert values["consumer_paid_session_timeout"] == 15.0
+    assert values["consumer_paid_replication_factor"] is None
+    assert values["task_mail_claim_idle"] == 120.0
+    assert values["task_mail_maxlen"] == 500
+    paid = by_name["paid"].options
+    assert paid is not None
+    # each from its Settings field; durations in the unit the adapter takes
+    assert paid.flat() == (
+        'options={"partitions": settings.consumer_paid_partitions, '
+        '"replication_factor": settings.consumer_paid_replication_factor, '
+        '"session_timeout_ms": in_units(settings.consumer_paid_session_timeout, 1000)}'
+    )
     (task,) = plan.tasks
     assert task.options is not None
-    assert task.options.flat() == 'options={"claim_idle": 120.0, "maxlen": 500}'
+    assert task.options.flat() == (
+        'options={"claim_idle": settings.task_mail_claim_idle, '
+        '"maxlen": settings.task_mail_maxlen}'
+    )
     brokers = {b.name: b.args for b in plan.brokers}
     assert [tuple(a) for a in brokers["main"]] == [
         ("partitions", "6"),
@@ -68,15 +77,37 @@ def test_a_consumer_s_options_override_the_broker_s_key_by_key() -> None:
     assert [tuple(a) for a in brokers["jobs"]] == [("maxlen", "500")]
 
 
-def test_without_options_app_py_passes_none_and_the_runtime_defaults_hold() -> None:
+def test_without_options_the_settings_are_none_and_the_runtime_defaults_hold() -> None:
+    from svcgen_runtime import Consumer, MemoryBroker
+
     plan = make_plan(
         parse_spec(
             "name: x\nbrokers: {b: {kind: nats, url: 'nats://h'}}\n"
             "consumers: [{name: c, broker: b, source: s}]\n"
         )
     )
-    assert plan.consumers[0].options is None
+    options = [t for t in plan.tunings if t.source.startswith("consumers.c.options.")]
+    assert {t.attr for t in options} == {
+        "consumer_c_ack_wait",
+        "consumer_c_max_deliver",
+        "consumer_c_replicas",
+        "consumer_c_storage",
+    }
+    assert all(t.default is None and t.optional for t in options)
     assert plan.brokers[0].args == ()
+
+    async def handle(payload: bytes, msg: object) -> None:
+        return None
+
+    # app.py passes them as they are; the consumer leaves a None option unset
+    consumer: Consumer[bytes] = Consumer(
+        name="c",
+        broker=MemoryBroker("b"),
+        source="s",
+        handler=handle,
+        options={"ack_wait": None, "max_deliver": None, "replicas": 3},
+    )
+    assert dict(consumer.spec.options) == {"replicas": 3}
 
 
 def test_options_reach_the_runtime_constructors(

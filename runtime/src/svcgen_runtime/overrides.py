@@ -11,7 +11,8 @@ status 3 (``EXIT_START_FAILED``, as a failed start-up gives), before any broker,
 resource or listener is touched.
 
 Durations are written as in service.yaml: a number and a unit, ``250ms``, ``30s``,
-``5m`` or ``1h``.
+``5m`` or ``1h``. A broker option that service.yaml leaves unset is a field whose
+default is None (the broker's own default applies); its variable sets it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def duration_text(seconds: float) -> str:
     return f"{seconds * 1000:g}ms"
 
 
+UNSET: Final = "unset (the broker's default)"
+"""How a default of None (a broker option service.yaml leaves out) is shown."""
+
+
 def _read(
     env: Mapping[str, str],
     name: str,
@@ -60,6 +65,7 @@ def _read(
 ) -> T:
     """``parse(env[name])`` or ``default`` when unset or empty; a sentence when the
     value does not parse (``parse`` returns None)."""
+    shown = UNSET if default is None else shown
     raw = env.get(name, "")
     if not raw.strip():
         return default
@@ -75,8 +81,8 @@ def _read(
 
 
 def whole(
-    env: Mapping[str, str], name: str, default: int, *, low: int, high: int
-) -> int:
+    env: Mapping[str, str], name: str, default: int | None, *, low: int, high: int
+) -> int | None:
     """A whole number from ``low`` to ``high``, such as a concurrency or attempts."""
 
     def parse(raw: str) -> int | None:
@@ -106,8 +112,8 @@ def number(
 
 
 def duration(
-    env: Mapping[str, str], name: str, default: float, *, positive: bool = True
-) -> float:
+    env: Mapping[str, str], name: str, default: float | None, *, positive: bool = True
+) -> float | None:
     """A duration in seconds, written ``250ms``, ``30s``, ``5m`` or ``1h``; above zero
     unless ``positive`` is False."""
 
@@ -122,7 +128,8 @@ def duration(
 
     above = "above zero" if positive else "of zero or more"
     form = f"a duration {above} such as 250ms, 30s, 5m or 1h (at most 8784h)"
-    return _read(env, name, default, parse, form=form, shown=duration_text(default))
+    shown = "" if default is None else duration_text(default)
+    return _read(env, name, default, parse, form=form, shown=shown)
 
 
 def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -137,15 +144,15 @@ def flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def choice(
-    env: Mapping[str, str], name: str, default: str, *, choices: Sequence[str]
-) -> str:
+    env: Mapping[str, str], name: str, default: str | None, *, choices: Sequence[str]
+) -> str | None:
     """One of ``choices``, spelled exactly (such as a queue type)."""
 
     def parse(raw: str) -> str | None:
         return raw if raw in choices else None
 
     form = "one of " + ", ".join(choices)
-    return _read(env, name, default, parse, form=form, shown=default)
+    return _read(env, name, default, parse, form=form, shown=str(default))
 
 
 def check_retry(initial: float, most: float, prefix: str) -> None:
@@ -168,10 +175,25 @@ KEYS: Final[dict[str, Reader]] = {
     "retry_max": partial(duration, positive=False),
     "key_window": duration,
     "drain_timeout": duration,
+    # broker options of a consumer or task, as service.yaml's ``options`` takes them
+    "partitions": partial(whole, low=1, high=10000),
+    "replication_factor": partial(whole, low=1, high=100),
+    "session_timeout": duration,
+    "queue_type": partial(choice, choices=("classic", "quorum")),
+    "delivery_limit": partial(whole, low=1, high=1000000),
+    "ack_wait": duration,
+    "max_deliver": partial(whole, low=1, high=1000000),
+    "replicas": partial(whole, low=1, high=5),
+    "storage": partial(choice, choices=("file", "memory")),
+    "claim_idle": duration,
+    "maxlen": partial(whole, low=1, high=1000000000),
+    "session_expiry": partial(duration, positive=False),
 }
 """How each tuning key is read: the key is the end of a ``Settings`` field's name
 (``consumer_paid_concurrency`` → ``concurrency``), the bounds are service.yaml's.
-An overridable broker option is one more line here."""
+Where one key ends with another (``session_timeout``, ``timeout``) both are read
+alike, so a field ``consumer_x_session_timeout`` reads the same whichever it is
+(service.yaml refuses a spec where both would exist)."""
 
 _BY_LENGTH: Final = sorted(KEYS, key=len, reverse=True)
 SECTIONS: Final = ("SVCGEN_CONSUMER_", "SVCGEN_TASK_", "SVCGEN_SHUTDOWN_")
@@ -205,7 +227,42 @@ def tunings(settings: type[Any], env: Mapping[str, str]) -> dict[str, Any]:
         if name.endswith("_retry_initial"):
             retry = name.removesuffix("_initial")
             check_retry(value, out[retry + "_max"], "SVCGEN_" + retry.upper())
+    _check_options(out)
     return out
+
+
+def _check_options(values: Mapping[str, Any]) -> None:
+    """service.yaml's rules between broker options, for overrides too: NATS delivers
+    a message at least ``max_attempts`` times (else it stops before the retry policy
+    dead-letters it); a RabbitMQ delivery limit needs quorum queues."""
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name.endswith("_max_deliver"):
+            attempts = values.get(name.removesuffix("_max_deliver") + "_max_attempts")
+            if attempts is not None and value < attempts:
+                raise ConfigurationError(
+                    f"SVCGEN_{name.upper()} ({value}) is below the {attempts} "
+                    "attempts of its retry policy, so the server would stop "
+                    "delivering a failing message before it is dead-lettered: raise "
+                    "it or lower the attempts"
+                )
+        if name.endswith("_delivery_limit"):
+            queue_type = values.get(
+                name.removesuffix("_delivery_limit") + "_queue_type"
+            )
+            if queue_type != "quorum":
+                raise ConfigurationError(
+                    f"SVCGEN_{name.upper()} ({value}) needs quorum queues, but the "
+                    f"queue type is {queue_type or 'classic'}: set the queue type to "
+                    "quorum or unset the delivery limit"
+                )
+
+
+def in_units(seconds: float | None, per_second: int) -> int | None:
+    """A duration setting in the whole units a broker option takes (``per_second``
+    1000: milliseconds); None (unset) stays None."""
+    return None if seconds is None else round(seconds * per_second)
 
 
 def run_or_refuse(build: Callable[[], Application], service: str) -> int:

@@ -67,7 +67,8 @@ class Consumer(Generic[T]):
             drops dead letters after logging them.
         ordering: ``key``/``partition`` run messages of one key one at a time.
         ack_wait: the broker's redelivery timer where it has one (seconds).
-        options: adapter-specific settings passed through to the broker.
+        options: adapter-specific settings passed through to the broker; an
+            option of None is unset (the broker's default applies).
     """
 
     def __init__(
@@ -110,7 +111,7 @@ class Consumer(Generic[T]):
             dead_letter=dead_letter,
             ordering=ordering,
             ack_wait=ack_wait,
-            options=dict(options or {}),
+            options={k: v for k, v in (options or {}).items() if v is not None},
         )
         self.stats = ConsumerStats()
         self._sub: Subscription | None = None
