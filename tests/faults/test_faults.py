@@ -337,6 +337,7 @@ def first_after(run: Run, moment: float) -> float:
 @pytest.mark.broker
 @pytest.mark.slow
 @pytest.mark.timeout(150)
+@pytest.mark.xdist_group("heavy")
 @pytest.mark.parametrize("kind", KINDS)
 def test_generated_service_loses_nothing_under_faults(
     kind: str,
