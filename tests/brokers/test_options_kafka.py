@@ -136,3 +136,55 @@ async def test_one_partition_leaves_a_second_replica_idle_six_share_evenly(
     partition one of the Deployment's two replicas holds nothing."""
     assert sorted(await _two_replicas(harness, 1)) == [0, 1]
     assert sorted(await _two_replicas(harness, 6)) == [3, 3]
+
+
+@pytest.mark.slow
+async def test_buffered_records_are_handed_out_partition_by_partition_in_turn(
+    harness: Harness,
+) -> None:
+    """A fetch buffers thousands of one partition's small records before the next
+    one's; handed out in arrival order, the second partition's few would wait for
+    all of them (after a rebalance, these are a crashed member's in-flight records).
+    Taken in turn, they come within the first few fetches."""
+    from aiokafka import AIOKafkaProducer
+
+    source = harness.source("opt-turn")
+    broker = harness.broker("turn")
+    sub: KafkaSubscription | None = None
+    try:
+        await broker.ensure_topics([source], partitions=2)
+        producer = AIOKafkaProducer(bootstrap_servers=URL, linger_ms=20)
+        await producer.start()
+        try:
+            sent = [await producer.send(source, b"a", partition=0) for _ in range(3000)]
+            sent += [await producer.send(source, b"b", partition=1) for _ in range(5)]
+            await asyncio.gather(*sent)
+        finally:
+            await producer.stop()
+        subscribed = await broker.subscribe(
+            SubscriptionSpec(
+                consumer="turn",
+                source=source,
+                group=source,
+                concurrency=16,
+                options={"session_timeout_ms": SESSION_TIMEOUT_MS},
+            )
+        )
+        assert isinstance(subscribed, KafkaSubscription)
+        sub = subscribed
+        order: list[int] = []
+        deadline = time.monotonic() + 30
+        while order.count(1) < 5 and time.monotonic() < deadline:
+            for msg in await sub.fetch(16, 1.0):
+                order.append(msg.position["partition"])
+                await sub.ack(msg)
+        assert order.count(1) == 5, f"partition 1 gave {order.count(1)} of 5"
+        last = max(i for i, p in enumerate(order) if p == 1)
+        # Both partitions' records were buffered from the first fetches on (the topic
+        # was full before the subscription), so in turn means within a few fetches
+        # of 16, not after partition 0's thousands.
+        assert order.count(0) > 0 and last < 200, (last, order.count(0))
+    finally:
+        if sub is not None:
+            await sub.close()
+        await broker.close()

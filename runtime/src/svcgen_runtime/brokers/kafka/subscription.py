@@ -84,6 +84,7 @@ class KafkaSubscription:
         self._lost_after = lost_after
         self._lost_since: float | None = None
         self._failure: BaseException | None = None
+        self._turn = 0  # the partition the next buffered take starts from
         self.listener = _Listener(self)
         """The source consumer's rebalance listener."""
         self.retry_listener = _Listener(self)
@@ -165,6 +166,9 @@ class KafkaSubscription:
         self, consumer: AIOKafkaConsumer, timeout: float, room: int
     ) -> dict[TopicPartition, list[Any]]:
         try:
+            parts = sorted(consumer.assignment()) if timeout == 0.0 else []
+            if len(parts) > 1:
+                return await self._take_in_turn(consumer, parts, room)
             batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
                 timeout_ms=int(timeout * 1000), max_records=room
             )
@@ -174,6 +178,26 @@ class KafkaSubscription:
                 f"({type(exc).__name__}: {exc}); it is re-created"
             ) from exc
         return batches
+
+    async def _take_in_turn(
+        self, consumer: AIOKafkaConsumer, parts: list[TopicPartition], room: int
+    ) -> dict[TopicPartition, list[Any]]:
+        """Up to ``room`` buffered records, taken partition by partition starting one
+        further each call. aiokafka's ``getmany`` drains its buffer in the order the
+        fetches arrived, a partition's thousands of small records before the next
+        one's: after a rebalance the partitions a crashed member held (their
+        in-flight records at the committed offset) would wait behind the others'."""
+        start = self._turn % len(parts)
+        self._turn += 1
+        out: dict[TopicPartition, list[Any]] = {}
+        for tp in parts[start:] + parts[:start]:
+            if room <= 0:
+                break
+            batch = await consumer.getmany(tp, timeout_ms=0, max_records=room)
+            for got, records in batch.items():
+                out[got] = records
+                room -= len(records)
+        return out
 
     async def _wait(
         self, room: int, timeout: float
