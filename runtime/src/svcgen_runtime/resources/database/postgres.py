@@ -1,10 +1,19 @@
 """``PostgresDatabase``: PostgreSQL through an asyncpg connection pool (the ``postgres``
-extra, imported only in ``open()``); placeholders ``$1``, ``$2`` …."""
+extra, imported only in ``open()``); placeholders ``$1``, ``$2`` ….
+
+Inside ``async with db.transaction()`` a context variable names the open
+transaction, so ``db.query/query_one/execute`` called in that block (directly, or
+by code it calls that only holds ``db``: a dedupe handler, an outbox publisher)
+run in the transaction instead of on another pooled connection, and a nested
+``db.transaction()`` is a savepoint of it. Tasks created inside the block inherit
+the variable; once the block has ended they use the pool again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +32,20 @@ from .base import (
 
 if TYPE_CHECKING:  # the optional postgres extra
     import asyncpg
+
+
+_current: contextvars.ContextVar[_PgQueries | None] = contextvars.ContextVar(
+    "svcgen_postgres_transaction", default=None
+)
+"""The innermost open transaction of the current task (or the task that created it)."""
+
+
+def current_transaction(db: PostgresDatabase) -> _PgQueries | None:
+    """The open transaction of ``db`` this code runs in, or None."""
+    tx = _current.get()
+    if tx is None or tx._db is not db or tx.ended:
+        return None
+    return tx
 
 
 def _status_count(status: str) -> int:
@@ -239,24 +262,48 @@ class PostgresDatabase:
     # -- public ----------------------------------------------------------------
 
     async def query(self, sql: str, *params: Any) -> list[Row]:
+        tx = current_transaction(self)
+        if tx is not None:
+            return await tx.query(sql, *params)
         async with self._connection() as conn:
             return await self._query(conn, sql, params)
 
     async def query_one(self, sql: str, *params: Any) -> Row | None:
+        tx = current_transaction(self)
+        if tx is not None:
+            return await tx.query_one(sql, *params)
         async with self._connection() as conn:
             return await self._query_one(conn, sql, params)
 
     async def execute(self, sql: str, *params: Any) -> int:
+        tx = current_transaction(self)
+        if tx is not None:
+            return await tx.execute(sql, *params)
         async with self._connection() as conn:
             return await self._execute(conn, sql, params)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
-        async with self._connection() as conn:
-            xact = conn.transaction()
-            with self._errors():
-                await xact.start()
-            tx = _PgQueries(self, conn)
+        """A transaction on one pooled connection; inside another transaction of this
+        database (in this task), a savepoint of it on the same connection."""
+        outer = current_transaction(self)
+        if outer is not None:
+            async with self._block(outer._conn) as tx:
+                yield tx
+            return
+        async with self._connection() as conn, self._block(conn) as tx:
+            yield tx
+
+    @contextlib.asynccontextmanager
+    async def _block(self, conn: asyncpg.Connection) -> AsyncIterator[_PgQueries]:
+        """Begin (or a savepoint, as asyncpg does inside a transaction), yield, then
+        commit (release) or roll back; the context variable names it meanwhile."""
+        xact = conn.transaction()
+        with self._errors():
+            await xact.start()
+        tx = _PgQueries(self, conn)
+        token = _current.set(tx)
+        try:
             try:
                 yield tx
             except BaseException:
@@ -267,3 +314,6 @@ class PostgresDatabase:
             tx.ended = True
             with self._errors():
                 await xact.commit()
+        finally:
+            tx.ended = True
+            _current.reset(token)
