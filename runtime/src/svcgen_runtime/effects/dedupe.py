@@ -135,6 +135,7 @@ class Dedupe:
             )
         self.consumer = consumer
         self.effects.windows[consumer] = self.window
+        self.effects.skipped.setdefault(consumer, 0)
         insert = (
             f"INSERT INTO {self.effects.table('dedupe')} (consumer, key)"
             " VALUES ($1, $2) ON CONFLICT DO NOTHING"
@@ -144,9 +145,10 @@ class Dedupe:
         async def deduped(payload: T, msg: InboundMessage) -> Outcome | None:
             key = self.key_of(msg)
             try:
-                async with database.transaction() as tx:
+                async with database.routed_transaction() as tx:
                     if not await tx.execute(insert, consumer, key):
                         self.skipped += 1
+                        self.effects.skipped[consumer] += 1
                         log.info(
                             "consumer %s: message %s has key %s already done; "
                             "acking it without running the handler",

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from ..errors import ConfigurationError
-from ..resources.database.postgres import PostgresDatabase
+from ..resources.database.postgres import PostgresDatabase, current_transaction
 
 log = logging.getLogger(__package__)
 
@@ -116,6 +116,8 @@ class Effects:
         self.sent_retention = sent_retention
         self.windows: dict[str, float] = {}
         """Each dedupe consumer's window in seconds (registered by ``Dedupe``)."""
+        self.skipped: dict[str, int] = {}
+        """Deliveries each dedupe consumer acked unrun: their key was recorded."""
         self.channel = (
             "svcgen_outbox_"
             + hashlib.sha256(f"{schema}.{service}".encode()).hexdigest()[:16]
@@ -176,7 +178,8 @@ class Effects:
         added to its headers as ``MESSAGE_ID_HEADER``."""
         row_id = uuid.uuid4()
         stored = {**headers, MESSAGE_ID_HEADER: str(row_id)}
-        await self.database.query(
+        tx = current_transaction(self.database)
+        await (self.database if tx is None else tx).query(
             f"WITH row AS (INSERT INTO {self.table('outbox')}"
             " (id, service, publisher, target, key, headers, body)"
             " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id)"

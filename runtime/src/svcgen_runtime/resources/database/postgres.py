@@ -1,12 +1,16 @@
 """``PostgresDatabase``: PostgreSQL through an asyncpg connection pool (the ``postgres``
 extra, imported only in ``open()``); placeholders ``$1``, ``$2`` ….
 
-Inside ``async with db.transaction()`` a context variable names the open
-transaction, so ``db.query/query_one/execute`` called in that block (directly, or
-by code it calls that only holds ``db``: a dedupe handler, an outbox publisher)
-run in the transaction instead of on another pooled connection, and a nested
-``db.transaction()`` is a savepoint of it. Tasks created inside the block inherit
-the variable; once the block has ended they use the pool again.
+A context variable names the transaction the current task runs in (tasks created
+inside the block inherit it; once the block has ended they use the pool again):
+
+* every ``db.transaction()`` sets it, so an outbox publisher's ``publish()`` in the
+  block writes its row in that transaction (``current_transaction``);
+* a *routed* transaction (``db.routed_transaction()``, which a dedupe consumer runs
+  its handler in) also routes ``db.query/query_one/execute`` called in the block
+  into it, and makes a nested ``db.transaction()`` a savepoint of it: the handler
+  only holds ``db``, yet all its work commits with the message's key. A plain
+  transaction leaves ``db.*`` on other pooled connections, as before.
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ def current_transaction(db: PostgresDatabase) -> _PgQueries | None:
     return tx
 
 
+def _routed(db: PostgresDatabase) -> _PgQueries | None:
+    """The open routed transaction of ``db`` this code runs in, or None."""
+    tx = current_transaction(db)
+    return tx if tx is not None and tx.routes else None
+
+
 def _status_count(status: str) -> int:
     """Rows affected from a command tag: ``INSERT 0 3`` → 3, ``CREATE TABLE`` → 0."""
     last = status.rsplit(" ", 1)[-1]
@@ -57,9 +67,13 @@ def _status_count(status: str) -> int:
 class _PgQueries:
     """Statements on one pooled connection (inside a transaction)."""
 
-    def __init__(self, db: PostgresDatabase, conn: asyncpg.Connection) -> None:
+    def __init__(
+        self, db: PostgresDatabase, conn: asyncpg.Connection, routes: bool
+    ) -> None:
         self._db = db
         self._conn = conn
+        self.routes = routes
+        """``db.*`` calls in the block run here (a routed transaction)."""
         self.ended = False
 
     def _live(self) -> asyncpg.Connection:
@@ -262,21 +276,21 @@ class PostgresDatabase:
     # -- public ----------------------------------------------------------------
 
     async def query(self, sql: str, *params: Any) -> list[Row]:
-        tx = current_transaction(self)
+        tx = _routed(self)
         if tx is not None:
             return await tx.query(sql, *params)
         async with self._connection() as conn:
             return await self._query(conn, sql, params)
 
     async def query_one(self, sql: str, *params: Any) -> Row | None:
-        tx = current_transaction(self)
+        tx = _routed(self)
         if tx is not None:
             return await tx.query_one(sql, *params)
         async with self._connection() as conn:
             return await self._query_one(conn, sql, params)
 
     async def execute(self, sql: str, *params: Any) -> int:
-        tx = current_transaction(self)
+        tx = _routed(self)
         if tx is not None:
             return await tx.execute(sql, *params)
         async with self._connection() as conn:
@@ -284,24 +298,39 @@ class PostgresDatabase:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
-        """A transaction on one pooled connection; inside another transaction of this
-        database (in this task), a savepoint of it on the same connection."""
-        outer = current_transaction(self)
+        """A transaction on one pooled connection; inside a routed transaction of
+        this database (in this task), a savepoint of it on the same connection."""
+        outer = _routed(self)
         if outer is not None:
-            async with self._block(outer._conn) as tx:
+            async with self._block(outer._conn, routes=True) as tx:
                 yield tx
             return
-        async with self._connection() as conn, self._block(conn) as tx:
+        async with self._connection() as conn, self._block(conn, routes=False) as tx:
             yield tx
 
     @contextlib.asynccontextmanager
-    async def _block(self, conn: asyncpg.Connection) -> AsyncIterator[_PgQueries]:
+    async def routed_transaction(self) -> AsyncIterator[Queries]:
+        """A transaction that ``db.query/query_one/execute`` and ``db.transaction()``
+        called inside the block (in this task) join; nested in another routed one,
+        a savepoint of it."""
+        outer = _routed(self)
+        if outer is not None:
+            async with self._block(outer._conn, routes=True) as tx:
+                yield tx
+            return
+        async with self._connection() as conn, self._block(conn, routes=True) as tx:
+            yield tx
+
+    @contextlib.asynccontextmanager
+    async def _block(
+        self, conn: asyncpg.Connection, *, routes: bool
+    ) -> AsyncIterator[_PgQueries]:
         """Begin (or a savepoint, as asyncpg does inside a transaction), yield, then
         commit (release) or roll back; the context variable names it meanwhile."""
         xact = conn.transaction()
         with self._errors():
             await xact.start()
-        tx = _PgQueries(self, conn)
+        tx = _PgQueries(self, conn, routes)
         token = _current.set(tx)
         try:
             try:
