@@ -115,7 +115,7 @@ async def test_a_concurrent_duplicate_runs_the_handler_once(env: Env) -> None:
 
 
 async def test_a_handler_error_records_nothing_and_publishes_nothing(env: Env) -> None:
-    shipped = Publisher(
+    shipped: Publisher[bytes] = Publisher(
         name="shipped", broker=env.broker, target="orders.shipped", outbox=env.effects
     )
     calls = 0
