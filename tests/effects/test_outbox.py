@@ -15,6 +15,7 @@ import pytest
 from svcgen_runtime import Application, Publisher
 from svcgen_runtime.brokers.memory import MemoryBroker
 from svcgen_runtime.effects import MESSAGE_ID_HEADER, Effects, OutboxRelay
+from svcgen_runtime.errors import ConfigurationError
 from svcgen_runtime.metrics import exposition
 from svcgen_runtime.types import Component
 from tests.support import until
@@ -263,3 +264,30 @@ async def test_sent_rows_are_pruned_after_the_retention(env: Env) -> None:
     assert deleted == {"outbox": 1}
     [row] = await env.outbox()
     assert row["sent_at"] is None
+
+
+def test_the_relay_refuses_a_publisher_of_no_outbox(env: Env) -> None:
+    direct: Publisher[bytes] = Publisher(name="direct", broker=env.broker, target="t")
+    with pytest.raises(ConfigurationError, match="'direct' does not write to this"):
+        OutboxRelay(effects=env.effects, publishers=[direct])
+    with pytest.raises(ConfigurationError, match="batch >= 1"):
+        OutboxRelay(effects=env.effects, publishers=[], batch=0)
+
+
+async def test_a_notice_wakes_the_relay_and_a_poll_finds_a_row_without_one(
+    env: Env,
+) -> None:
+    publisher = shipped(env)
+    async with relaying(env, poll=30.0) as relay:  # only a notice can wake it soon
+        await until(lambda: relay.pending == 0, what="the relay's first round")
+        await publisher.publish(b"notified")
+        await until(lambda: bodies(env) == [b"notified"], timeout=3, what="the send")
+    async with relaying(env, poll=0.2) as relay:
+        await until(lambda: relay.pending == 0, what="the relay's first round")
+        await env.db.execute(  # a row whose notice was lost
+            f"INSERT INTO {env.table('outbox')}"
+            " (id, service, publisher, target, headers, body)"
+            " VALUES (gen_random_uuid(), 'shop', 'shipped', 'orders.shipped',"
+            " '{}'::jsonb, 'polled')"
+        )
+        await until(lambda: len(bodies(env)) == 2, timeout=3, what="the poll")

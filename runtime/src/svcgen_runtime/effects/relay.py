@@ -78,6 +78,12 @@ class OutboxRelay:
             raise ConfigurationError(
                 "the outbox relay needs batch >= 1, poll > 0 and standby_poll > 0"
             )
+        for p in publishers:
+            if getattr(p, "outbox", effects) is not effects:
+                raise ConfigurationError(
+                    f"publisher {p.name!r} does not write to this relay's outbox: "
+                    "give the relay only publishers made with outbox=<these effects>"
+                )
         self.effects = effects
         self.publishers = {p.name: p for p in publishers}
         self.batch = batch
