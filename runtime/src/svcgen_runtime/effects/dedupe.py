@@ -166,7 +166,7 @@ class Dedupe:
                     if not await tx.execute(insert, consumer, key):
                         self.skipped += 1
                         self.effects.skipped[consumer] += 1
-                        log.info(
+                        log.debug(
                             "consumer %s: message %s has key %s already done; "
                             "acking it without running the handler",
                             consumer,

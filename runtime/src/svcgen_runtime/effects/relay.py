@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from ..brokers.base import Broker
 from ..errors import ConfigurationError, redacted
 from ..retry import RetryPolicy
-from .store import Effects
+from .store import MESSAGE_ID_HEADER, Effects
 
 if TYPE_CHECKING:
     import asyncpg
@@ -155,7 +155,9 @@ class OutboxRelay:
                     await self._sleep(self.standby_poll)
             except Exception as exc:  # a lost database or broker: back off, retry
                 failures += 1
-                self.leader = False
+                if self.leader:  # the gauge shows the backlog a broker outage makes
+                    with contextlib.suppress(Exception):
+                        self.pending = await self._count()
                 await self._disconnect()
                 delay = RECONNECT.delay(failures)
                 log.warning(
@@ -232,9 +234,23 @@ class OutboxRelay:
             for row in rows:
                 publisher = self.publishers[row["publisher"]]
                 headers = json.loads(row["headers"])
-                await publisher.broker.publish(
-                    row["target"], bytes(row["body"]), key=row["key"], headers=headers
-                )
+                try:
+                    await publisher.broker.publish(
+                        row["target"],
+                        bytes(row["body"]),
+                        key=row["key"],
+                        headers=headers,
+                    )
+                except Exception:
+                    log.warning(
+                        "outbox relay of %s: publishing row %s of publisher %s to "
+                        "%r failed; the rows after it wait for it",
+                        self.effects.service,
+                        headers.get(MESSAGE_ID_HEADER),
+                        publisher.name,
+                        row["target"],
+                    )
+                    raise
                 done.append((row["seq"], publisher.name))
         finally:
             if done:
