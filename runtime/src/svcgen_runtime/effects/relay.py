@@ -99,6 +99,7 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        self._failures = 0
 
     @property
     def ready(self) -> bool:
@@ -143,18 +144,17 @@ class OutboxRelay:
     # -- the loop ------------------------------------------------------------------
 
     async def _run(self) -> None:
-        failures = 0
         while not self._stopping:
             try:
                 await self._connect()
                 if await self._lead():
-                    failures = 0
                     await self._send_until_stopped()
                 else:  # a standby keeps its connection for the next try
-                    failures = 0
+                    self._failures = 0
                     await self._sleep(self.standby_poll)
             except Exception as exc:  # a lost database or broker: back off, retry
-                failures += 1
+                self._failures += 1
+                failures = self._failures
                 if self.leader:  # the gauge shows the backlog a broker outage makes
                     with contextlib.suppress(Exception):
                         self.pending = await self._count()
@@ -211,6 +211,7 @@ class OutboxRelay:
         while not self._stopping:
             self._wake.clear()
             sent = await self.send_batch()
+            self._failures = 0  # the backoff grows only over failures in a row
             if sent == self.batch:
                 continue  # more may wait: no sleep between full batches
             self.pending = await self._count()
