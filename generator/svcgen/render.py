@@ -283,9 +283,11 @@ def _lay(
 
 
 def _resources_list(plan: Plan) -> Bracket:
-    """``resources=[...]`` of ``Application``: the resources, then the key stores
-    (once each: a store may be a resource too)."""
+    """``resources=[...]`` of ``Application``: the resources, then ``effects``,
+    then the key stores (once each: a store may be a resource too)."""
     items: list[str | Bracket] = [r.attr for r in plan.resources]
+    if plan.effects:
+        items.append("effects")  # after the database: it opens on it
     stores = [store.var for store in plan.idempotency]
     if len(stores) == 1:
         items.append(stores[0])
