@@ -315,12 +315,7 @@ def _app_imports(plan: Plan, toolbox: frozenset[Import]) -> set[Import]:
         imports.add(Import("svcgen_runtime.overrides", "in_units", None))
     if publishers:
         imports.add(Import("svcgen_runtime", "Publisher", None))
-    if plan.effects:
-        imports.add(Import("svcgen_runtime.effects", "Effects", None))
-    if any(c.dedupe for c in consumers):
-        imports.add(Import("svcgen_runtime.effects", "Dedupe", None))
-    if plan.outboxes:
-        imports.add(Import("svcgen_runtime.effects", "OutboxRelay", None))
+    imports |= _effects_imports(plan)
     if any(p.message is not None for p in publishers) or any(
         t.args is not None for t in tasks
     ):
@@ -341,6 +336,20 @@ def _app_imports(plan: Plan, toolbox: frozenset[Import]) -> set[Import]:
     imports |= _message_imports(consumers)
     imports |= _message_imports(publishers)
     return imports
+
+
+def _effects_imports(plan: Plan) -> set[Import]:
+    """What app.py imports from ``svcgen_runtime.effects``: ``Effects`` for any
+    dedupe or outbox, ``Dedupe`` for a dedupe consumer, ``OutboxRelay`` for an
+    outbox publisher."""
+    names = {
+        "Effects": plan.effects,
+        "Dedupe": any(c.dedupe for c in plan.consumers),
+        "OutboxRelay": bool(plan.outboxes),
+    }
+    return {
+        Import("svcgen_runtime.effects", n, None) for n, used in names.items() if used
+    }
 
 
 def _context_imports(plan: Plan) -> set[Import]:
