@@ -119,7 +119,7 @@ def test_the_json_schema_describes_dedupe_and_outbox() -> None:
     schema = json.loads(result.output)
     dedupe = schema["$defs"]["DedupeSpec"]
     assert dedupe["properties"]["key"]["default"] == "header:svcgen-message-id"
-    assert dedupe["properties"]["window"]["default"] == "604800s"
+    assert dedupe["properties"]["window"]["default"] == "168h"
     assert dedupe["additionalProperties"] is False
     consumer = schema["$defs"]["ConsumerSpec"]["properties"]["dedupe"]
     assert {"$ref": "#/$defs/DedupeSpec"} in consumer["anyOf"]
