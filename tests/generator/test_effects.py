@@ -4,6 +4,8 @@ generated app.py (built with memory brokers; nothing connects)."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from click.testing import CliRunner, Result
 from svcgen.cli import main
 from svcgen.errors import SpecError
 from svcgen.spec import parse_spec
+
+from .golden import EXPECTED, GOLDEN
 
 SPEC = """\
 # The shop service.
@@ -73,6 +77,7 @@ def test_defaults_and_explicit_values() -> None:
         "header:x-request-id",
         "header:Idempotency-Key",
         "header:svcgen-message-id",
+        "header:trace.id_2",
         "body:order_id",
         "body:_id",
     ],
@@ -93,7 +98,11 @@ def test_header_names_and_body_fields_are_keys(key: str) -> None:
         ("header:a b", "does not name a header"),
         ("header:a:b", "does not name a header"),
         ("header:a\\tb", "does not name a header"),
-        ("header:" + "h" * 256, "longer than 255 bytes"),
+        ("header:a/b", "does not name a header"),
+        ("header:a\\n", "does not name a header"),
+        ("body:a\\n", "does not name a body field"),
+        ("header:é", "does not name a header"),
+        ("header:" + "h" * 201, "does not name a header"),
         ("body:", "does not name a body field"),
         ("body:order.id", "does not name a body field"),
         ("body:1st", "does not name a body field"),
@@ -245,3 +254,42 @@ def test_add_publisher_with_outbox(project: Path) -> None:
     app = (project / "src/shop/_generated/app.py").read_text()
     assert app.count("outbox=effects,") == 1
     assert "publishers=[shipped_publisher]" in app
+
+
+def test_the_golden_app_wires_effects_dedupe_and_the_outbox(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """build_app with a memory broker (nothing connects): the effects resource
+    after the database, each dedupe consumer registered with its window (the
+    override included), outbox publishers on the effects, the relay sending for
+    exactly them."""
+    from svcgen_runtime import MemoryBroker
+    from svcgen_runtime.effects import Effects, OutboxRelay
+    from svcgen_runtime.resources import PostgresDatabase
+
+    monkeypatch.syspath_prepend(str(GOLDEN / "effects" / EXPECTED / "src"))
+    app_module = importlib.import_module("golden_effects._generated.app")
+    settings = importlib.import_module("golden_effects._generated.settings")
+    env = {"SVCGEN_CONSUMER_REFUNDED_DEDUPE_WINDOW": "90m"}
+    app = app_module.build_app(
+        settings=settings.load_settings(env),
+        brokers={"events": MemoryBroker("events")},
+        handle_signals=False,
+    )
+    database, effects = app.resources
+    assert isinstance(database, PostgresDatabase)
+    assert isinstance(effects, Effects) and effects.database is database
+    assert effects.windows == {"paid": 7 * 24 * 3600.0, "refunded": 5400.0}
+    consumers = {c.name: c for c in app.consumers}
+    assert set(consumers) == {"audited", "paid", "refunded"}
+    plain = consumers["audited"].handler
+    assert isinstance(plain, functools.partial)  # no dedupe: the handler as is
+    for name in ("paid", "refunded"):
+        assert not isinstance(consumers[name].handler, functools.partial)
+    (relay,) = app.components
+    assert isinstance(relay, OutboxRelay) and relay.effects is effects
+    assert sorted(relay.publishers) == ["receipts", "shipped"]
+    ctx = plain.args[0]
+    assert ctx.shipped.outbox is effects and ctx.receipts.outbox is effects
+    assert ctx.metrics.outbox is None
+    assert relay.publishers["shipped"] is ctx.shipped
