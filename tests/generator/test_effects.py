@@ -71,9 +71,20 @@ def test_defaults_and_explicit_values() -> None:
     ]
 
 
+def test_the_defaults_are_the_runtime_s() -> None:
+    from svcgen.spec_models import DEDUPE_WINDOW
+    from svcgen.spec_values import DEFAULT_DEDUPE_KEY, MESSAGE_ID_HEADER
+    from svcgen_runtime import effects
+
+    assert MESSAGE_ID_HEADER == effects.MESSAGE_ID_HEADER
+    assert DEFAULT_DEDUPE_KEY == effects.DEFAULT_KEY
+    assert DEDUPE_WINDOW == effects.DEFAULT_WINDOW
+
+
 @pytest.mark.parametrize(
     "key",
     [
+        "header:" + "h" * 200,
         "header:x-request-id",
         "header:Idempotency-Key",
         "header:svcgen-message-id",
@@ -89,6 +100,12 @@ def test_header_names_and_body_fields_are_keys(key: str) -> None:
     )
     dedupe = spec.consumers[0].dedupe
     assert dedupe is not None and dedupe.key == key
+    # What the spec takes, the runtime's Dedupe takes (it would refuse to start).
+    from svcgen_runtime.effects import Dedupe, Effects
+    from svcgen_runtime.resources import PostgresDatabase
+
+    database = PostgresDatabase(name="database", url="postgresql://unused/db")
+    Dedupe(effects=Effects(database=database, service="shop"), key=key)
 
 
 @pytest.mark.parametrize(
