@@ -13,10 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .kinds import BrokerKind
 from .names import package_name
 from .spec_values import (
+    DEFAULT_DEDUPE_KEY,
     DURATION_PATTERN,
     EMPTY_DICT,
     EMPTY_LIST,
     Address,
+    DedupeKey,
     Duration,
     EnvString,
     MessageRef,
@@ -181,6 +183,24 @@ class RetrySpec(_Model):
         return self
 
 
+DEDUPE_WINDOW: Final = 7 * 24 * 3600.0
+
+
+class DedupeSpec(_Model):
+    """Run each message's handler at most once per key: the key is recorded in the
+    postgres database in the handler's own transaction, and a message whose key is
+    already there is acked without running the handler. Needs
+    ``resources.database`` of kind postgres."""
+
+    key: DedupeKey = DEFAULT_DEDUPE_KEY
+    """Where a message's key is read: ``header:<name>`` or ``body:<field>`` (a
+    top-level field of a JSON body); the default header is the stable id every
+    outbox publisher sets."""
+    window: PositiveDuration = DEDUPE_WINDOW
+    """How long a key is remembered (default 168h, 7 days; durations take ms, s, m
+    and h); a repeat arriving later runs the handler again."""
+
+
 class ConsumerSpec(_Model):
     """Reads ``source`` on ``broker`` and runs ``handlers/<name>.py`` per message."""
 
@@ -209,6 +229,10 @@ class ConsumerSpec(_Model):
     ``none`` drops them after logging."""
     options: Annotated[OptionsSpec, EMPTY_DICT] = Field(default_factory=OptionsSpec)
     """The broker kind's options for this consumer; each overrides the broker's."""
+    dedupe: DedupeSpec | None = None
+    """Effects exactly once: skip a message whose key was already handled (see
+    ``DedupeSpec``; ``dedupe: {}`` takes the defaults). Needs a postgres
+    database."""
     description: Text = ""
     """Free text, written into the generated code as a comment and docstring."""
 
@@ -224,6 +248,11 @@ class PublisherSpec(_Model):
     """The topic, queue, subject or stream written."""
     message: MessageRef | None = None
     """``module:Class`` of the pydantic model published; bytes when unset."""
+    outbox: bool = False
+    """Write each message to an outbox table, in the transaction of the handler or
+    route that publishes it, and send it after commit (a relay retries until the
+    broker confirms); every message carries the ``svcgen-message-id`` header, a
+    stable id a dedupe consumer removes duplicates by. Needs a postgres database."""
     description: Text = ""
     """Free text, written into the generated code as a comment and docstring."""
 
@@ -437,13 +466,17 @@ def _options_by_kind(broker: dict[str, Any]) -> None:
 
 
 def _duration_defaults(node: object) -> None:
-    """Durations are strings in YAML: show their defaults as such (30.0 → "30s")."""
+    """Durations are strings in YAML: show their defaults as such (30.0 → "30s",
+    whole hours in hours: 86400.0 → "24h")."""
     if isinstance(node, dict):
         default = node.get("default")
         if node.get("pattern") == DURATION_PATTERN and isinstance(default, float):
-            node["default"] = (
-                f"{default:g}s" if default >= 1 else f"{default * 1000:g}ms"
-            )
+            if default >= 3600 and (default / 3600).is_integer():
+                node["default"] = f"{default / 3600:g}h"
+            else:
+                node["default"] = (
+                    f"{default:g}s" if default >= 1 else f"{default * 1000:g}ms"
+                )
         for value in node.values():
             _duration_defaults(value)
     elif isinstance(node, list):

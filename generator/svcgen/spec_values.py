@@ -190,6 +190,44 @@ def _check_address(value: str) -> str:
     return value
 
 
+MESSAGE_ID_HEADER: Final = "svcgen-message-id"
+"""The header every outbox message carries (``svcgen_runtime.effects``): its stable
+id, the default dedupe key."""
+DEFAULT_DEDUPE_KEY: Final = f"header:{MESSAGE_ID_HEADER}"
+HEADER_NAME_MAX: Final = 200
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+"""A dedupe header name as ``svcgen_runtime.effects.Dedupe`` takes it: letters,
+digits, ``_``, ``.`` and ``-``, which every broker keeps as they are."""
+_BODY_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_dedupe_key(value: str) -> str:
+    """``header:<name>`` (``_HEADER_NAME``, at most ``HEADER_NAME_MAX``
+    characters) or ``body:<field>`` (a top-level JSON field, an identifier)."""
+    source, _, name = value.partition(":")
+    example = f"such as {DEFAULT_DEDUPE_KEY} or body:order_id"
+    if source == "header":
+        if not _HEADER_NAME.fullmatch(name) or len(name) > HEADER_NAME_MAX:
+            raise ValueError(
+                f"{value[:60]!r} does not name a header: write header: and a name "
+                f"of at most {HEADER_NAME_MAX} letters, digits, '_', '.' and '-', "
+                f"{example}"
+            )
+    elif source == "body":
+        if not _BODY_FIELD.fullmatch(name) or len(name) > NAME_MAX:
+            raise ValueError(
+                f"{value[:60]!r} does not name a body field: write body: and a "
+                f"top-level JSON field of at most {NAME_MAX} letters, digits and "
+                f"underscores, {example}"
+            )
+    else:
+        raise ValueError(
+            f"{value[:60]!r} is not a dedupe key: write header:<name> or "
+            f"body:<field>, {example}"
+        )
+    return value
+
+
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
@@ -212,6 +250,7 @@ ServiceName = Annotated[str, AfterValidator(check_service_name)]
 MessageRef = Annotated[str, AfterValidator(_check_message_ref)]
 EnvString = Annotated[str, AfterValidator(_check_env_syntax)]
 NonBlank = Annotated[str, AfterValidator(_check_not_blank)]
+DedupeKey = Annotated[str, AfterValidator(_check_dedupe_key)]
 
 
 EMPTY_LIST = BeforeValidator(lambda v: [] if v is None else v)

@@ -8,6 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_plan = resolve('plan')
+    l_0_lay = resolve('lay')
     l_0_lay_out = resolve('lay_out')
     l_0_resources_list = resolve('resources_list')
     try:
@@ -144,10 +145,12 @@ def root(context, missing=missing):
         yield ' '
         yield str(environment.getattr(l_1_r, 'attr'))
         yield ' of service.yaml.\n'
+        if ((environment.getattr(l_1_r, 'attr') == 'database') and environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'effects')):
+            pass
+            yield '            Dedupe and the outbox keep their tables there: a PostgresDatabase.\n'
     l_1_r = missing
     yield '        handle_signals: install the SIGTERM/SIGINT handlers; off when embedded in tests.\n    """\n    settings = settings or load_settings()\n    overrides = dict(brokers or {})\n    unknown = sorted(set(overrides).difference(BROKERS))\n    if unknown:\n        raise ConfigurationError(\n            f"build_app(brokers=...) names unknown broker(s) {\', \'.join(unknown)}: "\n            f"use one of {\', \'.join(BROKERS) or \'none (the spec has no brokers)\'}"\n        )\n'
     for l_1_b in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'):
-        l_1_lay = resolve('lay')
         _loop_vars = {}
         pass
         if environment.getattr(l_1_b, 'description'):
@@ -156,13 +159,13 @@ def root(context, missing=missing):
             yield '\n'
         if t_10(environment.getattr(l_1_b, 'url_setting')):
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_8(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_8(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
         else:
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), ([str_join(('name=', t_8(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))] + t_6(context.eval_ctx, t_7(context, environment.getattr(l_1_b, 'args'), 'join', '='))), ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), ([str_join(('name=', t_8(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))] + t_6(context.eval_ctx, t_7(context, environment.getattr(l_1_b, 'args'), 'join', '='))), ')', 4, _loop_vars=_loop_vars))
             yield '\n'
-    l_1_b = l_1_lay = missing
+    l_1_b = missing
     for l_1_r in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources'):
         _loop_vars = {}
         pass
@@ -194,6 +197,11 @@ def root(context, missing=missing):
             yield str(environment.getattr(l_1_r, 'cls'))
             yield '()\n'
     l_1_r = missing
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'effects'):
+        pass
+        yield "    # Dedupe keys and outbox messages, kept in the database (schema svcgen) and\n    # written in the same transaction as the handler's or route's own writes.\n    effects = Effects(database=database, service="
+        yield str(t_8(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
+        yield ')\n'
     for l_1_store in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'idempotency'):
         _loop_vars = {}
         pass
@@ -258,6 +266,9 @@ def root(context, missing=missing):
         if environment.getattr(l_1_p, 'message'):
             pass
             yield '        encode=pydantic_encoder,\n'
+        if environment.getattr(l_1_p, 'outbox'):
+            pass
+            yield '        outbox=effects,\n'
         yield '    )\n'
     l_1_p = missing
     for l_1_t in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
@@ -392,6 +403,15 @@ def root(context, missing=missing):
         yield ',\n        ordering='
         yield str(t_8(environment.getattr(l_1_c, 'ordering')))
         yield ',\n'
+        if environment.getattr(l_1_c, 'dedupe'):
+            pass
+            yield '        dedupe=Dedupe(\n            effects=effects,\n            key='
+            yield str(t_8(environment.getattr(environment.getattr(l_1_c, 'dedupe'), 'key')))
+            yield ',\n            window='
+            yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+            yield '_dedupe_window,  # '
+            yield str(t_3(environment.getattr(environment.getattr(l_1_c, 'dedupe'), 'window')))
+            yield ' in service.yaml\n        ),\n'
         if environment.getattr(l_1_c, 'options'):
             pass
             yield str(context.call((undefined(name='lay_out') if l_0_lay_out is missing else l_0_lay_out), environment.getattr(l_1_c, 'options'), 8, ',', _loop_vars=_loop_vars))
@@ -509,6 +529,11 @@ def root(context, missing=missing):
         yield str(t_8(environment.getattr(l_1_sc, 'timezone')))
         yield ',\n    )\n'
     l_1_sc = missing
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'outboxes'):
+        pass
+        yield '    # Sends each outbox message after its transaction commits, in order, and marks\n    # it sent once the broker confirms it.\n    outbox_relay = OutboxRelay(\n        effects=effects,\n'
+        yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'publishers=[', t_6(context.eval_ctx, t_7(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'outboxes'), attribute='var')), ']', 8, ','))
+        yield '\n    )\n'
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') and (not environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'routes'))):
         pass
         yield '    http = HttpServer(\n        routes=[],\n        port=settings.http_port,\n    )\n'
@@ -574,7 +599,7 @@ def root(context, missing=missing):
     else:
         pass
         yield '        consumers=[],\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
+    if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules') or environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'outboxes')):
         pass
         yield '        components=[\n'
         for l_1_sc in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
@@ -584,6 +609,9 @@ def root(context, missing=missing):
             yield str(environment.getattr(l_1_sc, 'var'))
             yield ',\n'
         l_1_sc = missing
+        if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'outboxes'):
+            pass
+            yield '            outbox_relay,\n'
         yield '        ],\n'
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources') or environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'idempotency')):
         pass
@@ -598,4 +626,4 @@ def root(context, missing=missing):
     yield '))\n'
 
 blocks = {}
-debug_info = '1=74&2=81&10=83&12=86&16=91&18=99&19=102&20=104&22=107&23=111&36=119&39=122&40=126&44=132&49=134&53=137&54=141&66=149&67=153&68=155&70=157&71=159&73=163&76=166&77=170&78=172&79=175&80=179&81=183&85=192&88=197&89=200&90=202&91=204&94=207&95=209&97=212&100=214&101=217&102=219&103=221&104=225&108=234&112=240&113=243&114=245&116=248&117=252&118=254&119=256&120=258&125=263&126=266&127=268&129=271&130=275&131=277&132=279&133=281&134=283&135=285&138=290&139=292&143=298&144=302&146=307&148=310&149=314&153=320&154=324&158=330&162=333&163=337&164=339&166=342&167=346&168=348&169=350&170=352&171=354&172=356&173=364&174=367&175=371&177=375&178=379&179=381&180=385&181=389&183=391&184=393&185=395&186=397&190=401&191=405&192=407&193=410&195=413&196=417&197=419&198=421&199=423&200=425&202=428&203=430&204=432&207=437&209=440&210=448&211=452&213=456&214=460&215=462&216=466&217=470&219=472&220=474&221=476&225=480&226=483&227=485&229=488&230=492&231=494&232=496&233=498&234=501&236=506&238=509&241=512&246=515&249=518&250=521&251=523&254=526&255=528&256=530&257=532&267=540&268=542&270=545&271=549&277=556&279=559&280=563&282=566&283=570&289=577&291=580&292=584&296=588&297=590&299=593&300=595&308=597'
+debug_info = '1=75&2=82&10=84&12=87&16=92&18=100&19=103&20=105&22=108&23=112&36=120&39=123&40=127&44=133&49=135&53=138&54=142&55=148&69=153&70=156&71=158&73=160&74=162&76=166&79=169&80=173&81=175&82=178&83=182&84=186&88=195&91=200&94=203&96=205&97=208&98=210&99=212&102=215&103=217&105=220&108=222&109=225&110=227&111=229&112=233&116=242&120=248&121=251&122=253&124=256&125=260&126=262&127=264&128=266&131=269&136=274&137=277&138=279&140=282&141=286&142=288&143=290&144=292&145=294&146=296&149=301&150=303&154=309&155=313&157=318&159=321&160=325&164=331&165=335&169=341&173=344&174=348&175=350&177=353&178=357&179=359&180=361&181=363&182=365&183=367&184=375&185=378&186=382&188=386&189=390&190=392&191=396&192=400&194=402&195=404&196=406&199=409&200=411&203=415&204=417&208=421&209=425&210=427&211=430&213=433&214=437&215=439&216=441&217=443&218=445&220=448&221=450&222=452&225=457&227=460&228=468&229=472&231=476&232=480&233=482&234=486&235=490&237=492&238=494&239=496&243=500&244=503&245=505&247=508&248=512&249=514&250=516&251=518&252=521&254=526&256=529&259=532&264=535&267=537&272=540&275=543&276=546&277=548&280=551&281=553&282=555&283=557&293=565&294=567&296=570&297=574&303=581&305=584&306=588&308=591&309=595&315=602&317=605&318=609&320=612&325=616&326=618&328=621&329=623&337=625'
