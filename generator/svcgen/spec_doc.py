@@ -30,7 +30,7 @@ generated code does with tasks, schedules and resources is in
 [generator.md](generator.md#tasks-schedules-and-resources); how each broker carries
 out an outcome is in [brokers.md](brokers.md).
 
-A duration is a string with a unit: `250ms`, `30s`, `5m` or `1h`. A key left empty
+A duration is a string with a unit: `250ms`, `30s`, `5m`, `1h` or `7d`. A key left empty
 (`consumers:`) means none.
 """
 

@@ -197,8 +197,8 @@ class DedupeSpec(_Model):
     top-level field of a JSON body); the default header is the stable id every
     outbox publisher sets."""
     window: PositiveDuration = DEDUPE_WINDOW
-    """How long a key is remembered (default 168h, 7 days; durations take ms, s, m
-    and h); a repeat arriving later runs the handler again."""
+    """How long a key is remembered (default 168h, which ``7d`` also writes); a
+    repeat arriving later runs the handler again."""
 
 
 class ConsumerSpec(_Model):

@@ -14,11 +14,11 @@ from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 
 from .names import NAME_MAX, check_name, check_service_name
 
-DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h)$"
+DURATION_PATTERN: Final = r"^\d+(\.\d+)?(ms|s|m|h|d)$"
 DURATION_MAX: Final = 366 * 24 * 3600.0
 """The longest duration (a year): longer ones overflow timers and clocks."""
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
-_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _MESSAGE_REF = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
 )
@@ -45,7 +45,7 @@ def describe(value: object) -> str:
 
 
 def parse_duration(value: object) -> float:
-    """``250ms`` / ``30s`` / ``5m`` / ``1h`` in seconds."""
+    """``250ms`` / ``30s`` / ``5m`` / ``1h`` / ``7d`` in seconds."""
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(
             f"expected a duration such as 250ms, 30s, 5m or 1h, got {describe(value)}"

@@ -307,12 +307,14 @@ def test_the_window_is_a_tuning_number_overridden_at_start() -> None:
     class Settings:
         consumer_paid_dedupe_window: float = 7 * 86400.0
 
-    env = {"SVCGEN_CONSUMER_PAID_DEDUPE_WINDOW": "3d"}
+    env = {"SVCGEN_CONSUMER_PAID_DEDUPE_WINDOW": "3w"}
     with pytest.raises(
-        ConfigurationError, match="DEDUPE_WINDOW='3d' is not a duration"
+        ConfigurationError, match="DEDUPE_WINDOW='3w' is not a duration"
     ):
         tunings(Settings, env)
     env["SVCGEN_CONSUMER_PAID_DEDUPE_WINDOW"] = "72h"
+    assert tunings(Settings, env) == {"consumer_paid_dedupe_window": 72 * 3600.0}
+    env["SVCGEN_CONSUMER_PAID_DEDUPE_WINDOW"] = "3d"  # days, as service.yaml takes
     assert tunings(Settings, env) == {"consumer_paid_dedupe_window": 72 * 3600.0}
     assert tunings(Settings, {}) == {"consumer_paid_dedupe_window": 7 * 86400.0}
 

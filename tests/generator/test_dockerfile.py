@@ -43,9 +43,10 @@ from tests.dist_support import (
 )
 from tests.support import free_port
 
-pytestmark = pytest.mark.xdist_group("dist")
-"""One worker runs the modules that use the built distributions, so a parallel
-run builds them once (``dist_support.build_dist`` keeps them per process)."""
+pytestmark = pytest.mark.xdist_group("heavy")
+"""One worker runs the modules that use the built distributions, so a parallel run
+builds them once (``dist_support.build_dist`` keeps them per process); they are
+among the CPU-heavy tests ``scripts/test`` keeps from running beside each other."""
 
 
 class Instruction(NamedTuple):

@@ -504,7 +504,7 @@ def spec_takes(source: str, raw: str) -> bool:
 
 PROBES = {
     "whole": ["0", "1", "5", "6", "100", "101", "1000", "1001", "10000", "10001"],
-    "duration": ["0s", "1ms", "8784h", "8785h"],
+    "duration": ["0s", "1ms", "7d", "8784h", "8785h", "366d", "367d"],
     "choice": ["classic", "quorum", "file", "memory", "Quorum", "disk"],
 }
 

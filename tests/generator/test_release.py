@@ -22,9 +22,10 @@ from svcgen.cli import main
 from svcgen.pyproject import REQUIREMENTS
 from tests.dist_support import ROOT, build_dist, source_version
 
-pytestmark = pytest.mark.xdist_group("dist")
-"""One worker runs the modules that use the built distributions, so a parallel
-run builds them once (``dist_support.build_dist`` keeps them per process)."""
+pytestmark = pytest.mark.xdist_group("heavy")
+"""One worker runs the modules that use the built distributions, so a parallel run
+builds them once (``dist_support.build_dist`` keeps them per process); they are
+among the CPU-heavy tests ``scripts/test`` keeps from running beside each other."""
 
 
 @pytest.fixture(scope="module")

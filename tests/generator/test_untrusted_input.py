@@ -609,6 +609,7 @@ def _batch_mypy(roots: list[Path], tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.xdist_group("heavy")  # CPU-bound: not beside the fault suites
 def test_untrusted_specs_and_arguments_give_working_code_or_a_located_refusal(
     tmp_path: Path,
 ) -> None:

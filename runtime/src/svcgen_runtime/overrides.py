@@ -11,7 +11,7 @@ status 3 (``EXIT_START_FAILED``, as a failed start-up gives), before any broker,
 resource or listener is touched.
 
 Durations are written as in service.yaml: a number and a unit, ``250ms``, ``30s``,
-``5m`` or ``1h``. A broker option that service.yaml leaves unset is a field whose
+``5m``, ``1h`` or ``7d``. A broker option that service.yaml leaves unset is a field whose
 default is None (the broker's own default applies); its variable sets it.
 """
 
@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_DURATION: Final = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
-_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION: Final = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_UNITS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 DURATION_MAX: Final = 366 * 24 * 3600.0
 """The longest duration, as in service.yaml (a year)."""
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
