@@ -6,7 +6,9 @@ variable); channels are the addresses the service reads or writes (consumer
 sources, publisher targets, task queues, dead-letter destinations); operations
 are its consumers and task workers (``receive``), publishers and task enqueues
 (``send``); messages carry the JSON Schema of their pydantic model, read by
-importing the service's model modules from ``src/``. The document is a pure
+importing the service's model modules from ``src/``. An outbox publisher's message
+declares the ``svcgen-message-id`` header it always carries; a dedupe consumer's
+operation says what it deduplicates by (``x-svcgen-dedupe``). The document is a pure
 function of the spec and the models: keys sorted, so it can be committed and
 diffed like the generated code.
 """
@@ -26,8 +28,9 @@ from urllib.parse import urlsplit
 from .errors import ProjectError
 from .kinds import BROKERS
 from .plan import make_plan
+from .render import duration_text
 from .spec_models import ServiceSpec
-from .spec_values import ENV_REFERENCE
+from .spec_values import ENV_REFERENCE, MESSAGE_ID_HEADER
 
 ASYNCAPI_VERSION = "3.0.0"
 
@@ -41,13 +44,22 @@ def asyncapi(spec: ServiceSpec, root: Path, *, schemas: bool = True) -> dict[str
     plan = make_plan(spec)
     doc = _Document(root if schemas else None)
     for c in plan.consumers:
-        doc.operation(
-            c.name, "receive", c.broker, c.source, c.message_import, c.description
-        )
+        about, dedupe = c.description, None
+        if c.dedupe is not None:
+            about, dedupe = _deduped(c.description, c.dedupe.key, c.dedupe.window)
+        doc.operation(c.name, "receive", c.broker, c.source, c.message_import, about)
+        if dedupe is not None:
+            doc.operations[c.name]["x-svcgen-dedupe"] = dedupe
         doc.dead_letter(c.name, c.broker, c.dead_letter, c.message_import)
     for p in plan.publishers:
         doc.operation(
-            p.name, "send", p.broker, p.target, p.message_import, p.description
+            p.name,
+            "send",
+            p.broker,
+            p.target,
+            p.message_import,
+            p.description,
+            outbox=p.outbox,
         )
     for t in plan.tasks:
         about = t.description or f"Runs the {t.name} task."
@@ -108,8 +120,12 @@ class _Document:
         address: str,
         model: tuple[str, str, str | None] | None,
         description: str,
+        *,
+        outbox: bool = False,
     ) -> None:
         message = self._message(model)
+        if outbox:
+            message = self._with_message_id(message)
         channel = self._channel(broker, address, message)
         operation: dict[str, Any] = {
             "action": action,
@@ -180,6 +196,30 @@ class _Document:
         }
         return name
 
+    def _with_message_id(self, message: str) -> str:
+        """The variant of ``message`` an outbox publisher sends: the same payload,
+        and the ``svcgen-message-id`` header every outbox message carries."""
+        name = f"{message}_outbox"
+        self.messages[name] = {
+            **self.messages[message],
+            "name": name,
+            "headers": {
+                "type": "object",
+                "properties": {
+                    MESSAGE_ID_HEADER: {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "A stable id of the message (its outbox "
+                        "row's): a republished copy carries the same one, so a "
+                        f"consumer deduplicating by header:{MESSAGE_ID_HEADER} "
+                        "handles it once.",
+                    }
+                },
+                "required": [MESSAGE_ID_HEADER],
+            },
+        }
+        return name
+
     def _payload(self, module: str, cls: str, name: str) -> dict[str, Any]:
         if self._root is None:
             return {"type": "object", "description": f"{module}:{cls}"}
@@ -191,6 +231,20 @@ class _Document:
             self.schemas[key] = nested
         self.schemas[name] = schema
         return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _deduped(description: str, key: str, window: float) -> tuple[str, dict[str, Any]]:
+    """A dedupe consumer's description, with a sentence on what it deduplicates
+    by, and its ``x-svcgen-dedupe`` extension."""
+    source, _, name = key.partition(":")
+    where = f"the header {name}" if source == "header" else f"the body field {name}"
+    window_text = duration_text(window)
+    sentence = (
+        f"Deduplicated by {where}: a message whose key was handled in the last "
+        f"{window_text} is acknowledged without running the handler again."
+    )
+    about = f"{' '.join(description.split())} {sentence}" if description else sentence
+    return about, {"key": key, "window": window_text}
 
 
 def _import_model(root: Path, module: str, cls: str) -> Any:

@@ -20,6 +20,7 @@ from .plan_records import (
     AutoscalePlan,
     BrokerPlan,
     ConsumerPlan,
+    DedupePlan,
     Import,
     MessageNames,
     ModelClass,
@@ -80,6 +81,9 @@ def make_plan(spec: ServiceSpec) -> Plan:
             dead_letter=dead_letter(c.dead_letter, c.source, kinds[c.broker]),
             description=c.description,
             option_values=subscription_options(kinds[c.broker], f"consumer_{c.name}"),
+            dedupe=None
+            if c.dedupe is None
+            else DedupePlan(key=c.dedupe.key, window=c.dedupe.window),
         )
         for c in sorted(spec.consumers, key=lambda c: c.name)
     )
@@ -93,6 +97,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
             message=names.alias(p.message),
             message_import=names.import_of(p.message),
             description=p.description,
+            outbox=p.outbox,
         )
         for p in sorted(spec.publishers, key=lambda p: p.name)
     )
@@ -185,6 +190,9 @@ _RESERVED_NAMES: Final = frozenset(
         "Cache",
         "Database",
         "Storage",
+        "Effects",
+        "Dedupe",
+        "OutboxRelay",
         *BROKER_CLASSES.values(),
         *RESOURCE_CLASSES.values(),
     }
@@ -307,6 +315,7 @@ def _app_imports(plan: Plan, toolbox: frozenset[Import]) -> set[Import]:
         imports.add(Import("svcgen_runtime.overrides", "in_units", None))
     if publishers:
         imports.add(Import("svcgen_runtime", "Publisher", None))
+    imports |= _effects_imports(plan)
     if any(p.message is not None for p in publishers) or any(
         t.args is not None for t in tasks
     ):
@@ -327,6 +336,20 @@ def _app_imports(plan: Plan, toolbox: frozenset[Import]) -> set[Import]:
     imports |= _message_imports(consumers)
     imports |= _message_imports(publishers)
     return imports
+
+
+def _effects_imports(plan: Plan) -> set[Import]:
+    """What app.py imports from ``svcgen_runtime.effects``: ``Effects`` for any
+    dedupe or outbox, ``Dedupe`` for a dedupe consumer, ``OutboxRelay`` for an
+    outbox publisher."""
+    names = {
+        "Effects": plan.effects,
+        "Dedupe": any(c.dedupe for c in plan.consumers),
+        "OutboxRelay": bool(plan.outboxes),
+    }
+    return {
+        Import("svcgen_runtime.effects", n, None) for n, used in names.items() if used
+    }
 
 
 def _context_imports(plan: Plan) -> set[Import]:

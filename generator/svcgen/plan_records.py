@@ -181,11 +181,22 @@ class ConsumerPlan:
     description: str
     option_values: tuple[OptionValue, ...] = ()
     """Its broker options: the broker's merged with its own."""
+    dedupe: DedupePlan | None = None
+    """Its dedupe (key and window), or None: every message runs the handler."""
 
     @property
     def options(self) -> Bracket | None:
         """``options={...}`` of ``option_values`` as app.py spells it, or None."""
         return options_bracket(self.option_values)
+
+
+@dataclass(frozen=True)
+class DedupePlan:
+    """A consumer's dedupe: the key's source (``header:<name>``, ``body:<field>``)
+    and service.yaml's window, which settings.py may override."""
+
+    key: str
+    window: float
 
 
 @dataclass(frozen=True)
@@ -198,6 +209,8 @@ class PublisherPlan:
     message: str | None
     message_import: Import | None
     description: str
+    outbox: bool = False
+    """Publishes through the outbox table (``Publisher(outbox=effects)``)."""
 
 
 @dataclass(frozen=True)
@@ -342,6 +355,17 @@ class Plan:
         return bool(
             self.publishers or self.consumers or self.routes or self.tasks
         ) or bool(self.resources)
+
+    @property
+    def effects(self) -> bool:
+        """Some consumer dedupes or some publisher has an outbox: app.py builds
+        ``Effects`` on the database."""
+        return any(c.dedupe for c in self.consumers) or bool(self.outboxes)
+
+    @property
+    def outboxes(self) -> tuple[PublisherPlan, ...]:
+        """The publishers the outbox relay sends for."""
+        return tuple(p for p in self.publishers if p.outbox)
 
     @property
     def src(self) -> str:

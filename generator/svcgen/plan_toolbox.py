@@ -320,6 +320,9 @@ def plan_tunings(spec: ServiceSpec) -> tuple[Tuning, ...]:
         ]
         if isinstance(item, TaskSpec):
             rows.append(("key_window", "key_window", "duration", item.key_window))
+        elif item.dedupe is not None:
+            window = item.dedupe.window
+            rows.append(("dedupe_window", "dedupe.window", "duration", window))
         out += [Tuning(f"{at}_{k}", f"{src}.{w}", r, v) for k, w, r, v in rows]
         broker = spec.brokers[item.broker]
         out += option_tunings(

@@ -260,7 +260,7 @@ def _make_environment(*, precompiled: bool) -> jinja2.Environment:
     env.filters["doc"] = docstring_text
     env.filters["setting_expr"] = _setting_expr
     env.filters["shown"] = _shown
-    env.filters["duration"] = _duration_text
+    env.filters["duration"] = duration_text
     env.filters["import_line"] = import_line
     env.globals["lay_out"] = lay_out
     env.globals["lay"] = _lay
@@ -283,9 +283,11 @@ def _lay(
 
 
 def _resources_list(plan: Plan) -> Bracket:
-    """``resources=[...]`` of ``Application``: the resources, then the key stores
-    (once each: a store may be a resource too)."""
+    """``resources=[...]`` of ``Application``: the resources, then ``effects``,
+    then the key stores (once each: a store may be a resource too)."""
     items: list[str | Bracket] = [r.attr for r in plan.resources]
+    if plan.effects:
+        items.append("effects")  # after the database: it opens on it
     stores = [store.var for store in plan.idempotency]
     if len(stores) == 1:
         items.append(stores[0])
@@ -327,13 +329,13 @@ def _shown(t: Tuning) -> str:
     if t.default is None:
         return "the broker's"
     if t.reader == "duration":
-        return _duration_text(float(t.default))
+        return duration_text(float(t.default))
     if isinstance(t.default, bool):
         return "true" if t.default else "false"
     return str(t.default)
 
 
-def _duration_text(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     """``seconds`` as service.yaml writes a duration: ``30s``, ``250ms``, ``1h``."""
     for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
         if seconds >= size and (seconds / size).is_integer():

@@ -4,8 +4,9 @@
 (``spec_reader``), validates it with the pydantic models (``spec_models``, built
 from the scalar types of ``spec_values``, ``extra="forbid"``) plus the
 cross-reference checks a model cannot express (``spec_checks`` and
-``spec_checks_toolbox``: a consumer's broker exists and supports the use, names
-are unique, a schedule's task exists, ...), and raises one ``SpecError`` listing
+``spec_checks_toolbox``, ``spec_checks_effects``: a consumer's broker exists and
+supports the use, names are unique, a schedule's task exists, dedupe and outbox
+have a postgres database, ...), and raises one ``SpecError`` listing
 every problem, duplicate keys included, sorted by position. The names other
 modules use are importable from here.
 """
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from .errors import SpecError, SpecIssue
 from .names import task_keys_bucket, task_keys_prefix
 from .spec_checks import cross_references
+from .spec_checks_effects import effects_issues
 from .spec_checks_toolbox import toolbox_issues
 from .spec_models import ServiceSpec, json_schema
 from .spec_reader import (
@@ -67,6 +69,7 @@ def parse_spec(text: str, *, filename: str = SPEC_FILENAME) -> ServiceSpec:
         issues.extend(_from_pydantic(exc, pos))
     issues.extend(cross_references(data, pos))
     issues.extend(toolbox_issues(data, pos))
+    issues.extend(effects_issues(data, pos))
     if issues or spec is None:
         inner = {
             SpecIssue(*inside(text, i.line, i.column), i.path, i.message)

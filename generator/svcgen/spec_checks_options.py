@@ -108,6 +108,8 @@ def _setting_clashes(
             if not isinstance(name, str):
                 continue
             keys = [*ITEM_TUNINGS, *(["key_window"] if section == "tasks" else [])]
+            if section == "consumers" and item.get("dedupe") is not None:
+                keys.append("dedupe_window")
             keys += sorted(BROKERS[kind].spec_options) if kind else []
             for key in keys:
                 attr = f"{single}_{name}_{key}"

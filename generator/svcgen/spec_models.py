@@ -13,10 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .kinds import BrokerKind
 from .names import package_name
 from .spec_values import (
+    DEFAULT_DEDUPE_KEY,
     DURATION_PATTERN,
     EMPTY_DICT,
     EMPTY_LIST,
     Address,
+    DedupeKey,
     Duration,
     EnvString,
     MessageRef,
@@ -181,6 +183,24 @@ class RetrySpec(_Model):
         return self
 
 
+DEDUPE_WINDOW: Final = 7 * 24 * 3600.0
+
+
+class DedupeSpec(_Model):
+    """Run each message's handler at most once per key: the key is recorded in the
+    postgres database in the handler's own transaction, and a message whose key is
+    already there is acked without running the handler. Needs
+    ``resources.database`` of kind postgres."""
+
+    key: DedupeKey = DEFAULT_DEDUPE_KEY
+    """Where a message's key is read: ``header:<name>`` or ``body:<field>`` (a
+    top-level field of a JSON body); the default header is the stable id every
+    outbox publisher sets."""
+    window: PositiveDuration = DEDUPE_WINDOW
+    """How long a key is remembered (default 168h, 7 days); a repeat arriving later
+    runs the handler again."""
+
+
 class ConsumerSpec(_Model):
     """Reads ``source`` on ``broker`` and runs ``handlers/<name>.py`` per message."""
 
@@ -209,6 +229,10 @@ class ConsumerSpec(_Model):
     ``none`` drops them after logging."""
     options: Annotated[OptionsSpec, EMPTY_DICT] = Field(default_factory=OptionsSpec)
     """The broker kind's options for this consumer; each overrides the broker's."""
+    dedupe: DedupeSpec | None = None
+    """Effects exactly once: skip a message whose key was already handled (see
+    ``DedupeSpec``; ``dedupe: {}`` takes the defaults). Needs a postgres
+    database."""
     description: Text = ""
     """Free text, written into the generated code as a comment and docstring."""
 
@@ -224,6 +248,11 @@ class PublisherSpec(_Model):
     """The topic, queue, subject or stream written."""
     message: MessageRef | None = None
     """``module:Class`` of the pydantic model published; bytes when unset."""
+    outbox: bool = False
+    """Write each message to an outbox table, in the transaction of the handler or
+    route that publishes it, and send it after commit (a relay retries until the
+    broker confirms); every message carries the ``svcgen-message-id`` header, a
+    stable id a dedupe consumer removes duplicates by. Needs a postgres database."""
     description: Text = ""
     """Free text, written into the generated code as a comment and docstring."""
 

@@ -163,3 +163,29 @@ def test_the_document_is_the_same_on_every_run() -> None:
     first = commands.docs(root, schemas=False)
     assert commands.docs(root, schemas=False) == first
     assert yaml.safe_load(first)["asyncapi"] == "3.0.0"
+
+
+def test_outbox_messages_declare_the_message_id_and_dedupe_is_documented() -> None:
+    spec = load_spec(GOLDEN / "effects" / "service.yaml")
+    doc = asyncapi(spec, GOLDEN / "effects" / EXPECTED, schemas=False)
+    _check(doc)
+    ops, messages = doc["operations"], doc["components"]["messages"]
+    for name in ("shipped", "receipts"):  # outbox: true
+        (ref,) = ops[name]["messages"]
+        message = _resolve(doc, _resolve(doc, ref["$ref"])["$ref"])
+        assert message["headers"]["required"] == ["svcgen-message-id"]
+        assert message["headers"]["properties"]["svcgen-message-id"]["format"] == "uuid"
+        assert message["payload"] == messages["Bytes"]["payload"]
+    (ref,) = ops["metrics"]["messages"]  # no outbox: no header promised
+    assert "headers" not in _resolve(doc, _resolve(doc, ref["$ref"])["$ref"])
+    assert ops["paid"]["x-svcgen-dedupe"] == {
+        "key": "header:svcgen-message-id",
+        "window": "168h",
+    }
+    assert "by the header svcgen-message-id" in ops["paid"]["description"]
+    assert ops["refunded"]["x-svcgen-dedupe"] == {
+        "key": "body:refund_id",
+        "window": "48h",
+    }
+    assert "by the body field refund_id" in ops["refunded"]["description"]
+    assert "x-svcgen-dedupe" not in ops["audited"]

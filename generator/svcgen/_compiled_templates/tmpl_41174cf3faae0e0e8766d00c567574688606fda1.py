@@ -8,6 +8,7 @@ def root(context, missing=missing):
     cond_expr_undefined = Undefined
     if 0: yield None
     l_0_plan = resolve('plan')
+    l_0_lay = resolve('lay')
     l_0_lay_out = resolve('lay_out')
     l_0_resources_list = resolve('resources_list')
     try:
@@ -147,7 +148,6 @@ def root(context, missing=missing):
     l_1_r = missing
     yield '        handle_signals: install the SIGTERM/SIGINT handlers; off when embedded in tests.\n    """\n    settings = settings or load_settings()\n    overrides = dict(brokers or {})\n    unknown = sorted(set(overrides).difference(BROKERS))\n    if unknown:\n        raise ConfigurationError(\n            f"build_app(brokers=...) names unknown broker(s) {\', \'.join(unknown)}: "\n            f"use one of {\', \'.join(BROKERS) or \'none (the spec has no brokers)\'}"\n        )\n'
     for l_1_b in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'brokers'):
-        l_1_lay = resolve('lay')
         _loop_vars = {}
         pass
         if environment.getattr(l_1_b, 'description'):
@@ -156,13 +156,13 @@ def root(context, missing=missing):
             yield '\n'
         if t_10(environment.getattr(l_1_b, 'url_setting')):
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_8(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), [t_8(environment.getattr(l_1_b, 'name'))], ')', 4, _loop_vars=_loop_vars))
             yield '\n'
         else:
             pass
-            yield str(context.call((undefined(name='lay') if l_1_lay is missing else l_1_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), ([str_join(('name=', t_8(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))] + t_6(context.eval_ctx, t_7(context, environment.getattr(l_1_b, 'args'), 'join', '='))), ')', 4, _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((environment.getattr(l_1_b, 'var'), ': Broker = overrides.get(', t_8(environment.getattr(l_1_b, 'name')), ') or ', environment.getattr(l_1_b, 'cls'), '(', )), ([str_join(('name=', t_8(environment.getattr(l_1_b, 'name')), )), str_join(('url=settings.', environment.getattr(l_1_b, 'url_setting'), ))] + t_6(context.eval_ctx, t_7(context, environment.getattr(l_1_b, 'args'), 'join', '='))), ')', 4, _loop_vars=_loop_vars))
             yield '\n'
-    l_1_b = l_1_lay = missing
+    l_1_b = missing
     for l_1_r in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources'):
         _loop_vars = {}
         pass
@@ -194,6 +194,11 @@ def root(context, missing=missing):
             yield str(environment.getattr(l_1_r, 'cls'))
             yield '()\n'
     l_1_r = missing
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'effects'):
+        pass
+        yield "    # Dedupe keys and outbox messages, kept in the database (schema svcgen) and\n    # written in the same transaction as the handler's or route's own writes.\n    effects = Effects(database=database, service="
+        yield str(t_8(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
+        yield ')\n'
     for l_1_store in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'idempotency'):
         _loop_vars = {}
         pass
@@ -258,6 +263,9 @@ def root(context, missing=missing):
         if environment.getattr(l_1_p, 'message'):
             pass
             yield '        encode=pydantic_encoder,\n'
+        if environment.getattr(l_1_p, 'outbox'):
+            pass
+            yield '        outbox=effects,\n'
         yield '    )\n'
     l_1_p = missing
     for l_1_t in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
@@ -392,6 +400,15 @@ def root(context, missing=missing):
         yield ',\n        ordering='
         yield str(t_8(environment.getattr(l_1_c, 'ordering')))
         yield ',\n'
+        if environment.getattr(l_1_c, 'dedupe'):
+            pass
+            yield '        dedupe=Dedupe(\n            effects=effects,\n            key='
+            yield str(t_8(environment.getattr(environment.getattr(l_1_c, 'dedupe'), 'key')))
+            yield ',\n            window='
+            yield str((undefined(name='at') if l_1_at is missing else l_1_at))
+            yield '_dedupe_window,  # '
+            yield str(t_3(environment.getattr(environment.getattr(l_1_c, 'dedupe'), 'window')))
+            yield ' in service.yaml\n        ),\n'
         if environment.getattr(l_1_c, 'options'):
             pass
             yield str(context.call((undefined(name='lay_out') if l_0_lay_out is missing else l_0_lay_out), environment.getattr(l_1_c, 'options'), 8, ',', _loop_vars=_loop_vars))
@@ -509,6 +526,11 @@ def root(context, missing=missing):
         yield str(t_8(environment.getattr(l_1_sc, 'timezone')))
         yield ',\n    )\n'
     l_1_sc = missing
+    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'outboxes'):
+        pass
+        yield '    # Sends each outbox message after its transaction commits, in order, and marks\n    # it sent once the broker confirms it.\n    outbox_relay = OutboxRelay(\n        effects=effects,\n'
+        yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), 'publishers=[', t_6(context.eval_ctx, t_7(context, environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'outboxes'), attribute='var')), ']', 8, ','))
+        yield '\n    )\n'
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') and (not environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'routes'))):
         pass
         yield '    http = HttpServer(\n        routes=[],\n        port=settings.http_port,\n    )\n'
@@ -574,7 +596,7 @@ def root(context, missing=missing):
     else:
         pass
         yield '        consumers=[],\n'
-    if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
+    if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules') or environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'outboxes')):
         pass
         yield '        components=[\n'
         for l_1_sc in environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'schedules'):
@@ -584,6 +606,9 @@ def root(context, missing=missing):
             yield str(environment.getattr(l_1_sc, 'var'))
             yield ',\n'
         l_1_sc = missing
+        if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'outboxes'):
+            pass
+            yield '            outbox_relay,\n'
         yield '        ],\n'
     if (environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'resources') or environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'idempotency')):
         pass
@@ -598,4 +623,4 @@ def root(context, missing=missing):
     yield '))\n'
 
 blocks = {}
-debug_info = '1=74&2=81&10=83&12=86&16=91&18=99&19=102&20=104&22=107&23=111&36=119&39=122&40=126&44=132&49=134&53=137&54=141&66=149&67=153&68=155&70=157&71=159&73=163&76=166&77=170&78=172&79=175&80=179&81=183&85=192&88=197&89=200&90=202&91=204&94=207&95=209&97=212&100=214&101=217&102=219&103=221&104=225&108=234&112=240&113=243&114=245&116=248&117=252&118=254&119=256&120=258&125=263&126=266&127=268&129=271&130=275&131=277&132=279&133=281&134=283&135=285&138=290&139=292&143=298&144=302&146=307&148=310&149=314&153=320&154=324&158=330&162=333&163=337&164=339&166=342&167=346&168=348&169=350&170=352&171=354&172=356&173=364&174=367&175=371&177=375&178=379&179=381&180=385&181=389&183=391&184=393&185=395&186=397&190=401&191=405&192=407&193=410&195=413&196=417&197=419&198=421&199=423&200=425&202=428&203=430&204=432&207=437&209=440&210=448&211=452&213=456&214=460&215=462&216=466&217=470&219=472&220=474&221=476&225=480&226=483&227=485&229=488&230=492&231=494&232=496&233=498&234=501&236=506&238=509&241=512&246=515&249=518&250=521&251=523&254=526&255=528&256=530&257=532&267=540&268=542&270=545&271=549&277=556&279=559&280=563&282=566&283=570&289=577&291=580&292=584&296=588&297=590&299=593&300=595&308=597'
+debug_info = '1=75&2=82&10=84&12=87&16=92&18=100&19=103&20=105&22=108&23=112&36=120&39=123&40=127&44=133&49=135&53=138&54=142&66=150&67=153&68=155&70=157&71=159&73=163&76=166&77=170&78=172&79=175&80=179&81=183&85=192&88=197&91=200&93=202&94=205&95=207&96=209&99=212&100=214&102=217&105=219&106=222&107=224&108=226&109=230&113=239&117=245&118=248&119=250&121=253&122=257&123=259&124=261&125=263&128=266&133=271&134=274&135=276&137=279&138=283&139=285&140=287&141=289&142=291&143=293&146=298&147=300&151=306&152=310&154=315&156=318&157=322&161=328&162=332&166=338&170=341&171=345&172=347&174=350&175=354&176=356&177=358&178=360&179=362&180=364&181=372&182=375&183=379&185=383&186=387&187=389&188=393&189=397&191=399&192=401&193=403&196=406&197=408&200=412&201=414&205=418&206=422&207=424&208=427&210=430&211=434&212=436&213=438&214=440&215=442&217=445&218=447&219=449&222=454&224=457&225=465&226=469&228=473&229=477&230=479&231=483&232=487&234=489&235=491&236=493&240=497&241=500&242=502&244=505&245=509&246=511&247=513&248=515&249=518&251=523&253=526&256=529&261=532&264=534&269=537&272=540&273=543&274=545&277=548&278=550&279=552&280=554&290=562&291=564&293=567&294=571&300=578&302=581&303=585&305=588&306=592&312=599&314=602&315=606&317=609&322=613&323=615&325=618&326=620&334=622'

@@ -1,0 +1,29 @@
+"""The audited handler (user-owned).
+
+It receives bytes from orders.audited on the events broker.
+
+svcgen created this file once; it never overwrites it.
+"""
+
+from __future__ import annotations
+
+from svcgen_runtime import Ack, InboundMessage, Outcome
+
+from golden_effects._generated.context import Context
+
+
+async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome | None:
+    """Handle one message.
+
+    Return ``None`` or ``Ack()`` when done, ``Nack(requeue=...)`` to refuse it, or
+    ``Retry(after=seconds)`` to see it again later. An exception or a timeout
+    retries it with backoff; after the last attempt it is dead-lettered.
+
+    Publishers on ``ctx``:
+    - ``await ctx.metrics.publish(...)`` sends bytes to orders.metrics.
+    - ``await ctx.receipts.publish(...)`` sends bytes to orders.receipts.
+    - ``await ctx.shipped.publish(...)`` sends bytes to orders.shipped.
+
+    Resources: ``ctx.database`` (postgres).
+    """
+    return Ack()
