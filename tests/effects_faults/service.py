@@ -224,7 +224,9 @@ class Service:
         port = free_port()
         env = {
             **os.environ,
-            "PYTHONPATH": str(self.root / "src"),
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(self.root / "src"), os.environ.get("PYTHONPATH")])
+            ),
             "EFX_BROKER_URL": self.url,
             "EFX_DATABASE_URL": DATABASE_URL,
             "EFX_SCHEMA": self.database.schema,
