@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any, Final, NamedTuple
 
 from .consumer import HANDLER_BUCKETS, Consumer, ConsumerStats
+from .effects import Effects, OutboxRelay
 from .types import Exposition as Exposition  # its import path before types held it
 from .types import Service
 
@@ -119,10 +120,48 @@ def _lines(app: Service, lags: dict[Consumer[Any], int | None]) -> Iterable[str]
         "(Kafka: past the group's commit point; others: not yet delivered).",
         [(labels, lag) for c, labels in consumers if (lag := lags[c]) is not None],
     )  # fmt: skip
+    yield from _effects(app)
     yield "# HELP svcgen_consumer_handler_seconds Handler run time.\n"
     yield "# TYPE svcgen_consumer_handler_seconds histogram\n"
     for c, labels in consumers:
         yield from _histogram("svcgen_consumer_handler_seconds", labels, c.stats)
+
+
+def _effects(app: Service) -> Iterable[str]:
+    """The dedupe and outbox counters, when the service has ``Effects`` (a resource)
+    or an ``OutboxRelay`` (a component); nothing otherwise."""
+    service = _labels(app.name)
+    effects = [r for r in getattr(app, "resources", ()) if isinstance(r, Effects)]
+    relays = [c for c in getattr(app, "components", ()) if isinstance(c, OutboxRelay)]
+    skipped = [
+        (f'{service},consumer="{_escaped(name)}"', count)
+        for e in effects
+        for name, count in sorted(e.skipped.items())
+    ]
+    if skipped:
+        yield from _family(
+            "svcgen_dedupe_skipped_total", "counter",
+            "Deliveries a dedupe consumer acked without running its handler: their "
+            "key was already recorded (a duplicate).",
+            skipped,
+        )  # fmt: skip
+    if not relays:
+        return
+    yield from _family(
+        "svcgen_outbox_published_total", "counter",
+        "Outbox rows this replica's relay published (broker-confirmed) and marked sent.",
+        [
+            (f'{service},publisher="{_escaped(name)}"', count)
+            for r in relays
+            for name, count in sorted(r.published.items())
+        ],
+    )  # fmt: skip
+    yield from _family(
+        "svcgen_outbox_pending", "gauge",
+        "Outbox rows of the service not yet sent, as this replica's relay last counted "
+        "them (the sending replica counts at least every poll interval).",
+        [(service, r.pending) for r in relays if r.pending is not None],
+    )  # fmt: skip
 
 
 def _family(

@@ -174,6 +174,7 @@ KEYS: Final[dict[str, Reader]] = {
     "retry_initial": partial(duration, positive=False),
     "retry_max": partial(duration, positive=False),
     "key_window": duration,
+    "dedupe_window": duration,
     "drain_timeout": duration,
     # broker options of a consumer or task, as service.yaml's ``options`` takes them
     "partitions": partial(whole, low=1, high=10000),

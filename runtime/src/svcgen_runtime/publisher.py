@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from . import tracing
 from .brokers.base import Broker
+
+if TYPE_CHECKING:
+    from .effects import Effects
 
 T = TypeVar("T")
 
@@ -19,6 +22,9 @@ class Publisher(Generic[T]):
         broker: the connection to publish through.
         target: topic / exchange routing key / subject / stream.
         encode: turns a message into bytes; ``None`` sends bytes as they are.
+        outbox: the service's ``Effects``: ``publish`` then writes an outbox row
+            (in the database transaction the caller runs in, if any) and returns;
+            the ``OutboxRelay`` sends it once that transaction has committed.
     """
 
     def __init__(
@@ -28,11 +34,13 @@ class Publisher(Generic[T]):
         broker: Broker,
         target: str,
         encode: Callable[[T], bytes] | None = None,
+        outbox: Effects | None = None,
     ) -> None:
         self.name = name
         self.broker = broker
         self.target = target
         self.encode = encode
+        self.outbox = outbox
 
     async def publish(
         self,
@@ -52,7 +60,16 @@ class Publisher(Generic[T]):
         with tracing.sending(
             tracing.tracer(), self.target, system=self.broker.kind, headers=headers
         ) as sent:
-            await self.broker.publish(self.target, body, key=key, headers=sent)
+            if self.outbox is None:
+                await self.broker.publish(self.target, body, key=key, headers=sent)
+            else:
+                await self.outbox.write(
+                    publisher=self.name,
+                    target=self.target,
+                    body=body,
+                    key=key,
+                    headers=sent or {},
+                )
 
 
 def pydantic_encoder(message: object) -> bytes:

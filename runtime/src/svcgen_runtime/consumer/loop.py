@@ -1,11 +1,8 @@
 """The consume loop: permits before fetches, a fixed pool of handlers, one settle per
-delivery.
-
-``Consumer`` owns the lifecycle (start, stop intake, drain, force, close), the worker
-pool and its fetch token, and running one handler per delivery. It composes the
-parts kept elsewhere: ``Inbox`` (the workers' queue), ``Lanes`` (per-key ordering),
-``Watchdog`` (handler deadlines and heartbeats) and ``Settler`` (settles, releases
-and the settle-failure backoff).
+delivery. ``Consumer`` owns the lifecycle (start, stop intake, drain, force, close),
+the worker pool and its fetch token, and one handler run per delivery; it composes
+``Inbox`` (the workers' queue), ``Lanes`` (per-key ordering), ``Watchdog`` (handler
+deadlines and heartbeats) and ``Settler`` (settles, releases, settle-failure backoff).
 """
 
 from __future__ import annotations
@@ -20,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 from .. import tracing
 from ..brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
 from ..cancel import cancel_and_wait
+from ..effects import Dedupe
 from ..errors import ConfigurationError
 from ..message import DUE_HEADER, InboundMessage, due_in
 from ..outcome import Outcome
@@ -69,6 +67,7 @@ class Consumer(Generic[T]):
         ack_wait: the broker's redelivery timer where it has one (seconds).
         options: adapter-specific settings passed through to the broker; an
             option of None is unset (the broker's default applies).
+        dedupe: record each message's key with its handler's work (``effects``).
     """
 
     def __init__(
@@ -87,6 +86,7 @@ class Consumer(Generic[T]):
         ordering: Ordering = "none",
         ack_wait: float = 30.0,
         options: dict[str, Any] | None = None,
+        dedupe: Dedupe | None = None,
     ) -> None:
         if concurrency < 1:
             raise ConfigurationError(
@@ -96,7 +96,7 @@ class Consumer(Generic[T]):
             raise ConfigurationError(f"consumer {name!r}: timeout must be positive")
         self.name = name
         self.broker = broker
-        self.handler = handler
+        self.handler = handler if dedupe is None else dedupe.wrap(name, handler)
         self.decode = decode
         self.concurrency = concurrency
         self.timeout = timeout
@@ -415,7 +415,7 @@ class Consumer(Generic[T]):
                 span.set_status(Status(StatusCode.ERROR, str(decision.error)))
             return decision
 
-    async def _handle(
+    async def _handle(  # noqa: C901 - one delivery's steps, in order
         self, sub: Subscription, msg: InboundMessage, task: asyncio.Task[None]
     ) -> Decision:
         """Run the handler and decide; a forced cancel releases the message and raises."""
@@ -460,6 +460,8 @@ class Consumer(Generic[T]):
                 type(exc).__name__,
                 exc,
             )
+            if getattr(exc, "poison", False):  # no dedupe key: no retry helps
+                return Decision(Action.DEAD_LETTER, reason="poison", error=exc)
             return decide(self.retry, attempt, error=exc)
         finally:
             handling.pop(task, None)

@@ -1,10 +1,23 @@
 """``PostgresDatabase``: PostgreSQL through an asyncpg connection pool (the ``postgres``
-extra, imported only in ``open()``); placeholders ``$1``, ``$2`` …."""
+extra, imported only in ``open()``); placeholders ``$1``, ``$2`` ….
+
+A context variable names the transaction the current task runs in (tasks created
+inside the block inherit it; once the block has ended they use the pool again):
+
+* every ``db.transaction()`` sets it, so an outbox publisher's ``publish()`` in the
+  block writes its row in that transaction (``current_transaction``);
+* a *routed* transaction (``db.routed_transaction()``, which a dedupe consumer runs
+  its handler in) also routes ``db.query/query_one/execute`` called in the block
+  into it, and makes a nested ``db.transaction()`` a savepoint of it: the handler
+  only holds ``db``, yet all its work commits with the message's key. A plain
+  transaction leaves ``db.*`` on other pooled connections, as before.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +38,26 @@ if TYPE_CHECKING:  # the optional postgres extra
     import asyncpg
 
 
+_current: contextvars.ContextVar[_PgQueries | None] = contextvars.ContextVar(
+    "svcgen_postgres_transaction", default=None
+)
+"""The innermost open transaction of the current task (or the task that created it)."""
+
+
+def current_transaction(db: PostgresDatabase) -> _PgQueries | None:
+    """The open transaction of ``db`` this code runs in, or None."""
+    tx = _current.get()
+    if tx is None or tx._db is not db or tx.ended:
+        return None
+    return tx
+
+
+def _routed(db: PostgresDatabase) -> _PgQueries | None:
+    """The open routed transaction of ``db`` this code runs in, or None."""
+    tx = current_transaction(db)
+    return tx if tx is not None and tx.routes else None
+
+
 def _status_count(status: str) -> int:
     """Rows affected from a command tag: ``INSERT 0 3`` → 3, ``CREATE TABLE`` → 0."""
     last = status.rsplit(" ", 1)[-1]
@@ -34,9 +67,13 @@ def _status_count(status: str) -> int:
 class _PgQueries:
     """Statements on one pooled connection (inside a transaction)."""
 
-    def __init__(self, db: PostgresDatabase, conn: asyncpg.Connection) -> None:
+    def __init__(
+        self, db: PostgresDatabase, conn: asyncpg.Connection, routes: bool
+    ) -> None:
         self._db = db
         self._conn = conn
+        self.routes = routes
+        """``db.*`` calls in the block run here (a routed transaction)."""
         self.ended = False
 
     def _live(self) -> asyncpg.Connection:
@@ -239,24 +276,63 @@ class PostgresDatabase:
     # -- public ----------------------------------------------------------------
 
     async def query(self, sql: str, *params: Any) -> list[Row]:
+        tx = _routed(self)
+        if tx is not None:
+            return await tx.query(sql, *params)
         async with self._connection() as conn:
             return await self._query(conn, sql, params)
 
     async def query_one(self, sql: str, *params: Any) -> Row | None:
+        tx = _routed(self)
+        if tx is not None:
+            return await tx.query_one(sql, *params)
         async with self._connection() as conn:
             return await self._query_one(conn, sql, params)
 
     async def execute(self, sql: str, *params: Any) -> int:
+        tx = _routed(self)
+        if tx is not None:
+            return await tx.execute(sql, *params)
         async with self._connection() as conn:
             return await self._execute(conn, sql, params)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
-        async with self._connection() as conn:
-            xact = conn.transaction()
-            with self._errors():
-                await xact.start()
-            tx = _PgQueries(self, conn)
+        """A transaction on one pooled connection; inside a routed transaction of
+        this database (in this task), a savepoint of it on the same connection."""
+        outer = _routed(self)
+        if outer is not None:
+            async with self._block(outer._conn, routes=True) as tx:
+                yield tx
+            return
+        async with self._connection() as conn, self._block(conn, routes=False) as tx:
+            yield tx
+
+    @contextlib.asynccontextmanager
+    async def routed_transaction(self) -> AsyncIterator[Queries]:
+        """A transaction that ``db.query/query_one/execute`` and ``db.transaction()``
+        called inside the block (in this task) join; nested in another routed one,
+        a savepoint of it."""
+        outer = _routed(self)
+        if outer is not None:
+            async with self._block(outer._conn, routes=True) as tx:
+                yield tx
+            return
+        async with self._connection() as conn, self._block(conn, routes=True) as tx:
+            yield tx
+
+    @contextlib.asynccontextmanager
+    async def _block(
+        self, conn: asyncpg.Connection, *, routes: bool
+    ) -> AsyncIterator[_PgQueries]:
+        """Begin (or a savepoint, as asyncpg does inside a transaction), yield, then
+        commit (release) or roll back; the context variable names it meanwhile."""
+        xact = conn.transaction()
+        with self._errors():
+            await xact.start()
+        tx = _PgQueries(self, conn, routes)
+        token = _current.set(tx)
+        try:
             try:
                 yield tx
             except BaseException:
@@ -267,3 +343,6 @@ class PostgresDatabase:
             tx.ended = True
             with self._errors():
                 await xact.commit()
+        finally:
+            tx.ended = True
+            _current.reset(token)
