@@ -32,7 +32,6 @@ from typing import Any, Final, Literal
 import asyncpg
 
 from svcgen import commands
-from tests.support import free_port
 
 Variant = Literal["plain", "dedupe", "outbox"]
 
@@ -167,7 +166,6 @@ class Run:
 
     proc: subprocess.Popen[bytes]
     err: Path
-    health_port: int
 
     def stderr(self, tail: int = 3000) -> str:
         return self.err.read_text(errors="replace")[-tail:]
@@ -221,7 +219,6 @@ class Service:
 
     def start(self) -> Run:
         n = len(self.runs)
-        port = free_port()
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -230,7 +227,7 @@ class Service:
             "EFX_BROKER_URL": self.url,
             "EFX_DATABASE_URL": DATABASE_URL,
             "EFX_SCHEMA": self.database.schema,
-            "HEALTH_PORT": str(port),
+            "HEALTH_PORT": "0",
         }
         err = self.tmp / f"err-{n}.log"
         with err.open("wb") as stderr:
@@ -241,7 +238,7 @@ class Service:
                 env=env,
                 cwd=self.root,
             )
-        run = Run(proc, err, port)
+        run = Run(proc, err)
         self.runs.append(run)
         return run
 
