@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.*
 
 from svcgen_runtime.brokers.base import SubscriptionSpec
 from tests.contract.harness import unique
-from tests.effects_faults.service import Variant, generate
+from tests.effects_faults.service import Service, Variant, generate
 from tests.faults.servers import MqttServer
 from tests.replicas.kinds import KINDS, Target, target
 
@@ -93,21 +93,22 @@ async def one(
     kind: str, variant: Variant, messages: int, concurrency: int, tmp: Path, mqtt: str
 ) -> Cell:
     t = target(kind, mqtt if kind == "mqtt" else None)
-    out = await out_target(t)
-    home = tmp / f"{kind}-{variant}-{time.monotonic_ns()}"
-    home.mkdir()
-    svc = generate(
-        home,
-        kind=kind,
-        url=t.url,
-        source=t.source,
-        target=out,
-        variant=variant,
-        concurrency=concurrency,
-        downstream=False,
-    )
-    db = svc.database
+    svc: Service | None = None
     try:
+        out = await out_target(t)
+        home = tmp / f"{kind}-{variant}-{time.monotonic_ns()}"
+        home.mkdir()
+        svc = generate(
+            home,
+            kind=kind,
+            url=t.url,
+            source=t.source,
+            target=out,
+            variant=variant,
+            concurrency=concurrency,
+            downstream=False,
+        )
+        db = svc.database
         await db.create()
         svc.start()
         await svc.wait_started(READY_WAIT)
@@ -140,8 +141,9 @@ async def one(
             )
         return Cell(kind, variant, messages / seconds, seconds, relayed)
     finally:
-        svc.kill_all()
-        await db.drop()
+        if svc is not None:
+            svc.kill_all()
+            await svc.database.drop()
         await t.cleanup()
 
 
