@@ -150,6 +150,9 @@ if __name__ == "__main__":
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if os.environ.get("EFX_LOG_SKIPS") == "1":
+        # A dedupe skip is logged at DEBUG: the test counts those lines.
+        logging.getLogger("svcgen_runtime.effects").setLevel(logging.DEBUG)
     run()
 """
 
@@ -215,6 +218,8 @@ class Service:
     url: str
     tmp: Path
     database: Database
+    log_skips: bool = False
+    """Log each delivery a dedupe consumer skips (``Run.skipped`` counts them)."""
     runs: list[Run] = field(default_factory=list)
 
     def start(self) -> Run:
@@ -228,6 +233,7 @@ class Service:
             "EFX_DATABASE_URL": DATABASE_URL,
             "EFX_SCHEMA": self.database.schema,
             "HEALTH_PORT": "0",
+            "EFX_LOG_SKIPS": "1" if self.log_skips else "0",
         }
         err = self.tmp / f"err-{n}.log"
         with err.open("wb") as stderr:

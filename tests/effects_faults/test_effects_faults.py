@@ -189,6 +189,7 @@ async def scenario(kind: str, server: PrivateServer, tmp: Path) -> dict[str, Any
         concurrency=CONCURRENCY,
         options=OPTIONS.get(kind),
     )
+    service.log_skips = True
     steps = Scenario(service, server, kind, source)
     await service.database.create()
     try:
