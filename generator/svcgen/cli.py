@@ -309,15 +309,27 @@ def schema() -> None:
 )
 @click.option("--dead-letter", default=None, help="Dead-letter destination, or 'none'.")
 @click.option("--message", default=None, help="The payload model, module:Class.")
+@click.option(
+    "--dedupe",
+    default=None,
+    metavar="KEY",
+    help="Run each key's handler once: header:<name> or body:<field> (needs a "
+    "postgres database).",
+)
+@click.option(
+    "--dedupe-window", default=None, help="How long a key is kept (default 168h)."
+)
 @_dir
 @_wrapped
 def add_consumer(root: Path, **options: Any) -> None:
     """Add a consumer to service.yaml, regenerate, and create its handler stub.
 
     \b
-    Example:
+    Examples:
       svcgen add-consumer order_created --broker events --source orders.created \\
           --group orders --concurrency 16 --message orders.models:OrderCreated
+      svcgen add-consumer order_paid --broker events --source orders.paid \\
+          --dedupe header:svcgen-message-id --dedupe-window 72h
     """
     _report(commands.add_consumer(root, **options))
 
@@ -349,6 +361,12 @@ def add_route(root: Path, name: str, method: str, path: str) -> None:
 @click.option("--broker", required=True, help="A broker named in service.yaml.")
 @click.option("--target", required=True, help="Topic / routing key / subject / stream.")
 @click.option("--message", default=None, help="The payload model, module:Class.")
+@click.option(
+    "--outbox",
+    is_flag=True,
+    help="Send through the outbox, in the publishing transaction (needs a postgres "
+    "database).",
+)
 @_dir
 @_wrapped
 def add_publisher(root: Path, **options: Any) -> None:
@@ -357,7 +375,7 @@ def add_publisher(root: Path, **options: Any) -> None:
     \b
     Example:
       svcgen add-publisher order_shipped --broker events --target orders.shipped \\
-          --message orders.models:OrderShipped
+          --message orders.models:OrderShipped --outbox
     """
     _report(commands.add_publisher(root, **options))
 

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from . import docs as asyncapi_docs
 from . import edit
@@ -32,6 +32,7 @@ from .spec import (
     parse_spec,
     read_spec,
 )
+from .spec_values import DEFAULT_DEDUPE_KEY
 from .update import UpdateReport
 from .version import RUNTIME_RANGE
 from .writer import (
@@ -249,13 +250,21 @@ _OPTIONS = frozenset(
         "kind",
         "url",
         "prefix",
+        "dedupe",
+        "outbox",
     }
 )
+
+
+_NESTED_OPTIONS: Final = {"dedupe.key": "--dedupe", "dedupe.window": "--dedupe-window"}
 
 
 def _argument(path: str) -> str:
     """The ``add-*`` argument behind an issue at ``path`` (``consumers[3].source``
     is ``--source``), or the path itself when no argument sets it."""
+    for nested, option in _NESTED_OPTIONS.items():
+        if path.endswith(f".{nested}"):
+            return option
     field = path.rsplit(".", 1)[-1]
     if field == "name":
         return "NAME"
@@ -275,8 +284,16 @@ def add_consumer(
     max_attempts: int | None = None,
     dead_letter: str | None = None,
     message: str | None = None,
+    dedupe: str | None = None,
+    dedupe_window: str | None = None,
 ) -> WriteReport:
-    """Append a consumer to service.yaml and regenerate."""
+    """Append a consumer to service.yaml and regenerate; ``dedupe`` is the key
+    (``header:<name>`` or ``body:<field>``) and ``dedupe_window`` its window."""
+    if dedupe_window is not None and dedupe is None:
+        raise EditError(
+            "--dedupe-window applies to --dedupe; add --dedupe "
+            f"{DEFAULT_DEDUPE_KEY} (or another key), or remove --dedupe-window"
+        )
     entry: dict[str, Any] = {"name": name, "broker": broker, "source": source}
     if group is not None:
         entry["group"] = group
@@ -288,6 +305,10 @@ def add_consumer(
         entry["retry"] = {"max_attempts": max_attempts}
     if dead_letter is not None:
         entry["dead_letter"] = dead_letter
+    if dedupe is not None:
+        entry["dedupe"] = {"key": dedupe}
+        if dedupe_window is not None:
+            entry["dedupe"]["window"] = dedupe_window
     return _edit(root, section=("consumers",), what="consumer", entry=entry, flow=False)
 
 
@@ -298,12 +319,20 @@ def add_route(root: Path, *, name: str, method: str, path: str) -> WriteReport:
 
 
 def add_publisher(
-    root: Path, *, name: str, broker: str, target: str, message: str | None = None
+    root: Path,
+    *,
+    name: str,
+    broker: str,
+    target: str,
+    message: str | None = None,
+    outbox: bool = False,
 ) -> WriteReport:
     """Append a publisher to service.yaml and regenerate."""
     entry: dict[str, Any] = {"name": name, "broker": broker, "target": target}
     if message is not None:
         entry["message"] = message
+    if outbox:
+        entry["outbox"] = True
     return _edit(
         root, section=("publishers",), what="publisher", entry=entry, flow=True
     )

@@ -197,8 +197,8 @@ class DedupeSpec(_Model):
     top-level field of a JSON body); the default header is the stable id every
     outbox publisher sets."""
     window: PositiveDuration = DEDUPE_WINDOW
-    """How long a key is remembered (default 168h, 7 days); a repeat arriving later
-    runs the handler again."""
+    """How long a key is remembered (default 168h, 7 days; durations take ms, s, m
+    and h); a repeat arriving later runs the handler again."""
 
 
 class ConsumerSpec(_Model):
@@ -466,13 +466,17 @@ def _options_by_kind(broker: dict[str, Any]) -> None:
 
 
 def _duration_defaults(node: object) -> None:
-    """Durations are strings in YAML: show their defaults as such (30.0 → "30s")."""
+    """Durations are strings in YAML: show their defaults as such (30.0 → "30s",
+    whole hours in hours: 86400.0 → "24h")."""
     if isinstance(node, dict):
         default = node.get("default")
         if node.get("pattern") == DURATION_PATTERN and isinstance(default, float):
-            node["default"] = (
-                f"{default:g}s" if default >= 1 else f"{default * 1000:g}ms"
-            )
+            if default >= 3600 and (default / 3600).is_integer():
+                node["default"] = f"{default / 3600:g}h"
+            else:
+                node["default"] = (
+                    f"{default:g}s" if default >= 1 else f"{default * 1000:g}ms"
+                )
         for value in node.values():
             _duration_defaults(value)
     elif isinstance(node, list):

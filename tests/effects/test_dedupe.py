@@ -5,6 +5,8 @@ nothing, and expiry deletes only old keys."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +19,8 @@ from svcgen_runtime.effects import MESSAGE_ID_HEADER, Dedupe, Effects
 from svcgen_runtime.errors import ConfigurationError
 from svcgen_runtime.message import DLQ_ERROR_TYPE
 from svcgen_runtime.metrics import exposition
-from svcgen_runtime.resources import PostgresDatabase, SqliteDatabase
+from svcgen_runtime.overrides import tunings
+from svcgen_runtime.resources import IntegrityError, PostgresDatabase, SqliteDatabase
 from svcgen_runtime.retry import RetryPolicy
 from tests.support import until
 
@@ -297,3 +300,45 @@ async def test_wrong_settings_are_refused_in_one_sentence(tmp_path: Any) -> None
     one.wrap("a", _noop)
     with pytest.raises(ConfigurationError, match="one Dedupe serves one consumer"):
         one.wrap("b", _noop)
+
+
+def test_the_window_is_a_tuning_number_overridden_at_start() -> None:
+    @dataclasses.dataclass
+    class Settings:
+        consumer_paid_dedupe_window: float = 7 * 86400.0
+
+    env = {"SVCGEN_CONSUMER_PAID_DEDUPE_WINDOW": "3d"}
+    with pytest.raises(
+        ConfigurationError, match="DEDUPE_WINDOW='3d' is not a duration"
+    ):
+        tunings(Settings, env)
+    env["SVCGEN_CONSUMER_PAID_DEDUPE_WINDOW"] = "72h"
+    assert tunings(Settings, env) == {"consumer_paid_dedupe_window": 72 * 3600.0}
+    assert tunings(Settings, {}) == {"consumer_paid_dedupe_window": 7 * 86400.0}
+
+
+async def test_a_caught_statement_error_fails_the_message_not_loses_it(
+    env: Env,
+) -> None:
+    """PostgreSQL would answer COMMIT of the aborted transaction with a silent
+    rollback; the message would be acked with its work undone."""
+    calls = 0
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        nonlocal calls
+        calls += 1
+        await env.db.execute(f"INSERT INTO {env.table('orders')} (id) VALUES ('a')")
+        if calls == 1:
+            with contextlib.suppress(IntegrityError):
+                await env.db.execute(
+                    f"INSERT INTO {env.table('orders')} (id) VALUES ('a')"
+                )
+
+    async with consuming(env, handle, attempts=3) as consumer:
+        send(env, "m-1")
+        await until(lambda: consumer.stats.acked == 1, what="the retry's ack")
+    assert calls == 2
+    assert consumer.stats.errors == 1
+    assert await env.keys() == [("paid", "m-1")]
+    rows = await env.db.query(f"SELECT id FROM {env.table('orders')}")
+    assert [r["id"] for r in rows] == ["a"]

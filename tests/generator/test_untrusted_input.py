@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from svcgen.cli import main
@@ -116,6 +116,13 @@ durations = st.one_of(
     hostile,
 )
 KINDS = list(BROKER_KINDS)
+dedupe_keys = st.one_of(
+    st.sampled_from(["header:svcgen-message-id", "header:x.y-Z_1", "body:order_id"]),
+    hostile.map(lambda s: "header:" + s),
+    hostile.map(lambda s: "body:" + s),
+    hostile,
+)
+dedupes = st.fixed_dictionaries({}, optional={"key": dedupe_keys, "window": durations})
 
 
 def _message(package: str) -> st.SearchStrategy[str | None]:
@@ -203,6 +210,7 @@ def specs(draw: st.DrawFn, package: str) -> str:
             **_maybe(draw, "dead_letter", addresses),
             **_maybe(draw, "description", hostile),
             "message": draw(_message(package)),
+            **_maybe(draw, "dedupe", dedupes),
         }
         for _ in range(draw(st.integers(0, 3)))
     ]
@@ -213,6 +221,7 @@ def specs(draw: st.DrawFn, package: str) -> str:
             "target": draw(addresses),
             "message": draw(_message(package)),
             **_maybe(draw, "description", hostile),
+            **_maybe(draw, "outbox", st.booleans()),
         }
         for _ in range(draw(st.integers(0, 2)))
     ]
@@ -406,6 +415,8 @@ ADD_COMMANDS = st.one_of(
                 "--group": addresses,
                 "--dead-letter": addresses,
                 "--message": _message("base"),
+                "--dedupe": dedupe_keys,
+                "--dedupe-window": durations,
             },
         ),
     ),
@@ -414,7 +425,7 @@ ADD_COMMANDS = st.one_of(
         names,
         st.fixed_dictionaries(
             {"--broker": st.sampled_from(["local", "jobs"]), "--target": addresses},
-            optional={"--message": _message("base")},
+            optional={"--message": _message("base"), "--outbox": st.just(True)},
         ),
     ),
     st.tuples(
@@ -461,6 +472,15 @@ brokers:
 tasks:
   - {name: work, broker: jobs}
 """
+WITH_DATABASE = 'resources:\n  database: {kind: postgres, url: "${DATABASE_URL:-x}"}\n'
+"""Half the ``add-*`` calls have a postgres database, which dedupe and outbox need."""
+DEDUPE_ADD = {
+    "--broker": "jobs",
+    "--source": "orders.paid",
+    "--dedupe": "body:order_id",
+    "--dedupe-window": "90m",
+}
+OUTBOX_ADD = {"--broker": "local", "--target": "orders.sent", "--outbox": True}
 
 
 def _add_property(accepted: Accepted, counter: list[int]) -> Callable[[], None]:
@@ -471,17 +491,23 @@ def _add_property(accepted: Accepted, counter: list[int]) -> Callable[[], None]:
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(command=ADD_COMMANDS)
-    def check(command: tuple[str, str, dict[str, Any]]) -> None:
+    @given(command=ADD_COMMANDS, database=st.booleans())
+    # The draws seldom reach an accepted dedupe or outbox: one of each, always.
+    @example(command=("add-consumer", "paid", DEDUPE_ADD), database=True)
+    @example(command=("add-publisher", "sent", OUTBOX_ADD), database=True)
+    def check(command: tuple[str, str, dict[str, Any]], database: bool) -> None:
         verb, name, options = command
         root = accepted.new_root()
         # Each tree gets a package of its own, for the batch's imports and mypy.
         package = f"add{next_number(counter)}"
         spec = root / "service.yaml"
-        spec.write_text(BASE_SPEC.replace("base", package))
+        extra = WITH_DATABASE if database else ""  # not renamed: "database"
+        spec.write_text(BASE_SPEC.replace("base", package) + extra)
         args = [verb, name]
         for key, value in options.items():
-            if value is not None:
+            if value is True:  # a flag
+                args.append(key)
+            elif value is not None:
                 args += [key, str(value).replace("base", package)]
         with _in(root):
             assert _invoke(["generate"])[0] == 0

@@ -17,10 +17,16 @@ def root(context, missing=missing):
         def t_1(*unused):
             raise TemplateRuntimeError("No filter named 'doc' found.")
     try:
-        t_2 = environment.filters['wordwrap']
+        t_2 = environment.filters['duration']
     except KeyError:
         @internalcode
         def t_2(*unused):
+            raise TemplateRuntimeError("No filter named 'duration' found.")
+    try:
+        t_3 = environment.filters['wordwrap']
+    except KeyError:
+        @internalcode
+        def t_3(*unused):
             raise TemplateRuntimeError("No filter named 'wordwrap' found.")
     pass
     yield '"""The '
@@ -35,7 +41,12 @@ def root(context, missing=missing):
     if environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'description'):
         pass
         yield '\n'
-        yield str(t_1(t_2(environment, environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'description'), 84)))
+        yield str(t_1(t_3(environment, environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'description'), 84)))
+        yield '\n'
+    if environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'dedupe'):
+        pass
+        yield '\n'
+        yield str(t_3(environment, str_join(('It dedupes on ', environment.getattr(environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'dedupe'), 'key'), ': a message whose key was handled in the last ', t_2(environment.getattr(environment.getattr((undefined(name='c') if l_0_c is missing else l_0_c), 'dedupe'), 'window')), " is acked without running handle(). handle() runs in one database transaction with the key's record: ctx.database calls and outbox publishes join it, and an exception rolls all of it back.", )), 84))
         yield '\n'
     yield '\nsvcgen created this file once; it never overwrites it.\n"""\n\n'
     l_1_sections = (undefined(name='imports') if l_0_imports is missing else l_0_imports)
@@ -59,4 +70,4 @@ def root(context, missing=missing):
     yield '    """\n    return Ack()\n'
 
 blocks = {}
-debug_info = '1=27&3=29&4=35&6=38&12=43&15=51&21=53'
+debug_info = '1=33&3=35&4=41&6=44&8=46&10=49&16=54&19=62&25=64'

@@ -22,6 +22,9 @@ def root(context, missing=missing):
             yield ' to '
             yield str(environment.getattr(l_1_p, 'target'))
             yield '.\n'
+            if environment.getattr(l_1_p, 'outbox'):
+                pass
+                yield '      Outbox: written in the current database transaction (if any), sent after commit.\n'
         l_1_p = missing
     if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'tasks'):
         pass
@@ -54,4 +57,4 @@ def root(context, missing=missing):
         yield '.\n'
 
 blocks = {}
-debug_info = '1=12&4=15&5=19&8=26&11=29&12=33&15=38&17=42'
+debug_info = '1=12&4=15&5=19&6=25&11=29&14=32&15=36&18=41&20=45'

@@ -20,6 +20,7 @@ from typing import Final, TypeVar
 from ..errors import ConfigurationError
 from ..message import InboundMessage
 from ..outcome import Ack, Outcome
+from ..resources.database.base import DatabaseError, Queries
 from .store import MESSAGE_ID_HEADER, Effects
 
 log = logging.getLogger(__package__)
@@ -47,6 +48,22 @@ class _Rollback(Exception):
 
     def __init__(self, outcome: Outcome) -> None:
         self.outcome = outcome
+
+
+async def _still_committable(tx: Queries, consumer: str) -> None:
+    """Fail unless the transaction can commit. A statement that failed in it (an
+    error the handler caught) aborts it, and PostgreSQL answers COMMIT of an aborted
+    transaction with a silent rollback: the message would be acked with its key and
+    work undone. One more statement raises instead, and the message is retried."""
+    try:
+        await tx.execute("SELECT 1")
+    except DatabaseError as exc:
+        raise DatabaseError(
+            f"consumer {consumer!r}: a statement of the handler failed and its error "
+            "was caught, which aborts the message's transaction (nothing is kept): "
+            "catch database errors around `async with db.transaction()`, a savepoint "
+            "that undoes only its own statements"
+        ) from exc
 
 
 class Dedupe:
@@ -149,7 +166,7 @@ class Dedupe:
                     if not await tx.execute(insert, consumer, key):
                         self.skipped += 1
                         self.effects.skipped[consumer] += 1
-                        log.info(
+                        log.debug(
                             "consumer %s: message %s has key %s already done; "
                             "acking it without running the handler",
                             consumer,
@@ -160,6 +177,7 @@ class Dedupe:
                     outcome = await handler(payload, msg)
                     if outcome is not None and not isinstance(outcome, Ack):
                         raise _Rollback(outcome)  # retried later: not done
+                    await _still_committable(tx, consumer)
             except _Rollback as undone:
                 return undone.outcome
             self.recorded += 1

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from ..brokers.base import Broker
 from ..errors import ConfigurationError, redacted
 from ..retry import RetryPolicy
-from .store import Effects
+from .store import MESSAGE_ID_HEADER, Effects
 
 if TYPE_CHECKING:
     import asyncpg
@@ -78,6 +78,12 @@ class OutboxRelay:
             raise ConfigurationError(
                 "the outbox relay needs batch >= 1, poll > 0 and standby_poll > 0"
             )
+        for p in publishers:
+            if getattr(p, "outbox", effects) is not effects:
+                raise ConfigurationError(
+                    f"publisher {p.name!r} does not write to this relay's outbox: "
+                    "give the relay only publishers made with outbox=<these effects>"
+                )
         self.effects = effects
         self.publishers = {p.name: p for p in publishers}
         self.batch = batch
@@ -93,6 +99,7 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        self._failures = 0
 
     @property
     def ready(self) -> bool:
@@ -137,19 +144,20 @@ class OutboxRelay:
     # -- the loop ------------------------------------------------------------------
 
     async def _run(self) -> None:
-        failures = 0
         while not self._stopping:
             try:
                 await self._connect()
                 if await self._lead():
-                    failures = 0
                     await self._send_until_stopped()
                 else:  # a standby keeps its connection for the next try
-                    failures = 0
+                    self._failures = 0
                     await self._sleep(self.standby_poll)
             except Exception as exc:  # a lost database or broker: back off, retry
-                failures += 1
-                self.leader = False
+                self._failures += 1
+                failures = self._failures
+                if self.leader:  # the gauge shows the backlog a broker outage makes
+                    with contextlib.suppress(Exception):
+                        self.pending = await self._count()
                 await self._disconnect()
                 delay = RECONNECT.delay(failures)
                 log.warning(
@@ -203,6 +211,7 @@ class OutboxRelay:
         while not self._stopping:
             self._wake.clear()
             sent = await self.send_batch()
+            self._failures = 0  # the backoff grows only over failures in a row
             if sent == self.batch:
                 continue  # more may wait: no sleep between full batches
             self.pending = await self._count()
@@ -226,9 +235,23 @@ class OutboxRelay:
             for row in rows:
                 publisher = self.publishers[row["publisher"]]
                 headers = json.loads(row["headers"])
-                await publisher.broker.publish(
-                    row["target"], bytes(row["body"]), key=row["key"], headers=headers
-                )
+                try:
+                    await publisher.broker.publish(
+                        row["target"],
+                        bytes(row["body"]),
+                        key=row["key"],
+                        headers=headers,
+                    )
+                except Exception:
+                    log.warning(
+                        "outbox relay of %s: publishing row %s of publisher %s to "
+                        "%r failed; the rows after it wait for it",
+                        self.effects.service,
+                        headers.get(MESSAGE_ID_HEADER),
+                        publisher.name,
+                        row["target"],
+                    )
+                    raise
                 done.append((row["seq"], publisher.name))
         finally:
             if done:

@@ -22,7 +22,9 @@ async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome |
     Publishers on ``ctx``:
     - ``await ctx.metrics.publish(...)`` sends bytes to orders.metrics.
     - ``await ctx.receipts.publish(...)`` sends bytes to orders.receipts.
+      Outbox: written in the current database transaction (if any), sent after commit.
     - ``await ctx.shipped.publish(...)`` sends bytes to orders.shipped.
+      Outbox: written in the current database transaction (if any), sent after commit.
 
     Resources: ``ctx.database`` (postgres).
     """

@@ -2,6 +2,11 @@
 
 It receives bytes from orders.refunded on the events broker.
 
+It dedupes on body:refund_id: a message whose key was handled in the last 48h is
+acked without running handle(). handle() runs in one database transaction with the
+key's record: ctx.database calls and outbox publishes join it, and an exception
+rolls all of it back.
+
 svcgen created this file once; it never overwrites it.
 """
 
@@ -22,7 +27,9 @@ async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome |
     Publishers on ``ctx``:
     - ``await ctx.metrics.publish(...)`` sends bytes to orders.metrics.
     - ``await ctx.receipts.publish(...)`` sends bytes to orders.receipts.
+      Outbox: written in the current database transaction (if any), sent after commit.
     - ``await ctx.shipped.publish(...)`` sends bytes to orders.shipped.
+      Outbox: written in the current database transaction (if any), sent after commit.
 
     Resources: ``ctx.database`` (postgres).
     """
