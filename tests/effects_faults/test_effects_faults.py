@@ -191,8 +191,8 @@ async def scenario(kind: str, server: PrivateServer, tmp: Path) -> dict[str, Any
     )
     service.log_skips = True
     steps = Scenario(service, server, kind, source)
-    await service.database.create()
     try:
+        await service.database.create()
         report = await steps.run()
         db = service.database
         items = collections.Counter(
