@@ -233,6 +233,7 @@ async def scenario(kind: str, server: PrivateServer, tmp: Path) -> dict[str, Any
 @pytest.mark.broker
 @pytest.mark.slow
 @pytest.mark.timeout(120)
+@pytest.mark.xdist_group("heavy")
 @pytest.mark.parametrize("kind", KINDS)
 def test_effects_happen_exactly_once_under_faults(
     kind: str,
