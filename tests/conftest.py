@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _pytest.nodeid import NodeId
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -35,3 +36,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for title, text in report.sections
     ]
     return report
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Tests marked ``xdist_group(name)`` go to one worker under ``--dist loadgroup``
+    (``scripts/test``). pytest-xdist 3.8 marks them by appending ``@name`` to
+    ``item._nodeid``, which pytest 9 no longer reads (a node's id is ``item._id``), so
+    its groups were silently spread over the workers; this appends it where pytest 9
+    reads it. Only on a worker of a loadgroup run (xdist sets ``option.loadgroup``)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        marks = item.iter_markers("xdist_group")
+        names = sorted({str(m.args[0] if m.args else m.kwargs["name"]) for m in marks})
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)

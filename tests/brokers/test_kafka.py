@@ -73,8 +73,16 @@ def make_consumer(
         source=source,
         handler=handler,
         options=options,
+        group=kw.pop("group", group_of(source)),
         **kw,
     )
+
+
+def group_of(source: str) -> str:
+    """The consumer group ``make_consumer`` gives a source's consumer: a Kafka group
+    spans topics, so two tests running at once (``scripts/test`` runs two workers)
+    sharing one group name would rebalance each other."""
+    return f"{source}.kc"
 
 
 @contextlib.asynccontextmanager
@@ -198,13 +206,13 @@ async def test_ack_commits_contiguous_offsets_on_close(harness: Harness) -> None
                 source, b"m%d" % i, key=f"k{i % 3}", headers={"h": "v"}
             )
         await until(lambda: len(seen) == 20, 20, "20 deliveries")
-        assert await committed("kc", source) is None
+        assert await committed(group_of(source), source) is None
     assert sorted(s[0] for s in seen) == sorted(b"m%d" % i for i in range(20))
     assert all(s[2] == 1 for s in seen)
     assert {s[3]["topic"] for s in seen} == {source}
     assert sorted(s[3]["offset"] for s in seen) == list(range(20))
     assert c.stats.acked == 20
-    assert await committed("kc", source) == 20
+    assert await committed(group_of(source), source) == 20
 
 
 async def test_partition_ordering_runs_one_message_per_partition_in_offset_order(
@@ -269,7 +277,7 @@ async def test_requeue_goes_through_the_retry_topic_with_attempt_plus_one(
     assert all(m.body == b"again" and m.key == "k1" for m in deliveries)
     assert deliveries[2].headers[ATTEMPT_HEADER] == "3"
     assert c.stats.requeued == 2
-    assert await committed("kc", source) == 1
+    assert await committed(group_of(source), source) == 1
     assert await committed("kc.retry", f"{source}.retry") == 2  # its own group
 
 
@@ -788,7 +796,7 @@ async def test_server_side_cut_resumes_and_loses_nothing(harness: Harness) -> No
         await until(lambda: len(set(seen)) == 40, 30, "all 40 after the cut")
     expected = {b"a%d" % i for i in range(20)} | {b"b%d" % i for i in range(20)}
     assert set(seen) == expected
-    assert await committed("kc", source) == 40
+    assert await committed(group_of(source), source) == 40
 
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "..", "scripts")
