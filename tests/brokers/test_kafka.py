@@ -278,7 +278,9 @@ async def test_requeue_goes_through_the_retry_topic_with_attempt_plus_one(
     assert deliveries[2].headers[ATTEMPT_HEADER] == "3"
     assert c.stats.requeued == 2
     assert await committed(group_of(source), source) == 1
-    assert await committed("kc.retry", f"{source}.retry") == 2  # its own group
+    assert (
+        await committed(group_of(source) + ".retry", f"{source}.retry") == 2
+    )  # its own group
 
 
 async def test_retry_after_is_not_early_and_at_most_a_second_late(
@@ -376,7 +378,7 @@ async def test_nack_without_requeue_dead_letters_with_headers(harness: Harness) 
     assert headers[DLQ_CONSUMER] == "dlq-consumer"
     assert headers[DLQ_REASON] == "rejected"
     assert headers[DLQ_ATTEMPTS] == "1"
-    assert await committed("dlq-consumer", source) == 1
+    assert await committed(group_of(source), source) == 1
 
 
 async def test_failures_dead_letter_after_max_attempts(harness: Harness) -> None:
