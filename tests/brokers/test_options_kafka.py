@@ -180,6 +180,7 @@ async def test_buffered_records_are_handed_out_partition_by_partition_in_turn(
                 await sub.ack(msg)
         assert order.count(1) == 5, f"partition 1 gave {order.count(1)} of 5"
         last = max(i for i, p in enumerate(order) if p == 1)
+        print(f"partition 1's last record was delivery {last} of {len(order)}")
         # Both partitions' records were buffered from the first fetches on (the topic
         # was full before the subscription), so in turn means within a few fetches
         # of 16, not after partition 0's thousands.
