@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ..brokers.base import Broker
-from ..errors import ConfigurationError, redacted
+from ..errors import ConfigurationError
 from ..retry import RetryPolicy
 from .store import MESSAGE_ID_HEADER, Effects
 
@@ -174,20 +174,7 @@ class OutboxRelay:
     async def _connect(self) -> None:
         if self._conn is not None and not self._conn.is_closed():
             return
-        import asyncpg
-
-        database = self.effects.database
-        try:
-            conn = await asyncpg.connect(
-                dsn=database.url,
-                timeout=database.connect_timeout,
-                command_timeout=database.command_timeout,
-                server_settings={"application_name": APPLICATION_NAME},
-            )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise ConnectionError(
-                f"cannot connect to {redacted(database.url)}: {exc}"
-            ) from exc
+        conn = await self.effects.database.connect(application_name=APPLICATION_NAME)
         self._conn = conn
         await conn.add_listener(self.effects.channel, self._notified)
 

@@ -160,7 +160,7 @@ class PostgresDatabase:
             return
         import asyncpg
 
-        try:
+        with self._connecting():
             self._pool = await asyncpg.create_pool(
                 dsn=self.url,
                 min_size=self.min_size,
@@ -168,6 +168,28 @@ class PostgresDatabase:
                 command_timeout=self.command_timeout,
                 timeout=self.connect_timeout,
             )
+
+    async def connect(self, **server_settings: str) -> asyncpg.Connection:
+        """A dedicated connection outside the pool, with the pool's url and timeouts
+        (for a session that must outlive a pooled borrow, such as the outbox relay's
+        advisory lock); the caller closes it."""
+        import asyncpg
+
+        with self._connecting():
+            return await asyncpg.connect(
+                dsn=self.url,
+                timeout=self.connect_timeout,
+                command_timeout=self.command_timeout,
+                server_settings=server_settings,
+            )
+
+    @contextlib.contextmanager
+    def _connecting(self) -> Iterator[None]:
+        """A failed connect as one sentence naming the (redacted) url."""
+        import asyncpg
+
+        try:
+            yield
         except TimeoutError as exc:
             raise DatabaseTimeoutError(
                 f"database {self.name!r} could not connect to {redacted(self.url)} "
@@ -296,29 +318,27 @@ class PostgresDatabase:
         async with self._connection() as conn:
             return await self._execute(conn, sql, params)
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Queries]:
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Queries]:
         """A transaction on one pooled connection; inside a routed transaction of
         this database (in this task), a savepoint of it on the same connection."""
-        outer = _routed(self)
-        if outer is not None:
-            async with self._block(outer._conn, routes=True) as tx:
-                yield tx
-            return
-        async with self._connection() as conn, self._block(conn, routes=False) as tx:
-            yield tx
+        return self._transaction(routes=False)
 
-    @contextlib.asynccontextmanager
-    async def routed_transaction(self) -> AsyncIterator[Queries]:
+    def routed_transaction(self) -> contextlib.AbstractAsyncContextManager[Queries]:
         """A transaction that ``db.query/query_one/execute`` and ``db.transaction()``
         called inside the block (in this task) join; nested in another routed one,
         a savepoint of it."""
+        return self._transaction(routes=True)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, *, routes: bool) -> AsyncIterator[Queries]:
+        """A savepoint of the routed transaction this task runs in (routed too), else
+        a transaction on a pooled connection that routes ``db.*`` when ``routes``."""
         outer = _routed(self)
         if outer is not None:
             async with self._block(outer._conn, routes=True) as tx:
                 yield tx
             return
-        async with self._connection() as conn, self._block(conn, routes=True) as tx:
+        async with self._connection() as conn, self._block(conn, routes=routes) as tx:
             yield tx
 
     @contextlib.asynccontextmanager
