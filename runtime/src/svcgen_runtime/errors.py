@@ -23,6 +23,11 @@ class MissingExtraError(SvcgenRuntimeError):
         )
 
 
+class PoisonMessage(SvcgenRuntimeError):
+    """A message no retry can help (as one that does not decode): raised from a
+    handler, or what wraps it, the consume loop dead-letters it at once as poison."""
+
+
 class BrokerError(SvcgenRuntimeError):
     """A broker operation failed."""
 

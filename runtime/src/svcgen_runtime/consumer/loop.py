@@ -18,7 +18,7 @@ from .. import tracing
 from ..brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
 from ..cancel import cancel_and_wait
 from ..effects import Dedupe
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, PoisonMessage
 from ..message import DUE_HEADER, InboundMessage, due_in
 from ..outcome import Outcome
 from ..retry import ACK_DECISION, Action, Decision, RetryPolicy, decide
@@ -460,7 +460,7 @@ class Consumer(Generic[T]):
                 type(exc).__name__,
                 exc,
             )
-            if getattr(exc, "poison", False):  # no dedupe key: no retry helps
+            if isinstance(exc, PoisonMessage):  # such as a missing dedupe key
                 return Decision(Action.DEAD_LETTER, reason="poison", error=exc)
             return decide(self.retry, attempt, error=exc)
         finally:

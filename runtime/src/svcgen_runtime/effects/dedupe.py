@@ -17,7 +17,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, PoisonMessage
 from ..message import InboundMessage
 from ..outcome import Ack, Outcome
 from ..resources.database.base import DatabaseError, Queries
@@ -35,12 +35,9 @@ KEY_LIMIT: Final = 1000
 _KEY: Final = re.compile(r"^(header|body):([A-Za-z0-9_.\-]{1,200})$")
 
 
-class DedupeKeyError(Exception):
+class DedupeKeyError(PoisonMessage):
     """A message has no usable dedupe key: it is dead-lettered at once as poison,
-    since running it could not be made at-most-once. ``poison`` tells the consume
-    loop so."""
-
-    poison = True
+    since running it could not be made at-most-once."""
 
 
 class _Rollback(Exception):
@@ -99,10 +96,14 @@ class Dedupe:
         self.source, self.field = match.group(1), match.group(2)
         self.window = float(window)
         self.consumer = ""
-        self.skipped = 0
-        """Deliveries acked without running the handler: their key was recorded."""
         self.recorded = 0
         """Keys recorded (handlers that ran and committed)."""
+
+    @property
+    def skipped(self) -> int:
+        """Deliveries acked without running the handler: their key was recorded
+        (the count ``Effects`` keeps per consumer for ``/metrics``)."""
+        return self.effects.skipped.get(self.consumer, 0)
 
     def key_of(self, msg: InboundMessage) -> str:
         """The message's dedupe key, or ``DedupeKeyError`` saying why there is none."""
@@ -164,7 +165,6 @@ class Dedupe:
             try:
                 async with database.routed_transaction() as tx:
                     if not await tx.execute(insert, consumer, key):
-                        self.skipped += 1
                         self.effects.skipped[consumer] += 1
                         log.debug(
                             "consumer %s: message %s has key %s already done; "
