@@ -14,42 +14,13 @@ from tests.faults.servers import (
     SERVERS,
     KafkaServer,
     PrivateServer,
-    binary_missing,
-    tansu_binary,
+    private_server_pool,
 )
-
-
-class MemoryKafkaServer(KafkaServer):
-    """Tansu with its in-memory storage engine (no S3 server; a restart loses all)."""
-
-    def command(self) -> list[str]:
-        listener = f"tcp://127.0.0.1:{self.port}"
-        return [
-            str(tansu_binary()),
-            "broker",
-            "--cluster-id",
-            "svcgen-effects-faults",
-            "--listener-url",
-            listener,
-            "--advertised-listener-url",
-            listener,
-            "--storage-engine",
-            "memory://tansu/",
-        ]
-
-    def env(self) -> dict[str, str]:
-        return PrivateServer.env(self)
-
-    def start(self) -> None:
-        PrivateServer.start(self)
-
-    def stop(self) -> None:
-        PrivateServer.stop(self)
 
 
 def make_server(kind: str, home: Path) -> PrivateServer:
     if kind == "kafka":
-        return MemoryKafkaServer(home)
+        return KafkaServer(home, in_memory=True)
     return SERVERS[kind](home)
 
 
@@ -58,20 +29,5 @@ def private_servers(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[[str], PrivateServer]]:
     """``private_servers(kind)`` starts that kind's private server the first time."""
-    running: dict[str, PrivateServer] = {}
-
-    def get(kind: str) -> PrivateServer:
-        if kind not in running:
-            missing = binary_missing(kind)
-            if missing is not None:
-                pytest.fail(missing)
-            server = make_server(kind, tmp_path_factory.mktemp(f"server-{kind}"))
-            server.start()
-            running[kind] = server
-        return running[kind]
-
-    try:
+    with private_server_pool(tmp_path_factory, make_server) as get:
         yield get
-    finally:
-        for server in running.values():
-            server.stop()

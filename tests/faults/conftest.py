@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from .servers import SERVERS, PrivateServer, binary_missing
+from .servers import PrivateServer, private_server_pool
 
 
 @pytest.fixture(scope="session")
@@ -15,20 +15,5 @@ def private_servers(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[[str], PrivateServer]]:
     """``private_servers(kind)`` starts that kind's private server the first time."""
-    running: dict[str, PrivateServer] = {}
-
-    def get(kind: str) -> PrivateServer:
-        if kind not in running:
-            missing = binary_missing(kind)
-            if missing is not None:
-                pytest.fail(missing)
-            server = SERVERS[kind](tmp_path_factory.mktemp(f"server-{kind}"))
-            server.start()
-            running[kind] = server
-        return running[kind]
-
-    try:
+    with private_server_pool(tmp_path_factory) as get:
         yield get
-    finally:
-        for server in running.values():
-            server.stop()

@@ -4,6 +4,7 @@ test may restart them (the shared servers on the usual ports are never touched).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -15,8 +16,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
+
+import pytest
 
 from tests.contract.harness_kafka import cut_kafka_connections
 from tests.support import free_port
@@ -249,7 +253,8 @@ class S3Server(PrivateServer):
 
 class KafkaServer(PrivateServer):
     """Tansu (the binary ``scripts/kafka-up.sh`` fetches) storing on a private S3
-    server, so a restart keeps topics, messages and committed offsets.
+    server, so a restart keeps topics, messages and committed offsets; with
+    ``in_memory``, in its memory (no S3 server, faster, a restart loses all).
 
     The Tansu 0.6.0 build stores in memory or on S3 only (its postgres engine
     answers ``FeatureNotEnabled``); the S3 server is moto on another free port,
@@ -258,9 +263,9 @@ class KafkaServer(PrivateServer):
 
     kind = "kafka"
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, *, in_memory: bool = False) -> None:
         super().__init__(home)
-        self.s3 = S3Server(home / "s3")
+        self.s3 = None if in_memory else S3Server(home / "s3")
 
     @property
     def url(self) -> str:
@@ -278,10 +283,12 @@ class KafkaServer(PrivateServer):
             "--advertised-listener-url",
             listener,
             "--storage-engine",
-            f"s3://{self.s3.bucket}/",
+            "memory://tansu/" if self.s3 is None else f"s3://{self.s3.bucket}/",
         ]
 
     def env(self) -> dict[str, str]:
+        if self.s3 is None:
+            return super().env()
         return {
             **os.environ,
             "AWS_ENDPOINT": self.s3.url,
@@ -295,7 +302,7 @@ class KafkaServer(PrivateServer):
         return kafka_answers(self.port)
 
     def start(self) -> None:
-        if self.s3.proc is None:
+        if self.s3 is not None and self.s3.proc is None:
             self.s3.start()
         super().start()
 
@@ -316,7 +323,8 @@ class KafkaServer(PrivateServer):
 
     def stop(self) -> None:
         super().stop()
-        self.s3.stop()
+        if self.s3 is not None:
+            self.s3.stop()
 
 
 def tansu_binary() -> Path:
@@ -371,3 +379,30 @@ def binary_missing(kind: str) -> str | None:
     if kind == "kafka" and not MOTO_SERVER.exists():
         return f"{MOTO_SERVER} is not installed; pip install -r requirements-dev.txt"
     return None
+
+
+@contextlib.contextmanager
+def private_server_pool(
+    factory: pytest.TempPathFactory,
+    make: Callable[[str, Path], PrivateServer] = lambda kind, home: SERVERS[kind](home),
+) -> Iterator[Callable[[str], PrivateServer]]:
+    """``get(kind)`` starts that kind's private server (``make(kind, home)``) the
+    first time and returns it; every server started is stopped at the end, failures
+    included. The body of a session fixture."""
+    running: dict[str, PrivateServer] = {}
+
+    def get(kind: str) -> PrivateServer:
+        if kind not in running:
+            missing = binary_missing(kind)
+            if missing is not None:
+                pytest.fail(missing)
+            server = make(kind, factory.mktemp(f"server-{kind}"))
+            server.start()
+            running[kind] = server
+        return running[kind]
+
+    try:
+        yield get
+    finally:
+        for server in running.values():
+            server.stop()
