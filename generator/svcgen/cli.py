@@ -6,96 +6,17 @@ never shows a traceback unless ``--debug`` is given.
 
 from __future__ import annotations
 
-import functools
 import gc
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from .errors import (
-    EXIT_BAD_INPUT,
-    EXIT_DRIFT,
-    EXIT_INTERNAL,
-    EXIT_OK,
-    SvcgenError,
-)
+from .cli_add import VERBS
+from .cli_base import dir_option, report, wrapped
+from .errors import EXIT_DRIFT, EXIT_OK
 from .kinds import BROKER_KINDS
 from .names import check_service_name
-
-if TYPE_CHECKING:  # bound by _wrapped when a verb runs (see _load_commands)
-    from . import commands
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _traceback(debug: bool) -> None:
-    """Print the exception being handled with its traceback, under ``--debug``."""
-    if debug:
-        import traceback  # only --debug needs it (and textwrap): start-up speed
-
-        traceback.print_exc()
-
-
-def _load_commands() -> None:
-    """Bind the module-level name ``commands``, the library every verb calls.
-
-    Importing it (pydantic, the spec models, the plan: about 0.2 s) is left to the
-    first verb that runs, so ``svcgen --help`` and ``--version`` stay fast; the
-    one import is here rather than in each verb.
-    """
-    global commands
-    from . import commands
-
-
-def _wrapped(func: F) -> F:
-    """Run a command in the one error wrapper: messages, not tracebacks."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = bool(click.get_current_context().find_root().params.get("debug"))
-        try:
-            _load_commands()
-            return func(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except SvcgenError as exc:
-            _traceback(debug)
-            click.echo(str(exc), err=True)
-            sys.exit(exc.exit_code)
-        except OSError as exc:
-            # The disk refused (a name too long, a directory where a file goes, no
-            # space...): the environment, not a bug, so bad input with its cause.
-            _traceback(debug)
-            where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(
-                f"{where}{exc.strerror or exc}; check that path (its name, what is "
-                "there, the free space) and run svcgen again",
-                err=True,
-            )
-            sys.exit(EXIT_BAD_INPUT)
-        except Exception as exc:
-            _traceback(debug)
-            click.echo(
-                f"internal error: {type(exc).__name__}: {exc} (this is a bug in "
-                "svcgen; run again with --debug for the traceback and report it)",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
-
-    return wrapper  # type: ignore[return-value]
-
-
-_dir = click.option(
-    "--dir",
-    "root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The service's directory (the one holding service.yaml).",
-)
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -140,7 +61,7 @@ def main(debug: bool) -> None:
     default=None,
     help="Where to create it (default: ./NAME).",
 )
-@_wrapped
+@wrapped
 def new(
     name: str, brokers: tuple[str, ...], no_http: bool, directory: Path | None
 ) -> None:
@@ -150,6 +71,8 @@ def new(
     Example:
       svcgen new orders --broker kafka --dir services/orders
     """
+    from . import commands
+
     try:
         check_service_name(name)
     except ValueError as exc:
@@ -158,21 +81,9 @@ def new(
     click.echo(f"created {root}; next: cd {root} && pip install -e '.[test]' && pytest")
 
 
-def _report(report: Any) -> None:
-    for rel in report.written:
-        click.echo(f"wrote {rel}")
-    for rel in report.deleted:
-        click.echo(f"deleted {rel}")
-    for rel in report.created:
-        click.echo(f"created {rel}")
-    click.echo(report.summary())
-    for note in report.notes:
-        click.echo(f"note: {note}", err=True)
-
-
 @main.command()
-@_dir
-@_wrapped
+@dir_option
+@wrapped
 def generate(root: Path) -> None:
     """Regenerate src/<package>/_generated/ from service.yaml.
 
@@ -180,7 +91,9 @@ def generate(root: Path) -> None:
     Example:
       svcgen generate --dir services/orders
     """
-    _report(commands.generate(root))
+    from . import commands
+
+    report(commands.generate(root))
 
 
 _DRIFT_LABELS = {
@@ -192,8 +105,8 @@ _DRIFT_LABELS = {
 
 
 @main.command()
-@_dir
-@_wrapped
+@dir_option
+@wrapped
 def check(root: Path) -> None:
     """Exit 1 with a diff when generated code is stale, missing, extra or hand-edited.
 
@@ -201,6 +114,8 @@ def check(root: Path) -> None:
     Example (in CI):
       svcgen check --dir services/orders
     """
+    from . import commands
+
     drifts, notes = commands.check_with_notes(root)
     for note in notes:
         click.echo(f"note: {note}", err=True)
@@ -219,8 +134,8 @@ def check(root: Path) -> None:
 
 
 @main.command()
-@_dir
-@_wrapped
+@dir_option
+@wrapped
 def validate(root: Path) -> None:
     """Check service.yaml and report every error with its line and column.
 
@@ -228,6 +143,8 @@ def validate(root: Path) -> None:
     Example:
       svcgen validate --dir services/orders
     """
+    from . import commands
+
     spec = commands.validate(root)
     counts = [
         f"{len(spec.brokers)} broker(s)",
@@ -241,7 +158,7 @@ def validate(root: Path) -> None:
 
 
 @main.command()
-@_dir
+@dir_option
 @click.option(
     "--output",
     "-o",
@@ -261,7 +178,7 @@ def validate(root: Path) -> None:
     is_flag=True,
     help="Do not import the message models for their JSON Schemas.",
 )
-@_wrapped
+@wrapped
 def docs(root: Path, output: Path | None, fmt: str | None, no_schemas: bool) -> None:
     """Write an AsyncAPI 3.0 document of the service's messaging side.
 
@@ -274,7 +191,7 @@ def docs(root: Path, output: Path | None, fmt: str | None, no_schemas: bool) -> 
       svcgen docs -o asyncapi.yaml
       svcgen docs --format json --no-schemas
     """
-    from . import writer
+    from . import commands, writer
 
     if fmt is None:
         fmt = "json" if output is not None and output.suffix == ".json" else "yaml"
@@ -287,7 +204,7 @@ def docs(root: Path, output: Path | None, fmt: str | None, no_schemas: bool) -> 
 
 
 @main.command()
-@_wrapped
+@wrapped
 def schema() -> None:
     """Print the JSON Schema of service.yaml (for editor completion).
 
@@ -295,175 +212,19 @@ def schema() -> None:
     Example:
       svcgen schema > service.schema.json
     """
+    from . import commands
+
     click.echo(commands.schema(), nl=False)
 
 
-@main.command("add-consumer")
-@click.argument("name")
-@click.option("--broker", required=True, help="A broker named in service.yaml.")
-@click.option("--source", required=True, help="Topic / queue / subject / stream.")
-@click.option("--group", default=None, help="Consumer group (default: NAME).")
-@click.option("--concurrency", type=int, default=None, help="Handlers in flight.")
-@click.option(
-    "--max-attempts", type=int, default=None, help="Deliveries before dead-lettering."
-)
-@click.option("--dead-letter", default=None, help="Dead-letter destination, or 'none'.")
-@click.option("--message", default=None, help="The payload model, module:Class.")
-@click.option(
-    "--dedupe",
-    default=None,
-    metavar="KEY",
-    help="Run each key's handler once: header:<name> or body:<field> (needs a "
-    "postgres database).",
-)
-@click.option(
-    "--dedupe-window", default=None, help="How long a key is kept (default 168h)."
-)
-@_dir
-@_wrapped
-def add_consumer(root: Path, **options: Any) -> None:
-    """Add a consumer to service.yaml, regenerate, and create its handler stub.
-
-    \b
-    Examples:
-      svcgen add-consumer order_created --broker events --source orders.created \\
-          --group orders --concurrency 16 --message orders.models:OrderCreated
-      svcgen add-consumer order_paid --broker events --source orders.paid \\
-          --dedupe header:svcgen-message-id --dedupe-window 72h
-    """
-    _report(commands.add_consumer(root, **options))
-
-
-@main.command("add-route")
-@click.argument("name")
-@click.option(
-    "--method",
-    required=True,
-    type=click.Choice(["GET", "POST", "PUT", "PATCH", "DELETE"], case_sensitive=False),
-)
-@click.option(
-    "--path", "path", required=True, help="URL path, e.g. /orders/{order_id}."
-)
-@_dir
-@_wrapped
-def add_route(root: Path, name: str, method: str, path: str) -> None:
-    """Add an HTTP route to service.yaml, regenerate, and create its handler stub.
-
-    \b
-    Example:
-      svcgen add-route get_order --method GET --path '/orders/{order_id}'
-    """
-    _report(commands.add_route(root, name=name, method=method, path=path))
-
-
-@main.command("add-publisher")
-@click.argument("name")
-@click.option("--broker", required=True, help="A broker named in service.yaml.")
-@click.option("--target", required=True, help="Topic / routing key / subject / stream.")
-@click.option("--message", default=None, help="The payload model, module:Class.")
-@click.option(
-    "--outbox",
-    is_flag=True,
-    help="Send through the outbox, in the publishing transaction (needs a postgres "
-    "database).",
-)
-@_dir
-@_wrapped
-def add_publisher(root: Path, **options: Any) -> None:
-    """Add a publisher to service.yaml and regenerate (handlers get ctx.NAME).
-
-    \b
-    Example:
-      svcgen add-publisher order_shipped --broker events --target orders.shipped \\
-          --message orders.models:OrderShipped --outbox
-    """
-    _report(commands.add_publisher(root, **options))
-
-
-@main.command("add-task")
-@click.argument("name")
-@click.option(
-    "--broker",
-    required=True,
-    help="A broker named in service.yaml (redis, nats, rabbitmq, kafka or memory).",
-)
-@click.option("--args", default=None, help="The arguments' model, module:Class.")
-@click.option("--concurrency", type=int, default=None, help="Tasks run at once.")
-@click.option(
-    "--max-attempts", type=int, default=None, help="Runs before dead-lettering."
-)
-@_dir
-@_wrapped
-def add_task(root: Path, **options: Any) -> None:
-    """Add a task queue to service.yaml, regenerate, and create its handler stub.
-
-    Handlers enqueue it with ``await ctx.tasks.NAME.enqueue(args, delay=..., key=...)``.
-
-    \b
-    Example:
-      svcgen add-task send_receipt --broker jobs \\
-          --args orders.models:ReceiptArgs --concurrency 8 --max-attempts 5
-    """
-    _report(commands.add_task(root, **options))
-
-
-@main.command("add-schedule")
-@click.argument("name")
-@click.option("--task", required=True, help="The task (in service.yaml) it enqueues.")
-@click.option("--cron", default=None, help="Five-field cron, e.g. '0 3 * * *'.")
-@click.option(
-    "--timezone", default=None, help="IANA timezone of --cron (default: UTC)."
-)
-@click.option("--every", default=None, help="A period instead of --cron, e.g. 30s.")
-@_dir
-@_wrapped
-def add_schedule(root: Path, **options: Any) -> None:
-    """Add a schedule that enqueues TASK once per fire time, across replicas.
-
-    \b
-    Examples:
-      svcgen add-schedule nightly_report --task send_report \\
-          --cron '0 3 * * *' --timezone Europe/Berlin
-      svcgen add-schedule heartbeat --task ping --every 30s
-    """
-    _report(commands.add_schedule(root, **options))
-
-
-@main.command("add-resource")
-@click.argument("resource", type=click.Choice(["cache", "database", "storage"]))
-@click.option(
-    "--kind",
-    required=True,
-    type=click.Choice(["memory", "redis", "sqlite", "postgres", "fs"]),
-    help="cache: memory|redis; database: sqlite|postgres; storage: memory|fs.",
-)
-@click.option("--url", default=None, help="redis or postgres URL; ${VAR:-default} ok.")
-@click.option("--path", default=None, help="sqlite file or fs directory.")
-@click.option("--prefix", default=None, help="Cache key prefix (default: name:).")
-@_dir
-@_wrapped
-def add_resource(root: Path, **options: Any) -> None:
-    """Give the service its cache, database or storage (ctx.cache, ...), regenerate.
-
-    Without --url or --path, redis, postgres and fs get a ${VAR:-default} setting.
-
-    \b
-    Examples:
-      svcgen add-resource cache --kind redis
-      svcgen add-resource database --kind postgres --url '${DATABASE_URL}'
-      svcgen add-resource storage --kind fs --path /var/lib/orders
-    """
-    _report(commands.add_resource(root, **options))
-
-
 @main.command()
-@_dir
+@dir_option
 @click.option(
     "--adopt",
     is_flag=True,
     help="Record the installed skeleton for a service made before svcgen recorded one.",
 )
-@_wrapped
+@wrapped
 def update(root: Path, adopt: bool) -> None:
     """Merge the installed svcgen's skeleton into this service (copier's three-way
     merge; exit 1 with <<<<<<< markers on conflicts; generated files untouched).
@@ -472,11 +233,17 @@ def update(root: Path, adopt: bool) -> None:
     Example:
       svcgen update && git diff
     """
+    from . import commands
+
     report = commands.update(root, adopt=adopt)
     out, err = report.messages(adopted=adopt)
     click.echo("".join(f"{line}\n" for line in out), nl=False)
     click.echo("".join(f"{line}\n" for line in err), nl=False, err=True)
     sys.exit(EXIT_DRIFT if report.conflicts else EXIT_OK)
+
+
+for _verb in VERBS:
+    main.add_command(_verb)
 
 
 def run() -> None:
