@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import random
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -141,6 +142,7 @@ def dead_letter_headers(
             m.DLQ_ERROR_MESSAGE: error_message,
             m.DLQ_FAILED_AT: f"{time.time() if now is None else now:.3f}",
             m.DLQ_REASON: reason,
+            m.DLQ_ID: uuid.uuid4().hex,
         }
     )
     return headers
