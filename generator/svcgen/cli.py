@@ -169,9 +169,14 @@ def validate(root: Path) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["yaml", "json"]),
+    type=click.Choice(["yaml", "json", "html"]),
     default=None,
-    help="Default: json for an --output ending in .json, else yaml.",
+    help="Default: by the --output suffix (.json, .html), else yaml.",
+)
+@click.option(
+    "--html",
+    is_flag=True,
+    help="One self-contained HTML page (same as --format html); opens offline.",
 )
 @click.option(
     "--no-schemas",
@@ -179,22 +184,34 @@ def validate(root: Path) -> None:
     help="Do not import the message models for their JSON Schemas.",
 )
 @wrapped
-def docs(root: Path, output: Path | None, fmt: str | None, no_schemas: bool) -> None:
+def docs(
+    root: Path, output: Path | None, fmt: str | None, html: bool, no_schemas: bool
+) -> None:
     """Write an AsyncAPI 3.0 document of the service's messaging side.
 
     Servers are the brokers, channels the addresses it reads and writes, operations
     its consumers, task workers, publishers and task enqueues; message payloads are
-    the JSON Schemas of the pydantic models in src/.
+    the JSON Schemas of the pydantic models in src/. --html writes the same
+    document as one page that needs no network to view.
 
     \b
     Examples:
       svcgen docs -o asyncapi.yaml
+      svcgen docs --html -o asyncapi.html
       svcgen docs --format json --no-schemas
     """
     from . import commands, writer
 
-    if fmt is None:
-        fmt = "json" if output is not None and output.suffix == ".json" else "yaml"
+    if html and fmt not in (None, "html"):
+        raise click.BadParameter(
+            f"--html writes HTML, --format asks for {fmt}: give one of them",
+            param_hint="--format",
+        )
+    if html:
+        fmt = "html"
+    elif fmt is None:
+        suffix = output.suffix if output is not None else ""
+        fmt = {".json": "json", ".html": "html", ".htm": "html"}.get(suffix, "yaml")
     text = commands.docs(root, fmt=fmt, schemas=not no_schemas)
     if output is None:
         click.echo(text, nl=False)

@@ -154,7 +154,7 @@ def model_notes(root: Path, spec: ServiceSpec) -> list[str]:
 
 
 def docs(root: Path, *, fmt: str = "yaml", schemas: bool = True) -> str:
-    """The AsyncAPI 3.0 document of ``root``'s service, as YAML or JSON text."""
+    """The AsyncAPI 3.0 document of ``root``'s service, as YAML, JSON or HTML text."""
     document = asyncapi_docs.asyncapi(validate(root), root, schemas=schemas)
     return asyncapi_docs.render(document, fmt=fmt)
 

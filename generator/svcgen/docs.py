@@ -95,9 +95,14 @@ def asyncapi(spec: ServiceSpec, root: Path, *, schemas: bool = True) -> dict[str
 
 
 def render(document: dict[str, Any], *, fmt: str) -> str:
-    """``document`` as YAML (``fmt="yaml"``) or JSON, ending in a newline."""
+    """``document`` as YAML (``fmt="yaml"``), JSON or one HTML page (``"html"``,
+    see ``docs_html``), ending in a newline."""
     if fmt == "json":
         return json.dumps(document, indent=2) + "\n"
+    if fmt == "html":
+        from .docs_html import page
+
+        return page(document)
     import yaml
 
     return str(yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=88))
