@@ -20,11 +20,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Final, TypeVar
 
+from . import loops
 from .application import EXIT_START_FAILED, Application
 from .errors import ConfigurationError
 
@@ -266,13 +268,19 @@ def in_units(seconds: float | None, per_second: int) -> int | None:
     return None if seconds is None else round(seconds * per_second)
 
 
-def run_or_refuse(build: Callable[[], Application], service: str) -> int:
-    """``build().run()``'s exit status; when ``build`` refuses a setting (a
+def run_or_refuse(
+    build: Callable[[], Application],
+    service: str,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """``build().run()``'s exit status, on the event loop ``SVCGEN_EVENT_LOOP``
+    names (``loops``); when ``build`` or the loop choice refuses a setting (a
     ``ConfigurationError``), one logged line and ``EXIT_START_FAILED`` instead of a
     traceback: nothing has connected at that point."""
     try:
+        factory = loops.loop_factory(os.environ if env is None else env)
         app = build()
     except ConfigurationError as exc:
         log.error("%s: start-up refused: %s", service, exc)
         return EXIT_START_FAILED
-    return app.run()
+    return loops.run(app.serve(), factory)
