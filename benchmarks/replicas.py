@@ -2,7 +2,7 @@
 drain the same pre-published backlog, on each broker.
 
     python benchmarks/replicas.py [--messages 20000] [--concurrency 64]
-        [--brokers kafka,redis] [--replicas 1,2,3] [--rounds 1]
+        [--brokers kafka,redis] [--replicas 1,2,3] [--rounds 1] [--workers]
 
 For every broker and replica count: a fresh source (Kafka: 6 partitions) and group,
 a service generated with ``svcgen new`` + ``generate`` (the ``tests/replicas``
@@ -15,12 +15,17 @@ total msg/s, CPU seconds of each replica process and of the broker server's proc
 over the same span (``/proc/<pid>/stat``; the server found by its listening port).
 MQTT runs on a private Mosquitto whose queue limit is above the backlog. Needs the
 servers on loopback (``scripts/services-up``).
+
+``--workers``: each count ``n`` is ONE process started with ``SVCGEN_WORKERS=n``
+(per-core workers under one parent, ``svcgen_runtime.workers``) instead of ``n``
+replica processes; the workers are stopped, resumed and measured the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import signal
 import subprocess
@@ -82,8 +87,20 @@ async def publish(t: Target, count: int) -> None:
         await broker.close()
 
 
+def children(pid: int) -> set[int]:
+    """The child processes of ``pid`` (a service's workers)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(p) for p in text.split()}
+
+
 async def one(
-    kind: str, n: int, messages: int, concurrency: int, tmp: Path, mqtt_url: str
+    kind: str,
+    n: int,
+    messages: int,
+    concurrency: int,
+    tmp: Path,
+    mqtt_url: str,
+    workers: bool = False,
 ) -> Row:
     t = target(kind, mqtt_url if kind == "mqtt" else None)
     service: Service | None = None
@@ -99,26 +116,40 @@ async def one(
             buffered=True,
             tuned=False,
         )
-        replicas = [svc.start() for _ in range(n)]
-        await svc.wait(
-            f"{n} replicas ready", lambda: all(r.ready_at for r in replicas), READY_WAIT
-        )
+        if workers:  # one process, n workers under it (SVCGEN_WORKERS)
+            replicas = [svc.start(SVCGEN_WORKERS=str(n))]
+            err = replicas[0].err
+            await svc.wait(
+                f"{n} workers ready",
+                lambda: err.read_text().count(": started in") >= n,
+                READY_WAIT,
+            )
+            # SVCGEN_WORKERS=1 is the plain process: no parent, no workers
+            pids = sorted(children(replicas[0].proc.pid)) or [replicas[0].proc.pid]
+        else:
+            replicas = [svc.start() for _ in range(n)]
+            await svc.wait(
+                f"{n} replicas ready",
+                lambda: all(r.ready_at for r in replicas),
+                READY_WAIT,
+            )
+            pids = [r.proc.pid for r in replicas]
         await asyncio.sleep(1.0)  # Kafka: the last join's rebalance has settled
-        for r in replicas:
-            r.proc.send_signal(signal.SIGSTOP)
+        for p in pids:
+            os.kill(p, signal.SIGSTOP)
         await publish(t, messages)
         pid = server_pid(t.url)
         broker0 = None if pid is None else proc_cpu_seconds(pid)
-        cpu0 = [r.cpu_seconds() for r in replicas]
+        cpu0 = [proc_cpu_seconds(p) for p in pids]
         began = time.time()
-        for r in replicas:
-            r.proc.send_signal(signal.SIGCONT)
+        for p in pids:
+            os.kill(p, signal.SIGCONT)
         await svc.wait(
             f"{messages} messages finished",
             lambda: len(svc.finished_ids()) >= messages,
             DRAIN_WAIT,
         )
-        cpu = [r.cpu_seconds() - c for r, c in zip(replicas, cpu0, strict=True)]
+        cpu = [proc_cpu_seconds(p) - c for p, c in zip(pids, cpu0, strict=True)]
         broker_cpu = (
             None if pid is None or broker0 is None else proc_cpu_seconds(pid) - broker0
         )
@@ -138,7 +169,12 @@ async def one(
 
 
 async def measure(
-    kinds: list[str], counts: list[int], messages: int, concurrency: int, rounds: int
+    kinds: list[str],
+    counts: list[int],
+    messages: int,
+    concurrency: int,
+    rounds: int,
+    workers: bool = False,
 ) -> list[Row]:
     rows: list[Row] = []
     mqtt: MqttServer | None = None
@@ -159,6 +195,7 @@ async def measure(
                             concurrency,
                             tmp,
                             mqtt.url if mqtt else "",
+                            workers,
                         )
                         if best is None or row.rate > best.rate:
                             best = row
@@ -176,11 +213,12 @@ async def measure(
     return rows
 
 
-def table(rows: list[Row]) -> str:
+def table(rows: list[Row], unit: str = "replicas") -> str:
     one_rate = {r.kind: r.rate for r in rows if r.replicas == 1}
+    one = unit.removesuffix("s")
     lines = [
-        "| broker | replicas | msg/s | vs 1 replica | seconds "
-        "| CPU s per replica | CPU % per replica | broker CPU s | broker CPU % "
+        f"| broker | {unit} | msg/s | vs 1 {one} | seconds "
+        f"| CPU s per {one} | CPU % per {one} | broker CPU s | broker CPU % "
         "| duplicates |",
         "|---|---:|---:|---:|---:|---|---|---:|---:|---:|",
     ]
@@ -205,6 +243,11 @@ def main() -> None:
     parser.add_argument("--brokers", default=",".join(KINDS))
     parser.add_argument("--replicas", default="1,2,3")
     parser.add_argument("--rounds", type=int, default=1, help="best of N per cell")
+    parser.add_argument(
+        "--workers",
+        action="store_true",
+        help="each count is SVCGEN_WORKERS of ONE service process, not replicas",
+    )
     args = parser.parse_args()
     rows = asyncio.run(
         measure(
@@ -213,9 +256,10 @@ def main() -> None:
             args.messages,
             args.concurrency,
             args.rounds,
+            args.workers,
         )
     )
-    print(table(rows))
+    print(table(rows, "workers" if args.workers else "replicas"))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """One generated service run as several replica processes, and what each one did.
 
 ``generate`` writes a service with one consumer, ``work``, whose handler appends
-``S <id> <time>`` when it starts a message and ``F <id> <time>`` when it finishes it to
+``S <id> <time> <pid>`` when it starts a message and ``F <id> <time> <pid>`` when it
+finishes it to
 its process's own file (``os.write`` on an ``O_APPEND`` descriptor: the line is in the
 kernel before the handler returns, so before the ack, and a SIGKILL cannot lose it).
 With ``REPLICA_BUFFERED=1`` (the benchmark) the handler does no I/O: it keeps the
@@ -56,6 +57,7 @@ from {name}._generated.context import Context
 LOG = os.open(os.environ["REPLICA_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 SLEEP = float(os.environ.get("REPLICA_SLEEP", "0"))
 BUFFERED = os.environ.get("REPLICA_BUFFERED") == "1"
+PID = os.getpid()
 lines: list[str] = []
 flusher: list[asyncio.Task[None]] = []
 
@@ -74,12 +76,12 @@ async def handle(ctx: Context, message: bytes, raw: InboundMessage) -> Outcome |
     if BUFFERED:
         if not flusher:
             flusher.append(asyncio.get_running_loop().create_task(flush_forever()))
-        lines.append(f"F {{number}} {{time.time():.4f}}\\n")
+        lines.append(f"F {{number}} {{time.time():.4f}} {{PID}}\\n")
         return None
-    os.write(LOG, f"S {{number}} {{time.time():.4f}}\\n".encode())
+    os.write(LOG, f"S {{number}} {{time.time():.4f}} {{PID}}\\n".encode())
     if SLEEP:
         await asyncio.sleep(SLEEP)
-    os.write(LOG, f"F {{number}} {{time.time():.4f}}\\n".encode())
+    os.write(LOG, f"F {{number}} {{time.time():.4f}} {{PID}}\\n".encode())
     return None
 """
 
@@ -107,6 +109,8 @@ class Replica:
     finished: dict[int, float] = field(default_factory=dict)
     """First finish time of each id this process finished."""
     finish_count: int = 0
+    by_pid: dict[int, tuple[set[int], set[int]]] = field(default_factory=dict)
+    """Per process id: the ids it started and finished (several with SVCGEN_WORKERS)."""
     stopped_at: float | None = None
     """When the test signalled it (a replica that exits without one fails the wait)."""
     ready_at: float | None = None
@@ -123,11 +127,13 @@ class Replica:
         end = data.rfind(b"\n") + 1
         self._offset += end
         for line in data[:end].decode().splitlines():
-            what, number, stamp = line.split()
+            what, number, stamp, pid = line.split()
             table = self.started if what == "S" else self.finished
             if what == "F":
                 self.finish_count += 1
             table.setdefault(int(number), float(stamp))
+            started, finished = self.by_pid.setdefault(int(pid), (set(), set()))
+            (started if what == "S" else finished).add(int(number))
 
     def in_flight(self) -> set[int]:
         return set(self.started).difference(self.finished)
@@ -171,7 +177,8 @@ class Service:
     buffered: bool = False
     replicas: list[Replica] = field(default_factory=list)
 
-    def start(self) -> Replica:
+    def start(self, **env_vars: str) -> Replica:
+        """Start a replica process (``env_vars`` added to its environment)."""
         n = len(self.replicas)
         log, err = self.tmp / f"replica-{n}.log", self.tmp / f"replica-{n}.err"
         env = {
@@ -182,6 +189,7 @@ class Service:
             "REPLICA_SLEEP": str(self.sleep),
             "REPLICA_BUFFERED": "1" if self.buffered else "0",
             "HEALTH_PORT": "0",
+            **env_vars,
         }
         with err.open("wb") as stderr:
             proc = subprocess.Popen(

@@ -8,6 +8,7 @@ import logging
 from typing import Final, NamedTuple
 
 from .types import Exposition, Readiness, Reason, Started
+from .workers import in_worker
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,9 @@ class HealthServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self._server = await asyncio.start_server(
+            self._serve, self.host, self.port, reuse_port=in_worker()
+        )
         log.info("health listener on %s:%d", self.host, self.bound_port)
 
     def stop_intake(self) -> None:

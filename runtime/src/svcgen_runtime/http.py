@@ -19,6 +19,7 @@ from typing import Any, Final
 from .errors import require
 from .health import CONTENT_TYPE, HEALTHZ, METRICS, READYZ, probe
 from .types import Exposition, Readiness, Reason, Started
+from .workers import in_worker, shared_listener
 
 require("starlette", "http")
 require("uvicorn", "http")
@@ -158,7 +159,9 @@ class HttpServer:
         return self.port
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve(), name="http")
+        # one of several workers: every worker listens on the one port
+        sockets = [shared_listener(self.host, self.port)] if in_worker() else None
+        self._task = asyncio.create_task(self._server.serve(sockets), name="http")
         while not self._server.started:
             if self._task.done():
                 self._task.result()  # raises the bind error

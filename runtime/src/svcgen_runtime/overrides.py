@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Final, TypeVar
 
-from . import loops
+from . import loops, workers
 from .application import EXIT_START_FAILED, Application
 from .errors import ConfigurationError
 
@@ -274,13 +274,18 @@ def run_or_refuse(
     env: Mapping[str, str] | None = None,
 ) -> int:
     """``build().run()``'s exit status, on the event loop ``SVCGEN_EVENT_LOOP``
-    names (``loops``); when ``build`` or the loop choice refuses a setting (a
+    names (``loops``), or that of ``SVCGEN_WORKERS`` worker processes running it
+    (``workers``); when ``build`` or the loop choice refuses a setting (a
     ``ConfigurationError``), one logged line and ``EXIT_START_FAILED`` instead of a
     traceback: nothing has connected at that point."""
+    env = os.environ if env is None else env
     try:
-        factory = loops.loop_factory(os.environ if env is None else env)
-        app = build()
+        factory = loops.loop_factory(env)
+        count = workers.worker_count(env)
+        app = build()  # checks every setting, connects nothing
     except ConfigurationError as exc:
         log.error("%s: start-up refused: %s", service, exc)
         return EXIT_START_FAILED
+    if count > 1:
+        return workers.Supervisor(service, count, workers.worker_command()).run()
     return loops.run(app.serve(), factory)
