@@ -32,24 +32,33 @@ import hashlib
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Final
 
-import aio_pika
-import aiormq
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from ..errors import BrokerConnectionError, require
 
-from .. import message as m
-from ..brokers.base import SubscriptionSpec
-from ..brokers.rabbitmq import RabbitMQBroker
-from ..brokers.rabbitmq.broker import queue_arguments
-from ..brokers.rabbitmq.connection import close_quietly
-from ..brokers.rabbitmq.messages import (
+require("aio_pika", "rabbitmq")  # before aio_pika: a missing extra, named
+
+import aio_pika  # noqa: E402
+import aiormq  # noqa: E402
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage  # noqa: E402
+
+from .. import message as m  # noqa: E402
+from ..brokers.base import SubscriptionSpec  # noqa: E402
+from ..brokers.rabbitmq import RabbitMQBroker  # noqa: E402
+from ..brokers.rabbitmq.broker import queue_arguments  # noqa: E402
+from ..brokers.rabbitmq.connection import close_quietly  # noqa: E402
+from ..brokers.rabbitmq.messages import (  # noqa: E402
     CONNECTION_ERRORS,
     DELIVERY_COUNT_HEADER,
     amqp_message,
     publish_confirmed,
     str_headers,
 )
-from ..errors import BrokerConnectionError
-from . import DeadLetter, DeadLetterNotFound, DeadLetterPlace, Pace, replay_headers
+from . import (  # noqa: E402
+    DeadLetter,
+    DeadLetterNotFound,
+    DeadLetterPlace,
+    Pace,
+    replay_headers,
+)
 
 Held = tuple[AbstractIncomingMessage, DeadLetter]
 """One message taken from the queue (unacknowledged) and its record."""

@@ -22,13 +22,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any, Final
 
-from redis import exceptions as rexc
-from redis.asyncio import Redis
+from ..errors import BrokerConnectionError, BrokerError, redacted, require
 
-from ..brokers.redis import RedisBroker, encode_fields
-from ..brokers.redis.entries import CONNECTION_ERRORS, command, decode_entry
-from ..errors import BrokerConnectionError, BrokerError, redacted
-from . import DeadLetter, DeadLetterNotFound, DeadLetterPlace, Pace, replay_headers
+require("redis", "redis")  # before redis: a missing extra, named
+
+from redis import exceptions as rexc  # noqa: E402
+from redis.asyncio import Redis  # noqa: E402
+
+from ..brokers.redis import RedisBroker, encode_fields  # noqa: E402
+from ..brokers.redis.entries import CONNECTION_ERRORS, command, decode_entry  # noqa: E402
+from . import (  # noqa: E402
+    DeadLetter,
+    DeadLetterNotFound,
+    DeadLetterPlace,
+    Pace,
+    replay_headers,
+)
 
 REPLAY: Final = """
 -- KEYS[1]=dead-letter stream KEYS[2]=target stream; ARGV: entry id, field, value, ...
