@@ -83,15 +83,15 @@ def table(letters: Sequence[DeadLetter], width: int) -> list[str]:
     ]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(heads)]
 
-    def line(cells: Sequence[str], message: str) -> str:
+    def line(cells: Sequence[str], message: str, cut: bool = True) -> str:
         text = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
         text += "  "
         room = max(width - len(text), 10)
-        if len(message) > room:
+        if cut and len(message) > room:
             message = message[: room - 1] + "…"
         return text + message
 
-    out = [line(heads, "ERROR MESSAGE")]
+    out = [line(heads, "ERROR MESSAGE", cut=False)]
     out += [line(r, _cell(d.error_message)) for r, d in zip(rows, letters, strict=True)]
     return out
 

@@ -105,7 +105,7 @@ def test_a_missing_extra_names_it(
             ("svcgen_runtime.brokers.rabbitmq", "svcgen_runtime.deadletters.rabbitmq")
         ):
             monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "aio_pika", None)  # type: ignore[arg-type]
+    monkeypatch.setitem(sys.modules, "aio_pika", None)
     root = _service(tmp_path / "s", {})
     _refused(_run(root, "list", "paid"), 2, "svcgen-runtime[rabbitmq]")
 
