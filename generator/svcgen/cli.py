@@ -14,6 +14,7 @@ import click
 
 from .cli_add import VERBS
 from .cli_base import dir_option, report, wrapped
+from .cli_dlq import dlq
 from .errors import EXIT_DRIFT, EXIT_OK
 from .kinds import BROKER_KINDS
 from .names import check_service_name
@@ -261,6 +262,7 @@ def update(root: Path, adopt: bool) -> None:
 
 for _verb in VERBS:
     main.add_command(_verb)
+main.add_command(dlq)
 
 
 def run() -> None:
