@@ -126,3 +126,9 @@ async def test_a_topic_never_written_has_no_dead_letters() -> None:
         assert await queue.purge(None) == 0
     finally:
         await queue.close()
+    reader = AIOKafkaConsumer(bootstrap_servers=URL)
+    await reader.start()
+    try:  # reading created nothing
+        assert service.dead_letter not in await reader.topics()
+    finally:
+        await reader.stop()
