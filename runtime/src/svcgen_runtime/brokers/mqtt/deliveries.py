@@ -44,6 +44,14 @@ def user_props(headers: Mapping[str, str] | None, key: str | None) -> Properties
     return props
 
 
+def read_props(m: paho.MQTTMessage) -> tuple[dict[str, str], str | None]:
+    """The headers and key a PUBLISH carries as user properties (``user_props``'s
+    way back)."""
+    user = getattr(m.properties, "UserProperty", None) if m.properties else None
+    headers = dict(user) if user else {}
+    return headers, headers.pop(KEY_PROPERTY, None)
+
+
 class Deliveries:
     """The intake side of an MQTT subscription: buffer, fetch, held, release."""
 
@@ -66,9 +74,7 @@ class Deliveries:
         return self._link.client_id if self._link is not None else ""
 
     def _on_message(self, m: paho.MQTTMessage) -> None:
-        user = getattr(m.properties, "UserProperty", None) if m.properties else None
-        headers = dict(user) if user else {}
-        key = headers.pop(KEY_PROPERTY, None)
+        headers, key = read_props(m)
         mid = m.mid
         link = self._link
         msg_id = headers.get(ID_PROPERTY) or f"{link.client_id if link else ''}#{mid}"
