@@ -131,7 +131,8 @@ def _options(
     plan: Plan, values: tuple[OptionValue, ...], environ: Mapping[str, str]
 ) -> dict[str, Any]:
     """The ``options={...}`` app.py passes: service.yaml's values, overridden by the
-    environment as the generated ``settings.py`` reads them, in the adapter's units."""
+    environment as the generated ``settings.py`` reads them, in the adapter's units;
+    an option neither sets is left out, as the consumer leaves it out."""
     from svcgen_runtime.errors import ConfigurationError
     from svcgen_runtime.overrides import KEYS, in_units
 
@@ -142,6 +143,8 @@ def _options(
             value = KEYS[o.key](environ, f"SVCGEN_{o.attr.upper()}", defaults[o.attr])
         except ConfigurationError as exc:
             raise DlqError(str(exc)) from None
+        if value is None:  # unset: the consumer leaves it out, the broker default
+            continue
         out[o.runtime] = (
             value if o.per_second is None else in_units(value, o.per_second)
         )

@@ -36,7 +36,7 @@ from svcgen_runtime.deadletters import (
 )
 from tests.contract.harness import Harness, unique
 
-KINDS = ["rabbitmq", "redis"]
+KINDS = ["kafka", "rabbitmq", "nats", "redis", "mqtt"]
 """The kinds whose dead-letter tooling these tests run against a real server."""
 
 CONSUMER = "failing"

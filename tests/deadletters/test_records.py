@@ -121,3 +121,32 @@ def test_the_table_cuts_the_error_message_to_the_width() -> None:
     assert "RuntimeError" in row
     bare = table([DeadLetter(id="x\ny", body=b"", headers={})], 200)[1]
     assert "x\\ny" in bare and bare.split()[1:] == ["-", "-", "-", "-", "-"]
+
+
+def test_a_replay_names_the_group_it_is_for() -> None:
+    headers = replay_headers(_letter(**{m.REPLAY_GROUP: "old"}), group="g", now=1.0)
+    assert headers[m.REPLAY_GROUP] == "g"
+    assert m.REPLAY_GROUP not in replay_headers(_letter(), now=1.0)
+
+
+async def test_a_consumer_of_another_group_acks_a_replay_without_handling_it() -> None:
+    from svcgen_runtime import Application, Consumer, MemoryBroker
+    from svcgen_runtime.testing import run_service
+    from tests.support import until
+
+    broker = MemoryBroker("local")
+    handled: list[bytes] = []
+
+    async def handle(body: bytes, msg: m.InboundMessage) -> None:
+        handled.append(body)
+
+    consumer: Consumer[bytes] = Consumer(
+        name="c", broker=broker, source="in", group="mine", handler=handle
+    )
+    app = Application(name="t", brokers=[broker], consumers=[consumer])
+    async with run_service(app):
+        await broker.publish("in", b"other", headers={m.REPLAY_GROUP: "other"})
+        await broker.publish("in", b"mine", headers={m.REPLAY_GROUP: "mine"})
+        await broker.publish("in", b"plain")
+        await until(lambda: consumer.stats.acked == 3, 5, "three acks")
+    assert sorted(handled) == [b"mine", b"plain"]

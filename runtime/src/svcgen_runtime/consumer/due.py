@@ -11,7 +11,14 @@ from __future__ import annotations
 import time
 from typing import Final
 
-from ..message import DEFERRED_HEADER, DUE_HEADER, InboundMessage, deferrals, due_in
+from ..message import (
+    DEFERRED_HEADER,
+    DUE_HEADER,
+    REPLAY_GROUP,
+    InboundMessage,
+    deferrals,
+    due_in,
+)
 from ..retry import Action, Decision
 
 DUE_WAIT_MAX: Final = 0.05
@@ -19,9 +26,16 @@ DUE_WAIT_MAX: Final = 0.05
 one due later goes back to the broker (deferred). Never handled early."""
 
 
-def not_due(msg: InboundMessage) -> Decision | None:
+NOT_OURS: Final = Decision(Action.ACK, reason="replayed for another group")
+
+
+def not_due(msg: InboundMessage, group: str) -> Decision | None:
     """A DEFER decision when the message carries a due time more than
-    ``DUE_WAIT_MAX`` ahead."""
+    ``DUE_WAIT_MAX`` ahead; an ACK (``NOT_OURS``, the handler never runs) when it is
+    a dead letter replayed for another consumer group than ``group``."""
+    replayed_for = msg.headers.get(REPLAY_GROUP)
+    if replayed_for is not None and replayed_for != group:
+        return NOT_OURS
     if DUE_HEADER in msg.headers:
         wait = due_in(msg.headers, time.time())
         if wait > DUE_WAIT_MAX:

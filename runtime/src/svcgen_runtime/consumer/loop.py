@@ -398,7 +398,7 @@ class Consumer(Generic[T]):
         from opentelemetry.trace import Status, StatusCode
 
         if msg.headers:
-            deferred = not_due(msg)
+            deferred = not_due(msg, self.spec.group)
             if deferred is not None:
                 return deferred
         with tracing.processing(
@@ -421,7 +421,7 @@ class Consumer(Generic[T]):
         """Run the handler and decide; a forced cancel releases the message and raises."""
         attempt = msg.delivery_count
         if msg.headers:
-            deferred = not_due(msg)
+            deferred = not_due(msg, self.spec.group)
             if deferred is not None:
                 return deferred
             if DUE_HEADER in msg.headers:

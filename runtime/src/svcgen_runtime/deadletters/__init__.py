@@ -42,7 +42,12 @@ _DEAD_LETTER_HEADERS: Final = (
     m.DLQ_REASON,
     m.DLQ_ID,
 )
-_RESET_HEADERS: Final = (m.ATTEMPT_HEADER, m.DUE_HEADER, m.DEFERRED_HEADER)
+_RESET_HEADERS: Final = (
+    m.ATTEMPT_HEADER,
+    m.DUE_HEADER,
+    m.DEFERRED_HEADER,
+    m.REPLAY_GROUP,
+)
 """Headers a replay drops: the attempt count starts again, nothing is deferred."""
 
 
@@ -128,12 +133,16 @@ class DeadLetter:
         }
 
 
-def replay_headers(letter: DeadLetter, *, now: float | None = None) -> dict[str, str]:
+def replay_headers(
+    letter: DeadLetter, *, group: str | None = None, now: float | None = None
+) -> dict[str, str]:
     """The headers a replayed ``letter`` is sent with.
 
     The message's own headers stay as they were; the attempt count starts again
     (the attempt, due and deferral headers are dropped); the dead-letter headers
     move under ``x-svcgen-replayed-`` and the replay's time and count are added.
+    ``group`` (the consumer's group) goes in ``x-svcgen-replay-group``: consumers of
+    other groups reading the same source ack the message without handling it.
     """
     headers = {
         name: value
@@ -148,6 +157,8 @@ def replay_headers(letter: DeadLetter, *, now: float | None = None) -> dict[str,
     previous = _number(letter.headers.get(REPLAY_COUNT)) or 0
     headers[REPLAY_COUNT] = str(int(previous) + 1)
     headers[REPLAYED_AT] = f"{time.time() if now is None else now:.3f}"
+    if group is not None:
+        headers[m.REPLAY_GROUP] = group
     return m.safe_headers(headers)
 
 

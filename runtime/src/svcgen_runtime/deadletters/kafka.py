@@ -59,6 +59,10 @@ MARK_GROUP: Final = "x-svcgen-dlq-group"
 MARK_DONE: Final = "x-svcgen-dlq-done"
 MARK_ACTION: Final = "x-svcgen-dlq-action"
 READ_WAIT_MS: Final = 500
+FETCH_MAX_WAIT_MS: Final = 100
+CONFIRM_WAIT_MS: Final = READ_WAIT_MS
+"""The fetch that confirms nothing lies past a partition's reported end offset
+(a few long-polls of ``FETCH_MAX_WAIT_MS``)."""
 IDLE_READS: Final = 4
 """Empty fetches of ``READ_WAIT_MS`` after which a partition counts as read to its
 end although its end offset was not reached (an end offset a server overstates)."""
@@ -139,7 +143,7 @@ class KafkaDeadLetters:
                 letter.target(self._place),
                 letter.body,
                 key=ref.key,
-                headers=replay_headers(letter),
+                headers=replay_headers(letter, group=self._place.group),
             )
 
         async def remove(letter: DeadLetter, ref: _Ref) -> None:
@@ -309,22 +313,25 @@ async def _records(
     end: int,
     part: _Partition | None = None,
 ) -> AsyncGenerator[Any, None]:
-    """The records of ``tp`` from the consumer's position up to ``end`` (excluded);
-    ``part.end`` follows what was read."""
-    nxt, idle = -1, 0
-    while nxt < end:
-        batch = await consumer.getmany(tp, timeout_ms=READ_WAIT_MS)
+    """The records of ``tp`` from the consumer's position to the end: up to ``end``,
+    then on until a fetch comes back empty, because a server's end offset can
+    understate what is there (Tansu 0.6 counts record batches, not records: five
+    dead letters produced in one batch leave an end offset of 1). ``part.end``
+    follows what was read."""
+    nxt, idle = await consumer.position(tp), 0
+    while True:
+        wait = READ_WAIT_MS if nxt < end else CONFIRM_WAIT_MS
+        batch = await consumer.getmany(tp, timeout_ms=wait)
         records = batch.get(tp, [])
         if not records:
+            if nxt >= end:
+                break  # read to the end, and nothing after it
             idle += 1
             if idle >= IDLE_READS:
                 return  # the end offset overstated what there is
             continue
         idle = 0
         for record in records:
-            if record.offset >= end:
-                nxt = end
-                break
             nxt = record.offset + 1
             if part is not None:
                 part.end = nxt
@@ -393,6 +400,9 @@ def _new_consumer(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         request_timeout_ms=REQUEST_TIMEOUT_MS,
+        # short long-polls: a fetch in flight at the old position delays the first
+        # fetch after a seek by up to this long
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
     )
 
 

@@ -101,7 +101,7 @@ class MqttDeadLetters:
         check_targets((letter for letter, _ in entries), self._place, _wildcard)
 
         async def send(letter: DeadLetter, mid: int) -> None:
-            headers = replay_headers(letter)
+            headers = replay_headers(letter, group=self._place.group)
             headers.setdefault(ID_PROPERTY, letter.id)
             target = letter.target(self._place)
             props = user_props(headers, letter.key)

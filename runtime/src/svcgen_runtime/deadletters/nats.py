@@ -75,7 +75,9 @@ class NatsDeadLetters:
         async def send(letter: DeadLetter, seq: int) -> None:
             headers = {
                 name: value
-                for name, value in replay_headers(letter).items()
+                for name, value in replay_headers(
+                    letter, group=self._place.group
+                ).items()
                 if not name.lower().startswith("nats-")
             }
             headers[MSG_ID] = REPLAY_ID.format(stream=self.stream, seq=seq)

@@ -122,7 +122,9 @@ class RabbitMQDeadLetters:
             for message, letter in chosen:
                 await pace.wait()
                 copy = amqp_message(
-                    letter.body, key=letter.key, headers=replay_headers(letter)
+                    letter.body,
+                    key=letter.key,
+                    headers=replay_headers(letter, group=self._place.group),
                 )
                 await publish_confirmed(
                     channel,

@@ -87,7 +87,9 @@ class RedisDeadLetters:
         )
         async for letter in letters:
             await pace.wait()
-            fields = encode_fields(letter.body, letter.key, replay_headers(letter))
+            fields = encode_fields(
+                letter.body, letter.key, replay_headers(letter, group=self._place.group)
+            )
             fields += ["group", self._place.group]
             moved = await self._call(
                 self._replay(
