@@ -14,15 +14,12 @@ docs/contracts.md; the schema rules in ``contracts_schema``.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from .contracts_dump import load_models
 from .contracts_git import service_at
 from .contracts_schema import Finding, Role, compare
 from .errors import EXIT_DRIFT, EXIT_OK, ProjectError, SpecError, visible
@@ -30,9 +27,6 @@ from .plan import make_plan
 from .spec import SPEC_FILENAME, load_spec, parse_spec, read_spec
 from .spec_models import ServiceSpec
 from .spec_reader import Positions, parse_yaml
-
-DUMP_TIMEOUT: Final = 300.0
-"""The longest the import of one tree's models may take."""
 
 _SECTIONS: Final = {"consumer": "consumers", "publisher": "publishers", "task": "tasks"}
 _ROLES: Final[dict[str, tuple[Role, ...]]] = {
@@ -143,7 +137,10 @@ def check_against(root: Path, ref: str, *, all_changes: bool = False) -> Report:
         old_root = service_at(root, ref, Path(tmp))
         old_spec = _old_spec(old_root / SPEC_FILENAME, ref)
         old = collect(old_root, old_spec, None)
-        _load_models({f"{ref}": old, "the work tree": new})
+        sides = {f"at {ref}": old, "in the work tree": new}
+        loaded = load_models({where: (c.root, c.refs()) for where, c in sides.items()})
+        for where, contract in sides.items():
+            contract.models = loaded[where]
     return Report(ref, tuple(sorted(diff(old, new))), all_changes)
 
 
@@ -208,51 +205,6 @@ def _section_line(pos: Positions | None, section: str) -> int:
     if pos is None or (section,) not in pos.keys:
         return 1
     return pos.keys[(section,)].line
-
-
-def _load_models(sides: dict[str, Contract]) -> None:
-    """Each side's models, from a ``contracts_dump`` process per side, run at once."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # nothing written in src/
-    running = {}
-    for where, contract in sides.items():
-        refs = contract.refs()
-        if refs:
-            command = [sys.executable, "-P", "-m", "svcgen.contracts_dump"]
-            running[where] = subprocess.Popen(
-                [*command, str(contract.root), *refs],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-            )
-    for where, process in running.items():
-        try:
-            out, err = process.communicate(timeout=DUMP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise ProjectError(
-                f"importing the message models of {where} took more than "
-                f"{DUMP_TIMEOUT:g}s: check what the model modules do at import"
-            ) from None
-        try:
-            answer = json.loads(out)
-        except ValueError:
-            said = err.decode("utf-8", "replace").strip().splitlines()
-            raise ProjectError(
-                f"importing the message models of {where} failed "
-                f"({said[-1] if said else f'exit status {process.returncode}'}): "
-                "run svcgen check where the service and its dependencies are installed"
-            ) from None
-        if "error" in answer:
-            raise ProjectError(f"at {where}: {_reworded(answer['error'])}")
-        sides[where].models = answer["models"]
-
-
-def _reworded(message: str) -> str:
-    """``svcgen docs``'s import errors (the importer is shared), said for check."""
-    return message.replace("svcgen docs", "svcgen check --against").replace(
-        ", or pass --no-schemas", ""
-    )
 
 
 # -- the diff ---------------------------------------------------------------------
@@ -349,17 +301,14 @@ def _operation(o: Operation, n: Operation, spec: str) -> list[Change]:
             )
         )
     if o.dead_letter != n.dead_letter:
-        now = (
-            f"go to {n.dead_letter}"
-            if n.dead_letter
-            else "are dropped (dead_letter: none)"
-        )
-        was = o.dead_letter or "dropped"
-        breaking = o.dead_letter is not None
-        text = f"{n.label}'s dead letters now {now} (was {was})"
-        if breaking:
+        now = f"now go to {n.dead_letter}" if n.dead_letter else "are now dropped"
+        was = f"went to {o.dead_letter}" if o.dead_letter else "were dropped"
+        text = f"{n.label}'s dead letters {now} (they {was})"
+        if o.dead_letter is not None:
             text += f"; tools and alerts that read {o.dead_letter} miss them"
-        found.append(Change(spec, n.line("dead_letter"), breaking, text))
+        found.append(
+            Change(spec, n.line("dead_letter"), o.dead_letter is not None, text)
+        )
     if o.message != n.message:
         found.append(_message_swap(o, n, spec))
     return found

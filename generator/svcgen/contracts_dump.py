@@ -1,5 +1,5 @@
-"""``python -m svcgen.contracts_dump ROOT MODULE:CLASS...``: the message models of one
-tree of a service, as JSON on standard output.
+"""The message models of each tree of a service, each read in a process of its own:
+``load_models`` runs ``python -m svcgen.contracts_dump ROOT MODULE:CLASS...`` per tree.
 
 ``svcgen check --against`` compares the models of the work tree with those of a
 commit, and both trees hold modules of the same names (``shop.models``). One process
@@ -9,7 +9,9 @@ this module: it imports each model from ``ROOT/src`` (as ``svcgen docs`` does) a
 prints, per model, its JSON Schema for validation (what the service accepts) and
 for serialization (what it sends), and where the model and each of its fields are
 defined (file relative to ROOT, line) for the report. It prints
-``{"error": sentence}`` instead when a model cannot be imported or described.
+``{"error": sentence}`` instead when a model cannot be imported or described. The
+processes run at once, with ``PYTHONDONTWRITEBYTECODE`` (no ``__pycache__`` written
+into the work tree) and ``-P`` (the current directory is not on the path).
 """
 
 from __future__ import annotations
@@ -19,12 +21,84 @@ import enum
 import functools
 import inspect
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, get_args
 
 from .docs import _import_model
 from .errors import ProjectError
+
+RAISED = "importing the message models raised"
+DUMP_TIMEOUT = 300.0
+"""The longest the import of one tree's models may take."""
+
+
+def load_models(trees: dict[str, tuple[Path, list[str]]]) -> dict[str, dict[str, Any]]:
+    """``{where: (root, refs)}`` to ``{where: dump(root, refs)}``, each tree read by a
+    process of its own, all at once; ``where`` ("at HEAD", "in the work tree") names
+    the tree in an error.
+
+    Raises:
+        ProjectError: a model cannot be imported or described, in one sentence.
+    """
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-P", "-m", "svcgen.contracts_dump"]
+    running = {
+        where: subprocess.Popen(
+            [*command, str(root), *refs],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for where, (root, refs) in trees.items()
+        if refs
+    }
+    done: dict[str, tuple[bytes, bytes, int]] = {}
+    try:
+        for where, process in running.items():
+            out, err = process.communicate(timeout=DUMP_TIMEOUT)
+            done[where] = (out, err, process.returncode)
+    except subprocess.TimeoutExpired:
+        raise ProjectError(
+            f"importing the message models {where} took more than "
+            f"{DUMP_TIMEOUT:g}s: check what the model modules do at import"
+        ) from None
+    finally:
+        for process in running.values():
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
+    return {
+        where: _answer(where, *done.get(where, (b'{"models": {}}', b"", 0)))
+        for where in trees
+    }
+
+
+def _answer(where: str, out: bytes, err: bytes, status: int) -> dict[str, Any]:
+    try:
+        answer = json.loads(out)
+    except ValueError:
+        said = err.decode("utf-8", "replace").strip().splitlines()
+        raise ProjectError(
+            f"importing the message models {where} failed "
+            f"({said[-1] if said else f'exit status {status}'}): run svcgen check "
+            "where the service and its dependencies are installed"
+        ) from None
+    if "error" not in answer:
+        return dict(answer["models"])
+    message = str(answer["error"])
+    if message.startswith(RAISED):
+        fix = (
+            "fix the model modules so that they import"
+            if where == "in the work tree"
+            else "compare against a revision whose models import"
+        )
+        raise ProjectError(f"{where}: {message}; {fix}")
+    # svcgen docs's importer, shared: its sentences said for check
+    message = message.replace("svcgen docs", "svcgen check --against")
+    raise ProjectError(f"{where}: {message.replace(', or pass --no-schemas', '')}")
 
 
 def dump(root: Path, refs: list[str]) -> dict[str, Any]:
@@ -142,9 +216,7 @@ def main(argv: list[str]) -> int:
     except ProjectError as exc:
         out = {"error": str(exc)}
     except Exception as exc:  # the service's own code failed: its problem, said once
-        out = {
-            "error": f"importing the message models raised {type(exc).__name__}: {exc}"
-        }
+        out = {"error": f"{RAISED} {type(exc).__name__}: {exc}"}
     sys.stdout.write(json.dumps(out))
     return 0
 

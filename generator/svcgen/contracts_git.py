@@ -67,6 +67,7 @@ def service_at(root: Path, ref: str, into: Path) -> Path:
         ProjectError: the ref is unsafe or names no commit, ``root`` is not in a git
             repository, or the service has no service.yaml at ``ref``.
     """
+    here = "the current directory" if str(root) == "." else str(root)
     if not ref or _UNSAFE_REF.search(ref):
         raise ProjectError(
             f"--against {visible(ref)!r} is not a git revision: name a branch, tag or "
@@ -76,7 +77,7 @@ def service_at(root: Path, ref: str, into: Path) -> Path:
         prefix = _git(root, "rev-parse", "--show-prefix").decode().strip()
     except _GitFailed:
         raise ProjectError(
-            f"{root} is not in a git repository, so there is nothing to compare "
+            f"{here} is not in a git repository, so there is nothing to compare "
             "against: run svcgen check --against in a git checkout of the service"
         ) from None
     try:
@@ -94,7 +95,7 @@ def service_at(root: Path, ref: str, into: Path) -> Path:
         )
     except _GitFailed:
         raise ProjectError(
-            f"{ref} names no commit in the repository of {root}: fetch it first "
+            f"{ref} names no commit in the repository of {here}: fetch it first "
             "(git fetch origin main) or name a branch, tag or commit that exists"
         ) from None
     spec = f"{prefix}service.yaml"

@@ -25,28 +25,27 @@ taken to send only the fields their schema declares, so a new optional field is 
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Final, Literal
+from typing import Any, Literal
+
+from .contracts_shapes import (
+    BOUNDS,
+    bound,
+    bound_within,
+    branches,
+    describe,
+    enum_values,
+    json_types,
+    listed,
+    multiple,
+    overlap,
+    resolve,
+    shown,
+    shown_text,
+    within,
+)
 
 Role = Literal["read", "written"]
-
-_ANNOTATIONS: Final = frozenset(
-    {"title", "description", "default", "examples", "deprecated", "readOnly"}
-    | {"writeOnly", "$comment", "discriminator"}
-)
-"""Keys that describe a value without constraining it."""
-
-_BOUNDS: Final = {
-    "minLength": ("minimum length", "lower"),
-    "maxLength": ("maximum length", "upper"),
-    "minItems": ("minimum number of items", "lower"),
-    "maxItems": ("maximum number of items", "upper"),
-    "minimum": ("minimum", "lower"),
-    "maximum": ("maximum", "upper"),
-}
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class _Walk:
     def __init__(self, old: dict[str, Any], new: dict[str, Any], role: Role) -> None:
         self.role = role
         self.w_root, self.r_root = _pair(old, new, role)
-        self._open: set[tuple[int, int]] = set()
+        self._open: set[tuple[str, str]] = set()
 
     # -- helpers ------------------------------------------------------------------
 
@@ -112,17 +111,17 @@ class _Walk:
 
     def sub(self, w: Any, r: Any, at: _At) -> list[Finding]:
         """Findings for writer schema ``w`` against reader schema ``r``."""
-        w, w_def = _resolve(w, self.w_root)
-        r, r_def = _resolve(r, self.r_root)
+        w, w_def = resolve(w, self.w_root)
+        r, r_def = resolve(r, self.r_root)
         new_def = self._new_side(w_def, r_def)
         if new_def is not None:
             at = replace(at, model=new_def, field=None)
-        key = (id(w), id(r))
+        key = (w_def or str(id(w)), r_def or str(id(r)))
         if key in self._open:
             return []  # a recursive model, compared once
         self._open.add(key)
         try:
-            wb, rb = _branches(w), _branches(r)
+            wb, rb = branches(w), branches(r)
             if len(wb) > 1 or len(rb) > 1:
                 return self._union(wb, rb, at)
             return self._single(w, r, at)
@@ -133,11 +132,11 @@ class _Walk:
         found: list[Finding] = []
         matched: set[int] = set()
         for w in wb:
-            wr = _resolve(w, self.w_root)[0]
+            wr = resolve(w, self.w_root)[0]
             trials = []
             for i, r in enumerate(rb):
-                rr = _resolve(r, self.r_root)[0]
-                if not _overlap(_types(wr), _types(rr)):
+                rr = resolve(r, self.r_root)[0]
+                if not overlap(json_types(wr), json_types(rr)):
                     continue
                 result = self.sub(w, r, at)
                 trials.append((sum(f.breaking for f in result), i, result))
@@ -145,9 +144,9 @@ class _Walk:
                 found.append(
                     self._by_role(
                         at,
-                        f"no longer accepts {_describe(wr)}; writers of the old "
+                        f"no longer accepts {describe(wr)}; writers of the old "
                         "contract may send it",
-                        f"may now be {_describe(wr)}, which readers of the old "
+                        f"may now be {describe(wr)}, which readers of the old "
                         "contract do not accept",
                         breaking=True,
                     )
@@ -158,21 +157,21 @@ class _Walk:
             found.extend(result)
         for i, r in enumerate(rb):
             if i not in matched:
-                rr = _resolve(r, self.r_root)[0]
+                rr = resolve(r, self.r_root)[0]
                 found.append(
                     self._by_role(
                         at,
-                        f"now also accepts {_describe(rr)}",
-                        f"is no longer sent as {_describe(rr)}",
+                        f"now also accepts {describe(rr)}",
+                        f"is no longer sent as {describe(rr)}",
                         breaking=False,
                     )
                 )
         return found
 
     def _single(self, w: dict[str, Any], r: dict[str, Any], at: _At) -> list[Finding]:
-        wt, rt = _types(w), _types(r)
-        if rt is not None and (wt is None or not _within(wt, rt)):
-            old, new = self._old_new(_describe(w), _describe(r))
+        wt, rt = json_types(w), json_types(r)
+        if rt is not None and (wt is None or not within(wt, rt)):
+            old, new = self._old_new(describe(w), describe(r))
             return [
                 self._by_role(
                     at,
@@ -184,8 +183,8 @@ class _Walk:
                 )
             ]
         found: list[Finding] = []
-        if wt is not None and (rt is None or not _within(rt, wt)):
-            old, new = self._old_new(_describe(w), _describe(r))
+        if wt is not None and (rt is None or not within(rt, wt)):
+            old, new = self._old_new(describe(w), describe(r))
             verb = "widened" if self.role == "read" else "narrowed"
             found.append(self._found(False, at, f"{verb} from {old} to {new}"))
         found += self._values(w, r, at)
@@ -198,15 +197,15 @@ class _Walk:
         return found
 
     def _values(self, w: dict[str, Any], r: dict[str, Any], at: _At) -> list[Finding]:
-        wv, rv = _values(w), _values(r)
+        wv, rv = enum_values(w), enum_values(r)
         if rv is None and wv is None:
             return []
         if rv is None:
             return [
                 self._by_role(
                     at,
-                    f"now accepts any value (was {_listed(wv)})",
-                    f"is now restricted to {_listed(wv)}",
+                    f"now accepts any value (was {listed(wv)})",
+                    f"is now restricted to {listed(wv)}",
                     breaking=False,
                 )
             ]
@@ -214,9 +213,9 @@ class _Walk:
             return [
                 self._by_role(
                     at,
-                    f"now accepts only {_listed(rv)}; writers of the old contract may "
+                    f"now accepts only {listed(rv)}; writers of the old contract may "
                     "send other values",
-                    f"is no longer restricted to {_listed(rv)}, which readers of the "
+                    f"is no longer restricted to {listed(rv)}, which readers of the "
                     "old contract expect",
                     breaking=True,
                 )
@@ -228,9 +227,9 @@ class _Walk:
             found.append(
                 self._by_role(
                     at,
-                    f"no longer accepts {_listed(missing)}; writers of the old "
+                    f"no longer accepts {listed(missing)}; writers of the old "
                     "contract may send it",
-                    f"may now be {_listed(missing)}, which readers of the old "
+                    f"may now be {listed(missing)}, which readers of the old "
                     "contract do not accept",
                     breaking=True,
                 )
@@ -239,8 +238,8 @@ class _Walk:
             found.append(
                 self._by_role(
                     at,
-                    f"now also accepts {_listed(extra)}",
-                    f"is no longer sent as {_listed(extra)}",
+                    f"now also accepts {listed(extra)}",
+                    f"is no longer sent as {listed(extra)}",
                     breaking=False,
                 )
             )
@@ -251,12 +250,12 @@ class _Walk:
     ) -> list[Finding]:
         found = []
         integer = types == {"integer"}
-        for key, (label, side) in _BOUNDS.items():
-            wb, rb = _bound(w, key, integer), _bound(r, key, integer)
+        for key, (label, side) in BOUNDS.items():
+            wb, rb = bound(w, key, integer), bound(r, key, integer)
             if wb == rb:
                 continue
-            tighter = _tighter(wb, rb, side)  # the writer's is within the reader's
-            old, new = self._old_new(_shown(wb), _shown(rb))
+            tighter = bound_within(wb, rb, side)  # the writer's is within the reader's
+            old, new = self._old_new(shown(wb), shown(rb))
             change = f"{label} is now {new} (was {old})"
             found.append(
                 self._by_role(
@@ -282,7 +281,7 @@ class _Walk:
             if wv == rv:
                 continue
             old, new = self._old_new(wv, rv)
-            change = f"{label} is now {_shown_text(new)} (was {_shown_text(old)})"
+            change = f"{label} is now {shown_text(new)} (was {shown_text(old)})"
             breaking = rv is not None
             found.append(
                 self._by_role(
@@ -304,13 +303,13 @@ class _Walk:
             )
         wm, rm = w.get("multipleOf"), r.get("multipleOf")
         if wm != rm:
-            breaking = rm is not None and (wm is None or not _multiple(wm, rm))
+            breaking = rm is not None and (wm is None or not multiple(wm, rm))
             old, new = self._old_new(wm, rm)
             found.append(
                 self._found(
                     breaking,
                     at,
-                    f"multipleOf is now {_shown(new)} (was {_shown(old)})"
+                    f"multipleOf is now {shown(new)} (was {shown(old)})"
                     + (
                         "; values the old contract allowed may be rejected"
                         if breaking
@@ -426,161 +425,3 @@ class _Walk:
                 )
             )
         return found
-
-
-# -- schema shapes -------------------------------------------------------------------
-
-
-def _resolve(schema: Any, root: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """``schema`` with ``$ref`` (and an ``allOf`` of one) followed into ``$defs``, and
-    the name of the last definition followed."""
-    name = None
-    seen = 0
-    while isinstance(schema, dict) and seen < 64:
-        seen += 1
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            name = ref.removeprefix("#/$defs/")
-            siblings = {k: v for k, v in schema.items() if k != "$ref"}
-            schema = {**root.get("$defs", {}).get(name, {}), **_constraining(siblings)}
-            continue
-        every = schema.get("allOf")
-        if isinstance(every, list) and len(every) == 1:
-            rest = {k: v for k, v in schema.items() if k != "allOf"}
-            schema = {**every[0], **_constraining(rest)}
-            continue
-        break
-    return (schema if isinstance(schema, dict) else {}), name
-
-
-def _constraining(schema: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in schema.items() if k not in _ANNOTATIONS}
-
-
-def _branches(schema: dict[str, Any]) -> list[Any]:
-    for key in ("anyOf", "oneOf"):
-        if isinstance(schema.get(key), list):
-            return [b for branch in schema[key] for b in _flat(branch)]
-    return [schema]
-
-
-def _flat(branch: Any) -> Iterator[Any]:
-    if isinstance(branch, dict) and set(branch) & {"anyOf", "oneOf"}:
-        yield from _branches(branch)
-    else:
-        yield branch
-
-
-_JSON_TYPES: Final = {
-    bool: "boolean",
-    int: "integer",
-    float: "number",
-    str: "string",
-    type(None): "null",
-    list: "array",
-    dict: "object",
-}
-
-
-def _types(schema: dict[str, Any]) -> set[str] | None:
-    """The JSON types ``schema`` allows; None: any."""
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        return {kind}
-    if isinstance(kind, list):
-        return {str(k) for k in kind}
-    values = _values(schema)
-    if values is not None:
-        return {_JSON_TYPES.get(type(v), "string") for v in values}
-    if "properties" in schema or "additionalProperties" in schema:
-        return {"object"}
-    if "items" in schema or "prefixItems" in schema:
-        return {"array"}
-    return None
-
-
-def _within(inner: set[str], outer: set[str]) -> bool:
-    return all(t in outer or (t == "integer" and "number" in outer) for t in inner)
-
-
-def _overlap(a: set[str] | None, b: set[str] | None) -> bool:
-    return a is None or b is None or _within(a, b) or _within(b, a) or bool(a & b)
-
-
-def _values(schema: dict[str, Any]) -> list[Any] | None:
-    if "const" in schema:
-        return [schema["const"]]
-    if isinstance(schema.get("enum"), list):
-        return list(schema["enum"])
-    return None
-
-
-def _bound(
-    schema: dict[str, Any], key: str, integer: bool
-) -> tuple[float, bool] | None:
-    """A bound as (value, exclusive); on integers an exclusive bound made inclusive."""
-    exclusive = {"minimum": "exclusiveMinimum", "maximum": "exclusiveMaximum"}.get(key)
-    value = schema.get(key)
-    bound = None if value is None else (float(value), False)
-    if exclusive and isinstance(schema.get(exclusive), int | float):
-        ex = float(schema[exclusive])
-        if integer:
-            ex_bound = math.floor(ex) + 1.0 if key == "minimum" else math.ceil(ex) - 1.0
-            candidate = (ex_bound, False)
-        else:
-            candidate = (ex, True)
-        if bound is None or _tighter(candidate, bound, _BOUNDS[key][1]):
-            bound = candidate
-    return bound
-
-
-def _tighter(
-    inner: tuple[float, bool] | None, outer: tuple[float, bool] | None, side: str
-) -> bool:
-    """``inner`` lies within ``outer`` (None: unbounded)."""
-    if outer is None:
-        return True
-    if inner is None:
-        return False
-    if inner[0] == outer[0]:
-        return inner[1] or not outer[1]
-    return inner[0] > outer[0] if side == "lower" else inner[0] < outer[0]
-
-
-def _multiple(inner: float, outer: float) -> bool:
-    ratio = inner / outer
-    return math.isclose(ratio, round(ratio))
-
-
-def _shown(bound: Any) -> str:
-    if bound is None:
-        return "none"
-    if isinstance(bound, tuple):
-        value, exclusive = bound
-        text = f"{value:g}"
-        return f"{text} (exclusive)" if exclusive else text
-    return f"{bound:g}" if isinstance(bound, float) else str(bound)
-
-
-def _shown_text(value: Any) -> str:
-    return "none" if value is None else json.dumps(value)
-
-
-def _listed(values: list[Any] | None) -> str:
-    return ", ".join(json.dumps(v) for v in values or [])
-
-
-def _describe(schema: dict[str, Any]) -> str:
-    """A short name of what ``schema`` allows: ``null``, ``string (date-time)``."""
-    values = _values(schema)
-    if values is not None:
-        return _listed(values)
-    types = _types(schema)
-    if types is None:
-        return "any value"
-    text = " or ".join(sorted(types))
-    if "format" in schema:
-        text += f" ({schema['format']})"
-    elif types == {"object"} and schema.get("title"):
-        text += f" {schema['title']}"
-    return text
