@@ -132,15 +132,18 @@ class _Walk:
         found: list[Finding] = []
         matched: set[int] = set()
         for w in wb:
-            wr = resolve(w, self.w_root)[0]
+            wr, w_name = resolve(w, self.w_root)
             trials = []
             for i, r in enumerate(rb):
-                rr = resolve(r, self.r_root)[0]
+                rr, r_name = resolve(r, self.r_root)
                 if not overlap(json_types(wr), json_types(rr)):
                     continue
                 result = self.sub(w, r, at)
-                trials.append((sum(f.breaking for f in result), i, result))
-            if not trials:
+                other = w_name is None or w_name != r_name
+                trials.append((other, sum(f.breaking for f in result), i, result))
+            best = min(trials, key=lambda t: t[:3]) if trials else None
+            if best is None or (best[0] and best[1] and w_name is not None):
+                # no branch takes it: another model (a union member) or type
                 found.append(
                     self._by_role(
                         at,
@@ -152,9 +155,8 @@ class _Walk:
                     )
                 )
                 continue
-            _, i, result = min(trials, key=lambda t: t[:2])
-            matched.add(i)
-            found.extend(result)
+            matched.add(best[2])
+            found.extend(best[3])
         for i, r in enumerate(rb):
             if i not in matched:
                 rr = resolve(r, self.r_root)[0]
