@@ -1,12 +1,13 @@
 """The golden cases of ``svcgen check --against``: build each case's repository, run
 the command in it, and write or compare its output.
 
-A case is a directory under ``cases/``: ``old/`` (the tree committed), ``new/`` (files
-written over it afterwards, the work tree compared), ``args`` (the command line after
-``svcgen check``, split like a shell) and ``expected`` (the exit status on the first
-line, ``# exit N``, then standard output, then standard error with each line
-prefixed ``stderr: ``). A case with a file named ``no-git`` is run outside a git
-repository. Regenerate every ``expected`` with ``python -m tests.contracts.regen``
+A case is a directory under ``cases/``: ``old/`` (files written over ``base/``, the
+shop service, to make the tree committed), ``new/`` (files written over that
+afterwards: the work tree compared), ``args`` (the command line after ``svcgen
+check``, split like a shell) and ``expected`` (the exit status on the first line,
+``# exit N``, then standard output, then standard error with each line prefixed
+``stderr: ``). A case with a file named ``no-base`` starts from an empty tree, one
+with ``no-git`` is run outside a git repository. Regenerate every ``expected`` with ``python -m tests.contracts.regen``
 and review the diff.
 """
 
@@ -23,6 +24,7 @@ from click.testing import CliRunner
 from svcgen.cli import main
 
 CASES = Path(__file__).parent / "cases"
+BASE = Path(__file__).parent / "base"
 
 
 def cases() -> list[Path]:
@@ -40,8 +42,12 @@ def git(repo: Path, *args: str) -> str:
 
 
 def build(case: Path, repo: Path) -> None:
-    """``old/`` committed in a new repository at ``repo``, ``new/`` written over it."""
-    shutil.copytree(case / "old", repo)
+    """``base/`` and ``old/`` committed in a new repository at ``repo``, ``new/``
+    written over them."""
+    repo.mkdir()
+    for layer in ([] if (case / "no-base").exists() else [BASE]) + [case / "old"]:
+        if layer.is_dir():
+            shutil.copytree(layer, repo, dirs_exist_ok=True)
     if not (case / "no-git").exists():
         git(repo, "init", "-q", "-b", "main")
         git(repo, "add", "-A")
