@@ -29,7 +29,12 @@ GIT_TIMEOUT = 120.0
 
 def _git(root: Path, *args: str, stdin: bytes | None = None) -> bytes:
     """Run git in ``root``; its output, or ProjectError with git's own sentence."""
-    env = {**os.environ, "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"}
+    env = {
+        **os.environ,
+        "LC_ALL": "C",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_LITERAL_PATHSPECS": "1",  # a directory named `*` is a name
+    }
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args],
