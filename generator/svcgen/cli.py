@@ -107,15 +107,46 @@ _DRIFT_LABELS = {
 
 @main.command()
 @dir_option
+@click.option(
+    "--against",
+    "ref",
+    metavar="REF",
+    default=None,
+    help="Compare the message contracts with those at this git revision instead "
+    "(exit 1 on a breaking change); the drift check is not run then.",
+)
+@click.option(
+    "--all-changes",
+    is_flag=True,
+    help="With --against: list the non-breaking changes too.",
+)
 @wrapped
-def check(root: Path) -> None:
+def check(root: Path, ref: str | None, all_changes: bool) -> None:
     """Exit 1 with a diff when generated code is stale, missing, extra or hand-edited.
 
+    With --against REF, compare the service's message contracts (channels, models,
+    groups, dead-letter destinations) with those at the git revision REF instead,
+    one line per change with its file:line, and exit 1 on a breaking change. CI runs
+    both, as two steps.
+
     \b
-    Example (in CI):
+    Examples (in CI):
       svcgen check --dir services/orders
+      svcgen check --dir services/orders --against origin/main
     """
     from . import commands
+
+    if ref is not None:
+        from .contracts import check_against
+
+        contracts = check_against(root, ref, all_changes=all_changes)
+        for line in contracts.lines():
+            click.echo(line)
+        sys.exit(contracts.exit_code)
+    if all_changes:
+        raise click.UsageError(
+            "--all-changes lists contract changes: add --against REF"
+        )
 
     drifts, notes = commands.check_with_notes(root)
     for note in notes:

@@ -1,0 +1,20 @@
+"""The shop's messages."""
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Paid(BaseModel):
+    """Read from shop.paid."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order: str
+    amount: float
+
+
+class Receipt(BaseModel):
+    """Sent to shop.receipts."""
+
+    order: str
+    total: int
+    memo: str = ""
