@@ -54,7 +54,11 @@ def refs_of(data: Mapping[str, Any]) -> Iterator[tuple[Loc, str, str]]:
 def hooks_issues(data: Mapping[str, Any], pos: Positions) -> Iterator[SpecIssue]:
     """The problems of the hooks and middleware no single value shows."""
     middleware = data.get("middleware")
-    if isinstance(middleware, dict) and middleware.get("http") and not data.get("http"):
+    if (
+        isinstance(middleware, dict)
+        and middleware.get("http")
+        and data.get("http") is None
+    ):
         yield issue(
             pos,
             ("middleware", "http"),
