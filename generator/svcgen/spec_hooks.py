@@ -64,6 +64,11 @@ def check_function_ref(value: str) -> str:
             raise ValueError(
                 f"{value!r} has a part longer than {NAME_MAX} characters; shorten it"
             )
+    if function == "annotations":  # a stub of it starts: from __future__ import ...
+        raise ValueError(
+            f"{value!r} names 'annotations', which the module's own "
+            "'from __future__ import annotations' takes; rename the function"
+        )
     if function != function.lower():
         raise ValueError(
             f"{value!r} names {function!r}; name a function in snake_case, such as "
