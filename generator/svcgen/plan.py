@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Final
 
 from .kinds import BROKERS
+from .plan_hooks import plan_hooks
 from .plan_options import broker_args, subscription_options
 from .plan_records import (
     AutoscalePlan,
@@ -62,6 +63,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
         for name, b in sorted(spec.brokers.items())
     )
     kinds = {b.name: b.kind for b in brokers}
+    hooks = plan_hooks(spec)
     consumers = tuple(
         ConsumerPlan(
             name=c.name,
@@ -84,6 +86,7 @@ def make_plan(spec: ServiceSpec) -> Plan:
             dedupe=None
             if c.dedupe is None
             else DedupePlan(key=c.dedupe.key, window=c.dedupe.window),
+            middleware=hooks.consumers[c.name],
         )
         for c in sorted(spec.consumers, key=lambda c: c.name)
     )
@@ -141,8 +144,10 @@ def make_plan(spec: ServiceSpec) -> Plan:
             lag_per_replica=spec.autoscale.lag_per_replica,
         ),
         tunings=plan_tunings(spec),
+        hooks=hooks.hooks,
     )
-    app, context = _app_imports(plan, toolbox.imports), _context_imports(plan)
+    app = _app_imports(plan, toolbox.imports | hooks.imports)
+    context = _context_imports(plan)
     return replace(
         plan,
         app_imports=import_sections(app, first_party=package),

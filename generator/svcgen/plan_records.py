@@ -183,6 +183,8 @@ class ConsumerPlan:
     """Its broker options: the broker's merged with its own."""
     dedupe: DedupePlan | None = None
     """Its dedupe (key and window), or None: every message runs the handler."""
+    middleware: tuple[str, ...] = ()
+    """Around its handler, outermost first, as app.py imports them."""
 
     @property
     def options(self) -> Bracket | None:
@@ -316,6 +318,26 @@ class AutoscalePlan:
     lag_per_replica: int
 
 
+class FunctionStub(NamedTuple):
+    """A hook or middleware of a user-owned module svcgen creates when missing."""
+
+    name: str
+    role: str
+    """``hook``, ``consumer`` or ``http``: the signature it is written with."""
+
+
+@dataclass(frozen=True)
+class HooksPlan:
+    """Lifecycle hooks and HTTP middleware, as app.py imports them (``plan_hooks``)."""
+
+    on_start: tuple[str, ...] = ()
+    on_stop: tuple[str, ...] = ()
+    http: tuple[str, ...] = ()
+    """Around every route, outermost first."""
+    stubs: tuple[tuple[str, tuple[FunctionStub, ...]], ...] = ()
+    """The modules of the service's package they live in: path and functions."""
+
+
 @dataclass(frozen=True)
 class Plan:
     service: str
@@ -344,17 +366,17 @@ class Plan:
     """KEDA scaling on the consumers' backlog, or None for a fixed replica count."""
     tunings: tuple[Tuning, ...] = ()
     """The tuning numbers of settings.py, each overridable at start-up."""
+    hooks: HooksPlan = HooksPlan()
 
     @property
     def uses_context(self) -> bool:
-        """Some handler, route or task receives the context."""
-        return bool(self.consumers or self.routes or self.tasks)
+        """Some handler, route, task or hook receives the context."""
+        hooks = self.hooks.on_start or self.hooks.on_stop
+        return bool(self.consumers or self.routes or self.tasks or hooks)
 
     @property
     def has_context(self) -> bool:
-        return bool(
-            self.publishers or self.consumers or self.routes or self.tasks
-        ) or bool(self.resources)
+        return self.uses_context or bool(self.publishers or self.resources)
 
     @property
     def effects(self) -> bool:

@@ -154,6 +154,16 @@ def render(plan: Plan) -> Rendered:
     _toolbox_stubs(plan, stub)
     for model in plan.model_stubs:
         stub(model.path, "stubs/models.py.jinja", stub=model)
+    for path, functions in plan.hooks.stubs:
+        stub(
+            path,
+            "stubs/functions.py.jinja",
+            functions=functions,
+            imports=import_sections(
+                _function_imports(plan, {f.role for f in functions}),
+                first_party=plan.package,
+            ),
+        )
     stub(OVERLAY, OVERLAY_TEMPLATE)
     return Rendered(
         generated=Files(generated, generated.__getitem__, fingerprinted=True),
@@ -180,6 +190,32 @@ def _handler_imports(plan: Plan, payload_import: Import | None) -> set[Import]:
     }
     if payload_import is not None:
         imports.add(payload_import._replace(alias=None))  # no alias in a stub
+    return imports
+
+
+_ROLE_IMPORTS: Final = {
+    "consumer": (
+        Import("typing", "Any", None),
+        Import("svcgen_runtime", "Outcome", None),
+        Import("svcgen_runtime.middleware", "Next", None),
+        Import("svcgen_runtime.middleware", "Received", None),
+    ),
+    "http": (
+        Import("starlette.requests", "Request", None),
+        Import("starlette.responses", "Response", None),
+        Import("svcgen_runtime.http", "Endpoint", None),
+    ),
+}
+
+
+def _function_imports(plan: Plan, roles: set[str]) -> set[Import]:
+    """Imports of a user-owned module of hooks and middleware."""
+    imports = {
+        Import("__future__", "annotations", None),
+        Import(f"{plan.package}._generated.context", "Context", None),
+    }
+    for role in roles:
+        imports.update(_ROLE_IMPORTS.get(role, ()))
     return imports
 
 

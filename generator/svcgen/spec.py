@@ -25,6 +25,7 @@ from .errors import SpecError, SpecIssue
 from .names import task_keys_bucket, task_keys_prefix
 from .spec_checks import cross_references
 from .spec_checks_effects import effects_issues
+from .spec_checks_hooks import hooks_issues
 from .spec_checks_toolbox import toolbox_issues
 from .spec_models import ServiceSpec, json_schema
 from .spec_reader import (
@@ -70,6 +71,7 @@ def parse_spec(text: str, *, filename: str = SPEC_FILENAME) -> ServiceSpec:
     issues.extend(cross_references(data, pos))
     issues.extend(toolbox_issues(data, pos))
     issues.extend(effects_issues(data, pos))
+    issues.extend(hooks_issues(data, pos))
     if issues or spec is None:
         inner = {
             SpecIssue(*inside(text, i.line, i.column), i.path, i.message)

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from .kinds import BrokerKind
 from .names import package_name
+from .spec_hooks import FunctionRefs, HooksSpec, MiddlewareSpec
+from .spec_hooks import SpecModel as _Model
 from .spec_values import (
     DEFAULT_DEDUPE_KEY,
     DURATION_PATTERN,
@@ -29,12 +31,6 @@ from .spec_values import (
     ServiceName,
     Text,
 )
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
-    )
 
 
 class KafkaOptions(_Model):
@@ -233,6 +229,9 @@ class ConsumerSpec(_Model):
     """Effects exactly once: skip a message whose key was already handled (see
     ``DedupeSpec``; ``dedupe: {}`` takes the defaults). Needs a postgres
     database."""
+    middleware: FunctionRefs = Field(default_factory=list)
+    """Middleware around this consumer's handler only, inside the service-wide
+    ``middleware.consumers`` (see ``MiddlewareSpec``)."""
     description: Text = ""
     """Free text, written into the generated code as a comment and docstring."""
 
@@ -429,6 +428,10 @@ class ServiceSpec(_Model):
     """Drain settings."""
     autoscale: AutoscaleSpec | None = None
     """Scale on the consumers' backlog with KEDA; without it, a fixed replica count."""
+    hooks: HooksSpec | None = None
+    """Functions run at start and at stop, once per process (see ``HooksSpec``)."""
+    middleware: MiddlewareSpec | None = None
+    """Functions around every handler and route (see ``MiddlewareSpec``)."""
 
     @property
     def package(self) -> str:

@@ -80,8 +80,8 @@ def test_bad_input_exits_2_with_every_error_and_no_traceback(
         "svc/service.yaml:2:21: brokers.b.kind: expected 'memory', 'kafka', "
         "'rabbitmq', 'nats', 'redis' or 'mqtt', got a string ('x')\n"
         "svc/service.yaml:3:1: foo: unknown key 'foo'; expected one of: autoscale, "
-        "brokers, consumers, description, http, name, publishers, resources, "
-        "schedules, shutdown, tasks\n"
+        "brokers, consumers, description, hooks, http, middleware, name, "
+        "publishers, resources, schedules, shutdown, tasks\n"
         "2 errors in svc/service.yaml\n"
     )
     assert "Traceback" not in result.output

@@ -154,6 +154,28 @@ def _message(package: str) -> st.SearchStrategy[str | None]:
     )
 
 
+def _functions(package: str) -> st.SearchStrategy[list[str]]:
+    """Import paths of hooks and middleware: names app.py and the stubs use,
+    modules svcgen writes, keywords, dunders, and hostile text."""
+    function = st.sampled_from(["log", "build_app", "settings", "ctx", "chain"])
+    fine = st.tuples(st.sampled_from([f"{package}.mw", f"{package}.life"]), function)
+    refused = st.tuples(
+        st.sampled_from(
+            [
+                f"{package}.models",
+                f"{package}._generated.app",
+                f"{package}.handlers",
+                package,
+                f"{package}.class",
+                f"{package}.__init__",
+            ]
+        ),
+        st.sampled_from(["log", "annotations", "Log"]),
+    )
+    ref = st.one_of(fine.map(":".join), fine.map(":".join), refused.map(":".join))
+    return st.lists(st.one_of(ref, ref, ref, hostile), max_size=2)
+
+
 def _maybe(draw: st.DrawFn, key: str, values: st.SearchStrategy[Any]) -> dict[str, Any]:
     """``{key: value}`` half of the time, else nothing."""
     return {key: draw(values)} if draw(st.booleans()) else {}
@@ -211,6 +233,7 @@ def specs(draw: st.DrawFn, package: str) -> str:
             **_maybe(draw, "description", hostile),
             "message": draw(_message(package)),
             **_maybe(draw, "dedupe", dedupes),
+            **_maybe(draw, "middleware", _functions(package)),
         }
         for _ in range(draw(st.integers(0, 3)))
     ]
@@ -273,6 +296,16 @@ def specs(draw: st.DrawFn, package: str) -> str:
     resources = _resources(draw)
     if resources:
         spec["resources"] = resources
+    if draw(st.booleans()):
+        spec["hooks"] = {
+            **_maybe(draw, "on_start", _functions(package)),
+            **_maybe(draw, "on_stop", _functions(package)),
+        }
+    if draw(st.booleans()):
+        spec["middleware"] = {
+            **_maybe(draw, "consumers", _functions(package)),
+            **_maybe(draw, "http", _functions(package)),
+        }
     spec["shutdown"] = {"drain_timeout": draw(durations)}
     text = str(yaml.safe_dump(spec, sort_keys=False, allow_unicode=draw(st.booleans())))
     mutation = draw(
@@ -370,6 +403,17 @@ def _in(path: Path) -> Iterator[None]:
         yield
 
 
+HOOKS_EXAMPLE = """
+name: prophooks
+brokers: {events: {kind: memory}}
+http: {routes: [{name: hello, method: GET, path: /hello}]}
+consumers:
+  - {name: paid, broker: events, source: paid, middleware: [prophooks.mw:settings]}
+hooks: {on_start: [prophooks.life:build_app], on_stop: [prophooks.life:ctx]}
+middleware: {consumers: [prophooks.mw:chain], http: [prophooks.mw:partial]}
+"""
+
+
 def _spec_property(accepted: Accepted, counter: list[int]) -> Callable[[], None]:
     package = st.builds(lambda: f"prop{next_number(counter)}")
 
@@ -381,6 +425,7 @@ def _spec_property(accepted: Accepted, counter: list[int]) -> Callable[[], None]
         suppress_health_check=list(HealthCheck),
     )
     @given(spec=package.flatmap(specs))
+    @example(spec=HOOKS_EXAMPLE)  # hooks and middleware named like app.py's own names
     def check(spec: str) -> None:
         root = accepted.new_root()
         (root / "service.yaml").write_text(spec, encoding="utf-8", newline="")

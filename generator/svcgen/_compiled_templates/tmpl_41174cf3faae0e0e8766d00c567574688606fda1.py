@@ -361,9 +361,22 @@ def root(context, missing=missing):
         yield str(t_8(environment.getattr(l_1_c, 'source')))
         yield ',\n        group='
         yield str(t_8(environment.getattr(l_1_c, 'group')))
-        yield ',\n        handler=partial('
-        yield str(environment.getattr(l_1_c, 'handler_alias'))
-        yield '.handle, ctx),\n        decode='
+        yield ',\n'
+        if environment.getattr(l_1_c, 'middleware'):
+            pass
+            yield '        handler=chain(\n            partial('
+            yield str(environment.getattr(l_1_c, 'handler_alias'))
+            yield '.handle, ctx),\n'
+            yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), '[', environment.getattr(l_1_c, 'middleware'), ']', 12, ',', _loop_vars=_loop_vars))
+            yield '\n            consumer='
+            yield str(t_8(environment.getattr(l_1_c, 'name')))
+            yield ',\n            ctx=ctx,\n        ),\n'
+        else:
+            pass
+            yield '        handler=partial('
+            yield str(environment.getattr(l_1_c, 'handler_alias'))
+            yield '.handle, ctx),\n'
+        yield '        decode='
         if environment.getattr(l_1_c, 'message'):
             pass
             yield str(environment.getattr(l_1_c, 'message'))
@@ -549,9 +562,20 @@ def root(context, missing=missing):
                 yield '\n'
             yield '            Route(\n                '
             yield str(t_8(environment.getattr(l_1_r, 'path')))
-            yield ',\n                partial('
-            yield str(environment.getattr(l_1_r, 'handler_alias'))
-            yield '.handle, ctx),\n                methods=['
+            yield ',\n'
+            if environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'hooks'), 'http'):
+                pass
+                yield '                route_chain(\n                    partial('
+                yield str(environment.getattr(l_1_r, 'handler_alias'))
+                yield '.handle, ctx),\n'
+                yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), '[', environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'hooks'), 'http'), ']', 20, ',', _loop_vars=_loop_vars))
+                yield '\n                    ctx=ctx,\n                ),\n'
+            else:
+                pass
+                yield '                partial('
+                yield str(environment.getattr(l_1_r, 'handler_alias'))
+                yield '.handle, ctx),\n'
+            yield '                methods=['
             yield str(t_8(environment.getattr(l_1_r, 'method')))
             yield '],\n                name='
             yield str(t_8(environment.getattr(l_1_r, 'name')))
@@ -619,11 +643,32 @@ def root(context, missing=missing):
         yield '\n'
     yield '        http='
     yield str(('http' if environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'http') else 'health'))
-    yield ',\n        drain_timeout=settings.shutdown_drain_timeout,  # '
+    yield ',\n'
+    def t_11(fiter):
+        for (l_1_key, l_1_hooks) in fiter:
+            if l_1_hooks:
+                yield (l_1_key, l_1_hooks)
+    for (l_1_key, l_1_hooks) in t_11([('on_start', environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'hooks'), 'on_start')), ('on_stop', environment.getattr(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'hooks'), 'on_stop'))]):
+        l_1_calls = missing
+        _loop_vars = {}
+        pass
+        l_1_calls = []
+        _loop_vars['calls'] = l_1_calls
+        for l_2_h in l_1_hooks:
+            l_2__ = missing
+            _loop_vars = {}
+            pass
+            l_2__ = context.call(environment.getattr((undefined(name='calls') if l_1_calls is missing else l_1_calls), 'append'), str_join(('partial(', l_2_h, ', ctx)', )), _loop_vars=_loop_vars)
+            _loop_vars['_'] = l_2__
+        l_2_h = l_2__ = missing
+        yield str(context.call((undefined(name='lay') if l_0_lay is missing else l_0_lay), str_join((l_1_key, '=[', )), (undefined(name='calls') if l_1_calls is missing else l_1_calls), ']', 8, ',', _loop_vars=_loop_vars))
+        yield '\n'
+    l_1_key = l_1_hooks = l_1_calls = missing
+    yield '        drain_timeout=settings.shutdown_drain_timeout,  # '
     yield str(t_3(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'drain_timeout')))
     yield ' in service.yaml\n        handle_signals=handle_signals,\n    )\n\n\ndef run() -> None:\n    """Run the service until SIGTERM/SIGINT; exit 0 after a complete drain, 3 (one\n    logged sentence) when a setting is refused, before anything connects."""\n    raise SystemExit(run_or_refuse(build_app, '
     yield str(t_8(environment.getattr((undefined(name='plan') if l_0_plan is missing else l_0_plan), 'service')))
     yield '))\n'
 
 blocks = {}
-debug_info = '1=75&2=82&10=84&12=87&16=92&18=100&19=103&20=105&22=108&23=112&36=120&39=123&40=127&44=133&49=135&53=138&54=142&55=148&69=153&70=156&71=158&73=160&74=162&76=166&79=169&80=173&81=175&82=178&83=182&84=186&88=195&91=200&94=203&96=205&97=208&98=210&99=212&102=215&103=217&105=220&108=222&109=225&110=227&111=229&112=233&116=242&120=248&121=251&122=253&124=256&125=260&126=262&127=264&128=266&131=269&136=274&137=277&138=279&140=282&141=286&142=288&143=290&144=292&145=294&146=296&149=301&150=303&154=309&155=313&157=318&159=321&160=325&164=331&165=335&169=341&173=344&174=348&175=350&177=353&178=357&179=359&180=361&181=363&182=365&183=367&184=375&185=378&186=382&188=386&189=390&190=392&191=396&192=400&194=402&195=404&196=406&199=409&200=411&203=415&204=417&208=421&209=425&210=427&211=430&213=433&214=437&215=439&216=441&217=443&218=445&220=448&221=450&222=452&225=457&227=460&228=468&229=472&231=476&232=480&233=482&234=486&235=490&237=492&238=494&239=496&243=500&244=503&245=505&247=508&248=512&249=514&250=516&251=518&252=521&254=526&256=529&259=532&264=535&267=537&272=540&275=543&276=546&277=548&280=551&281=553&282=555&283=557&293=565&294=567&296=570&297=574&303=581&305=584&306=588&308=591&309=595&315=602&317=605&318=609&320=612&325=616&326=618&328=621&329=623&337=625'
+debug_info = '1=75&2=82&10=84&12=87&16=92&18=100&19=103&20=105&22=108&23=112&36=120&39=123&40=127&44=133&49=135&53=138&54=142&55=148&69=153&70=156&71=158&73=160&74=162&76=166&79=169&80=173&81=175&82=178&83=182&84=186&88=195&91=200&94=203&96=205&97=208&98=210&99=212&102=215&103=217&105=220&108=222&109=225&110=227&111=229&112=233&116=242&120=248&121=251&122=253&124=256&125=260&126=262&127=264&128=266&131=269&136=274&137=277&138=279&140=282&141=286&142=288&143=290&144=292&145=294&146=296&149=301&150=303&154=309&155=313&157=318&159=321&160=325&164=331&165=335&169=341&173=344&174=348&175=350&177=353&178=357&179=359&180=361&181=363&182=365&184=368&185=370&186=372&190=377&192=380&193=388&194=391&195=395&197=399&198=403&199=405&200=409&201=413&203=415&204=417&205=419&208=422&209=424&212=428&213=430&217=434&218=438&219=440&220=443&222=446&223=450&224=452&225=454&226=456&227=458&229=461&230=463&231=465&234=470&236=473&237=481&238=485&240=489&241=493&242=495&243=499&244=503&246=505&247=507&248=509&252=513&253=516&254=518&256=521&257=525&258=527&259=529&260=531&261=534&263=539&265=542&268=545&273=548&276=550&281=553&284=556&285=559&286=561&289=564&290=566&292=569&293=571&297=576&299=579&300=581&310=589&311=591&313=594&314=598&320=605&322=608&323=612&325=615&326=619&332=626&334=629&335=633&337=636&342=640&343=642&345=645&346=647&347=655&348=657&349=664&351=668&359=670'

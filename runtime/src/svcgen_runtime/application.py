@@ -13,6 +13,7 @@ from typing import Any, Final
 from .brokers.base import Broker
 from .cancel import CancelToken
 from .metrics import exposition
+from .middleware import Hook, hook_name
 from .types import Component, Probed, Resource
 
 log = logging.getLogger(__name__)
@@ -36,16 +37,26 @@ class Application:
     Start: start the HTTP server (or health listener) first, so ``/healthz`` answers
     200 from the first second while ``/readyz`` answers 503 with what it waits for and
     user routes answer 503 with ``Retry-After`` → open resources → connect every
-    broker at once → subscribe every consumer (task workers too) at once (a consumer
+    broker at once → run the ``on_start`` hooks, one after another in their order →
+    subscribe every consumer (task workers too) at once (a consumer
     is started once it can really receive: Kafka partitions assigned in both its
     groups) → start the other components (schedules) at once → ready. The first failure
     cancels the rest of its step, and ``serve()`` returns 3 after closing what opened.
 
     Shutdown on the first SIGTERM/SIGINT (or ``shutdown()``): not ready → stop intake
     everywhere → drain in-flight handlers and requests up to ``drain_timeout`` →
-    cancel what remains (released, never acked) → flush acks/commits → close
-    brokers → close resources. A second signal (or ``shutdown(force=True)``) skips
-    the drain. ``serve()`` returns 0 after a complete drain and 1 after a forced one.
+    cancel what remains (released, never acked) → run the ``on_stop`` hooks →
+    flush acks/commits → close brokers → close resources. A second signal (or
+    ``shutdown(force=True)``) skips the drain. ``serve()`` returns 0 after a
+    complete drain and 1 after a forced one.
+
+    Hooks (``partial(hook, ctx)``) run once per process, one at a time in listed
+    order. A failing ``on_start`` hook fails the start: one log line names it,
+    then ``serve()`` closes what opened and returns 3. The ``on_stop`` hooks run
+    if every ``on_start`` hook ran (also when a later step of the start fails), with
+    the brokers and resources still open; a failing one is logged and the next
+    still runs. They run in listed order, not reversed: ``on_start`` and ``on_stop``
+    are two lists, not pairs, so each runs as service.yaml writes it.
 
     Args:
         name: the service's name, for logs.
@@ -54,6 +65,8 @@ class Application:
         components: other long-running parts (task workers, schedules).
         resources: opened first, closed last (cache, database, storage).
         http: the HTTP server (routes and probes), or a ``HealthServer``.
+        on_start: hooks run after the brokers connect, before any consumer starts.
+        on_stop: hooks run after the drain, before anything closes.
         drain_timeout: seconds the drain may take before it is forced.
         handle_signals: install SIGINT/SIGTERM handlers; switch off when embedding.
     """
@@ -67,6 +80,8 @@ class Application:
         components: Sequence[Component] = (),
         resources: Sequence[Resource] = (),
         http: Component | None = None,
+        on_start: Sequence[Hook] = (),
+        on_stop: Sequence[Hook] = (),
         drain_timeout: float = 25.0,
         handle_signals: bool = True,
     ) -> None:
@@ -76,6 +91,9 @@ class Application:
         self.components = list(components)
         self.resources = list(resources)
         self.http = http
+        self.on_start = list(on_start)
+        self.on_stop = list(on_stop)
+        self._hooks = "not run"  # → "started" → "stopped"
         self.drain_timeout = drain_timeout
         self.handle_signals = handle_signals
         self.token = CancelToken()
@@ -196,6 +214,7 @@ class Application:
             await resource.open()
         self._phase = "connecting brokers " + ", ".join(b.name for b in self.brokers)
         await together(broker.connect() for broker in self.brokers)
+        await self._start_hooks()
         self._phase = "starting consumers"
         await together(c.start() for c in self.consumers)
         # Then the rest (schedules): a schedule's first fire may publish to a source
@@ -212,6 +231,34 @@ class Application:
             len(self.components),
             self.http is not None,
         )
+
+    async def _start_hooks(self) -> None:
+        """The ``on_start`` hooks in order, once per process; the first failure
+        fails the start."""
+        if self._hooks != "not run":
+            raise RuntimeError(f"{self.name}: the on_start hooks have run already")
+        self._hooks = "starting"
+        for hook in self.on_start:
+            name = hook_name(hook)
+            self._phase = f"on_start hook {name}"
+            try:
+                await hook()
+            except Exception as exc:
+                log.exception("%s: on_start hook %s failed", self.name, name)
+                raise HookError(f"on_start hook {name} failed: {exc}") from exc
+        self._hooks = "started"
+
+    async def _stop_hooks(self) -> None:
+        """The ``on_stop`` hooks in order, once, if every ``on_start`` hook ran;
+        a failure is logged and the next hook still runs."""
+        if self._hooks != "started":
+            return
+        self._hooks = "stopped"
+        for hook in self.on_stop:
+            try:
+                await hook()
+            except Exception:
+                log.exception("%s: on_stop hook %s failed", self.name, hook_name(hook))
 
     async def _shutdown(self) -> int:
         started = time.monotonic()
@@ -279,6 +326,7 @@ class Application:
         return all(drains.result())
 
     async def _stop_all(self) -> None:
+        await self._stop_hooks()
         self.state = State.STOPPED
         for component in reversed(self._all_components()):
             try:
@@ -297,6 +345,10 @@ class Application:
                 log.exception(
                     "%s: closing resource %s failed", self.name, resource.name
                 )
+
+
+class HookError(Exception):
+    """An ``on_start`` hook raised: the start fails (its cause is the hook's error)."""
 
 
 async def together(steps: Iterable[Coroutine[Any, Any, None]]) -> None:

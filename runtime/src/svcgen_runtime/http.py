@@ -6,15 +6,24 @@ never finds the port closed: ``/healthz`` says 200, ``/readyz`` 503, ``/metrics`
 answers as usual, requests already in flight finish (within the same drain budget as
 consumers), and any other new request gets 503 with ``Connection: close``. The
 listener closes when the Application closes the server, after the drain.
+
+``route_chain`` puts the service's HTTP middleware around one route: a chain of
+``async def mw(request, ctx, call_next) -> Response`` around the endpoint, rather
+than Starlette (ASGI) middleware, because it sees the handler context like the
+consumer chain does (``svcgen_runtime.middleware``), runs for the service's own
+routes only (never for the probes and ``/metrics``, which must answer whatever a
+middleware does), runs inside the drain's in-flight count and the 503 until
+started, and an exception in it is what a route's exception is: a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Generator, Sequence
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from typing import Any, Final, TypeAlias, TypeVar
 
 from .errors import require
 from .health import CONTENT_TYPE, HEALTHZ, METRICS, READYZ, probe
@@ -38,6 +47,36 @@ _DRAINING: Final = b'{"status":"draining"}'
 _STARTING: Final = b'{"status":"starting"}'
 RETRY_AFTER: Final = 1
 """Seconds a request that arrives during start-up is told to wait (``Retry-After``)."""
+
+
+C = TypeVar("C")
+Endpoint: TypeAlias = Callable[[Request], Awaitable[Response]]
+"""A route's handler with its context bound, and ``call_next`` of a middleware."""
+RouteMiddleware: TypeAlias = Callable[[Request, C, Endpoint], Awaitable[Response]]
+"""``async def mw(request, ctx, call_next) -> Response``."""
+
+
+def route_chain(
+    endpoint: Endpoint, middleware: Sequence[RouteMiddleware[C]], *, ctx: C
+) -> Endpoint:
+    """``endpoint`` inside ``middleware``, the first listed outermost: each gets the
+    request and returns the response, the route's own or one it made instead."""
+    if not middleware:
+        return endpoint
+    call = endpoint
+    for mw in reversed(middleware):
+        call = functools.partial(_link, mw, ctx, call)
+
+    async def chained(request: Request) -> Response:
+        return await call(request)
+
+    return chained
+
+
+async def _link(
+    mw: RouteMiddleware[C], ctx: C, call_next: Endpoint, request: Request
+) -> Response:
+    return await mw(request, ctx, call_next)
 
 
 class _Server(uvicorn.Server):

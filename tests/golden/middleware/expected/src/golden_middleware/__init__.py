@@ -1,0 +1,1 @@
+"""The golden_middleware service."""

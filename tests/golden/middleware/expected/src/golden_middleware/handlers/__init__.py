@@ -1,0 +1,1 @@
+"""Message handlers, one module per consumer in service.yaml."""
