@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .formatting import py_literal
 from .kinds import BROKERS, OptionInfo
+from .layout import py_literal
 from .plan_records import Arg, OptionValue, Tuning
 from .spec_models import OptionsSpec
 

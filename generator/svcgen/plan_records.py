@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .formatting import Bracket, Item, py_literal
 from .kinds import BROKERS
+from .layout import Bracket, Item, py_literal
 from .spec_models import RetrySpec
 
 
@@ -52,7 +52,7 @@ class OptionValue(NamedTuple):
 def options_bracket(values: tuple[OptionValue, ...]) -> Bracket | None:
     """``options={...}`` of a consumer's or task worker's options, each its
     ``settings.<attr>`` (through ``in_units`` where the adapter takes whole units),
-    laid out as black does (``formatting.lay_out``); None when there are none."""
+    laid out as black does (``layout.lay_out``); None when there are none."""
     if not values:
         return None
     items: list[Item] = []

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .formatting import py_literal
 from .kinds import BROKERS
+from .layout import py_literal
 from .plan_options import option_tunings, subscription_options
 from .plan_records import (
     Arg,

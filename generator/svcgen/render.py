@@ -15,18 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from .deploy import BASE, OVERLAY, manifests
-from .formatting import (
+from .formatting import Files, Source, is_python, precompiled_loader
+from .layout import (
     WIDTH,
     Bracket,
-    Files,
     Item,
-    Source,
     Sum,
     docstring_text,
     import_line,
-    is_python,
     lay_out,
-    precompiled_loader,
     prefixed,
     py_literal,
 )
@@ -167,7 +164,7 @@ def render(plan: Plan) -> Rendered:
     stub(OVERLAY, OVERLAY_TEMPLATE)
     return Rendered(
         generated=Files(generated, generated.__getitem__, fingerprinted=True),
-        stubs=Files(stubs, stub_source, fingerprinted=False),
+        stubs=Files(stubs, stub_source, fingerprinted=False, black=False),
         generated_dir=gen,
         owned_dirs=(gen, BASE),
         notes=tuple(deploy.notes),

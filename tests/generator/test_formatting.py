@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from svcgen import commands, formatting
 from svcgen.cli import main
-from svcgen.formatting import Bracket, Item, Sum, import_line, lay_out, py_literal
+from svcgen.layout import Bracket, Item, Sum, import_line, lay_out, py_literal
 from svcgen.version import VERSION
 
 LONG = "a_rather_long_name_for_a_value"
