@@ -37,9 +37,10 @@ from typing import Any, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.latency_publish import URLS, parse  # noqa: E402
-from benchmarks.latency_raw import RawSide  # noqa: E402
+from benchmarks.latency_publish import URLS, parse
+from benchmarks.latency_raw import RawSide
 
+ROOT: Final = Path(__file__).resolve().parents[1]
 KINDS: Final = ("kafka", "rabbitmq", "nats", "redis", "mqtt")
 GOAL_MS: Final = 0.5
 """Issue 15: runtime p99 may exceed raw p99 by at most this much."""
@@ -167,7 +168,9 @@ async def _cleanup_runtime(kind: str, source: str) -> None:
             js = nc.jetstream()
             for subject in (source, source + ".dlq"):
                 try:
-                    await js.delete_stream(await js.find_stream_name_by_subject(subject))
+                    await js.delete_stream(
+                        await js.find_stream_name_by_subject(subject)
+                    )
                 except nats.js.errors.NotFoundError:
                     pass
             await nc.close()
@@ -218,7 +221,6 @@ async def one_side(
             runner.broker.dead_letter_client_id("latency", f"{source}.dlq"),
         ]
     try:
-        root = Path(__file__).resolve().parents[1]
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -228,8 +230,8 @@ async def one_side(
             str(rate),
             str(seconds + 1),
             stdout=asyncio.subprocess.PIPE,
-            cwd=root,
-            env={**os.environ, "PYTHONPATH": str(root)},
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         out, _ = await proc.communicate()
         if proc.returncode != 0:

@@ -62,7 +62,9 @@ async def _paced(send: Send, rate: float, seconds: float) -> tuple[int, float]:
     return total, late * 1000
 
 
-async def publish(kind: str, target: str, rate: float, seconds: float) -> tuple[int, float]:
+async def publish(
+    kind: str, target: str, rate: float, seconds: float
+) -> tuple[int, float]:
     """Publish ``rate * seconds`` messages to ``target``; (count, worst lateness ms)."""
     if kind == "redis":
         from redis.asyncio import Redis

@@ -4,7 +4,9 @@ Each is what a careful person writes on the client library the runtime's adapter
 with the runtime's default semantics for a generated consumer: one message in flight
 (``concurrency: 1``), the handler awaited, then the message acknowledged, and the
 next one read. ``start(source)`` returns once the consumer can receive (Kafka: its
-partition assigned); ``stop()`` closes it and removes what it created.
+partition assigned); ``stop()`` closes it and removes what it created. Nothing here
+imports svcgen_runtime (``benchmarks/footprint_raw.py`` measures these consumers' memory),
+except MQTT's, which borrows ``bench_mqtt``'s paho driver.
 
 * Redis: a consumer group created at ``$``, ``XREADGROUP COUNT 1 BLOCK``, ``XACK``.
 * NATS: a durable pull consumer (explicit acks), ``fetch(1)``, ``ack()``.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -62,7 +65,7 @@ class RawSide:
 
         async def loop() -> None:
             while True:
-                reply = await client.xreadgroup(
+                reply: Any = await client.xreadgroup(
                     GROUP, "raw", {source: ">"}, count=1, block=1000
                 )
                 for _stream, entries in reply or []:
@@ -76,11 +79,9 @@ class RawSide:
         import nats
         from nats.js.api import AckPolicy, ConsumerConfig
 
-        from svcgen_runtime.brokers.nats import name_for
-
         nc = await nats.connect(URLS["nats"])
         js = nc.jetstream()
-        stream = name_for(source)
+        stream = re.sub(r"[^A-Za-z0-9_-]", "_", source)
         self._close += [nc.close, lambda: js.delete_stream(stream)]
         await js.add_stream(name=stream, subjects=[source])
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30)
@@ -134,7 +135,10 @@ class RawSide:
                 todo = {k: v for k, v in done.items() if committed.get(k) != v}
                 if todo:
                     await consumer.commit(
-                        {TopicPartition(*k): OffsetAndMetadata(v, "") for k, v in todo.items()}
+                        {
+                            TopicPartition(*k): OffsetAndMetadata(v, "")
+                            for k, v in todo.items()
+                        }
                     )
                     committed.update(todo)
 
