@@ -1,0 +1,324 @@
+"""Publish → handler start latency at a steady rate: the runtime against the raw client.
+
+    bash scripts/services-up && .venv/bin/python -m benchmarks.latency \
+        [--brokers kafka,rabbitmq,nats,redis,mqtt] [--rate 1000] [--seconds 10] [--rounds 1]
+
+Issue 15's point 2: at a steady ``--rate`` msg/s for ``--seconds`` (after one more
+second of warm-up, dropped) on each broker, p50 / p99 / p99.9 / max of the time from
+the send to the handler's first line, through the runtime and through a raw loop on
+the same client library, in one run; the goal is runtime p99 ≤ raw p99 + 0.5 ms.
+
+The publisher is a separate process (``benchmarks/latency_publish.py``, started once
+the consumer side is ready, paced with absolute deadlines) so it never shares the
+consumer's event loop; each body carries its ``time.monotonic_ns()`` send time and the
+handler subtracts it from its own (one clock for the machine on Linux). The runtime
+side is wired as a generated service wires a consumer: the broker class, a
+``Consumer`` with the spec's defaults (concurrency 1, timeout 30 s, the default retry
+and dead-letter settings, no options), an ``Application``; the payload is the raw
+bytes (``decode=None``, as for a consumer without a message schema). The raw side is
+``benchmarks/latency_raw.py``: one message at a time, acknowledged after its handler.
+Each side gets a fresh source and group. The order of the two sides alternates from
+one broker to the next and from one round to the next; with ``--rounds`` above 1 each
+side's samples of every round are pooled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.latency_publish import URLS, parse
+from benchmarks.latency_raw import RawSide
+
+ROOT: Final = Path(__file__).resolve().parents[1]
+KINDS: Final = ("kafka", "rabbitmq", "nats", "redis", "mqtt")
+GOAL_MS: Final = 0.5
+"""Issue 15: runtime p99 may exceed raw p99 by at most this much."""
+DRAIN: Final = 5.0
+"""Seconds to wait for stragglers once the publisher is done."""
+
+
+@dataclass
+class Samples:
+    """Latencies in ns of the messages after the warm-up, and the count."""
+
+    latencies: list[int] = field(default_factory=list)
+    received: int = 0
+    duplicates: int = 0
+    seen: set[int] = field(default_factory=set)
+
+    def percentile(self, q: float) -> float:
+        """The ``q`` quantile in ms (nearest rank)."""
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        rank = min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.5) - 1))
+        return ordered[rank] / 1e6
+
+
+def _recorder(samples: Samples, warmup: int) -> Any:
+    async def record(body: bytes) -> None:
+        now = time.monotonic_ns()
+        sent, seq = parse(body)
+        samples.received += 1
+        if seq in samples.seen:
+            samples.duplicates += 1
+            return
+        samples.seen.add(seq)
+        if seq >= warmup:
+            samples.latencies.append(now - sent)
+
+    return record
+
+
+def _source(kind: str, side: str) -> str:
+    tag = secrets.token_hex(4)
+    if kind == "mqtt":
+        return f"svcgen-latency/{side}-{tag}"
+    if kind == "kafka":
+        return f"latency-{side}-{tag}"
+    return f"svcgen-latency.{side}-{tag}"
+
+
+def _runtime_broker(kind: str) -> Any:
+    if kind == "kafka":
+        from svcgen_runtime.brokers.kafka import KafkaBroker
+
+        return KafkaBroker("bench", URLS[kind])
+    if kind == "rabbitmq":
+        from svcgen_runtime.brokers.rabbitmq import RabbitMQBroker
+
+        return RabbitMQBroker("bench", URLS[kind])
+    if kind == "nats":
+        from svcgen_runtime.brokers.nats import NatsBroker
+
+        return NatsBroker("bench", URLS[kind])
+    if kind == "redis":
+        from svcgen_runtime.brokers.redis import RedisBroker
+
+        return RedisBroker("bench", URLS[kind])
+    from svcgen_runtime.brokers.mqtt import MqttBroker
+
+    return MqttBroker("bench", URLS[kind])
+
+
+class RuntimeSide:
+    """Application + Consumer (the spec's defaults) + the kind's broker class."""
+
+    def __init__(self, kind: str, record: Any) -> None:
+        self.kind = kind
+        self.record = record
+        self.task: asyncio.Task[int] | None = None
+
+    async def start(self, source: str) -> None:
+        from svcgen_runtime import Application, Consumer, InboundMessage
+
+        async def handle(payload: bytes, msg: InboundMessage) -> None:
+            await self.record(payload)
+
+        self.broker = _runtime_broker(self.kind)
+        self.consumer: Consumer[bytes] = Consumer(
+            name="latency", broker=self.broker, source=source, handler=handle
+        )
+        self.app = Application(
+            name="latency",
+            brokers=[self.broker],
+            consumers=[self.consumer],
+            handle_signals=False,
+        )
+        self.source = source
+        self.task = asyncio.create_task(self.app.serve())
+        while not self.app.ready:
+            if self.task.done():
+                raise RuntimeError(f"the runtime side stopped ({self.task.result()})")
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        self.app.shutdown()
+        if self.task is not None:
+            await self.task
+        await _cleanup_runtime(self.kind, self.source)
+
+
+async def _cleanup_runtime(kind: str, source: str) -> None:
+    """Remove the sources the runtime side's adapter created (retry, dead letter)."""
+    try:
+        if kind == "redis":
+            from redis.asyncio import Redis
+
+            from svcgen_runtime.brokers.redis import DELAYED_SUFFIX
+
+            client = Redis.from_url(URLS[kind])
+            await client.delete(source, source + DELAYED_SUFFIX, source + ".dlq")
+            await client.aclose()
+        elif kind == "nats":
+            import nats
+
+            nc = await nats.connect(URLS[kind])
+            js = nc.jetstream()
+            for subject in (source, source + ".dlq"):
+                try:
+                    await js.delete_stream(
+                        await js.find_stream_name_by_subject(subject)
+                    )
+                except nats.js.errors.NotFoundError:
+                    pass
+            await nc.close()
+        elif kind == "kafka":
+            from aiokafka.admin import AIOKafkaAdminClient
+
+            admin = AIOKafkaAdminClient(bootstrap_servers=URLS[kind])
+            await admin.start()
+            await admin.delete_topics([source, f"{source}.retry", f"{source}.dlq"])
+            await admin.close()
+        elif kind == "rabbitmq":
+            import aio_pika
+
+            connection = await aio_pika.connect(URLS[kind])
+            channel = await connection.channel()
+            for queue in (source, f"{source}.dlq"):
+                await channel.queue_delete(queue)
+            await connection.close()
+        elif kind == "mqtt":
+            from svcgen_runtime.brokers.mqtt.client_ids import clear_session
+
+            # the session of the shared subscription and of the dead-letter client
+            for cid in _mqtt_client_ids:
+                await clear_session(URLS[kind], cid)
+    except Exception as exc:  # a leftover source is not a failed measurement
+        print(f"  (could not remove {source}: {exc!r})", file=sys.stderr)
+
+
+_mqtt_client_ids: list[str] = []
+
+
+async def one_side(
+    kind: str, side: str, rate: float, seconds: float
+) -> tuple[Samples, int, float]:
+    """Run one side: (samples, messages published, publisher's worst lateness ms)."""
+    samples = Samples()
+    warmup = int(rate)  # the first second
+    record = _recorder(samples, warmup)
+    runner: RawSide | RuntimeSide = (
+        RawSide(kind, record) if side == "raw" else RuntimeSide(kind, record)
+    )
+    source = _source(kind, side)
+    await runner.start(source)
+    if isinstance(runner, RuntimeSide) and kind == "mqtt":
+        sub = runner.consumer._sub
+        _mqtt_client_ids[:] = [
+            getattr(sub, "client_id", ""),
+            runner.broker.dead_letter_client_id("latency", f"{source}.dlq"),
+        ]
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "benchmarks.latency_publish",
+            kind,
+            source,
+            str(rate),
+            str(seconds + 1),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"the publisher failed ({proc.returncode})")
+        _, count, late = out.decode().split()
+        deadline = time.monotonic() + DRAIN
+        while len(samples.seen) < int(count) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await runner.stop()
+    return samples, int(count), float(late)
+
+
+def _row(kind: str, side: str, s: Samples, published: int) -> str:
+    return (
+        f"| {kind} | {side} | {len(s.latencies):,} | {published - len(s.seen)} "
+        f"| {s.percentile(0.5):.2f} | {s.percentile(0.99):.2f} "
+        f"| {s.percentile(0.999):.2f} | {s.percentile(1.0):.2f} |"
+    )
+
+
+async def measure(kinds: list[str], rate: float, seconds: float, rounds: int) -> None:
+    rows: list[str] = []
+    verdicts: list[str] = []
+    flip = 0
+    for kind in kinds:
+        pooled = {"raw": Samples(), "runtime": Samples()}
+        published = {"raw": 0, "runtime": 0}
+        for _ in range(rounds):
+            order = ("raw", "runtime") if flip % 2 == 0 else ("runtime", "raw")
+            flip += 1
+            for side in order:
+                s, count, late = await one_side(kind, side, rate, seconds)
+                print(
+                    f"{kind} {side}: {len(s.latencies)} samples, p50 "
+                    f"{s.percentile(0.5):.2f} p99 {s.percentile(0.99):.2f} p99.9 "
+                    f"{s.percentile(0.999):.2f} max {s.percentile(1.0):.2f} ms; "
+                    f"{count - len(s.seen)} missing, {s.duplicates} twice; "
+                    f"publisher at worst {late:.1f} ms late",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                pooled[side].latencies += s.latencies
+                pooled[side].seen |= {i + published[side] for i in s.seen}
+                published[side] += count
+        raw, rt = pooled["raw"], pooled["runtime"]
+        rows += [_row(kind, "raw", raw, published["raw"])]
+        rows += [_row(kind, "runtime", rt, published["runtime"])]
+        diff = rt.percentile(0.99) - raw.percentile(0.99)
+        met = "met" if diff <= GOAL_MS else "NOT met"
+        verdicts.append(
+            f"| {kind} | {raw.percentile(0.99):.2f} | {rt.percentile(0.99):.2f} "
+            f"| {diff:+.2f} | {rt.percentile(0.5) / raw.percentile(0.5):.2f} "
+            f"| {rt.percentile(0.99) / raw.percentile(0.99):.2f} | {met} |"
+        )
+    print(
+        f"\nlatency at {rate:,.0f} msg/s for {seconds:g} s after a 1 s warm-up, "
+        f"{rounds} round(s); load average {os.getloadavg()[0]:.2f}\n"
+    )
+    print("| broker | side | samples | missing | p50 ms | p99 ms | p99.9 ms | max ms |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print(
+        "\n| broker | raw p99 ms | runtime p99 ms | runtime − raw | p50 ratio "
+        "| p99 ratio | goal (≤ +0.5 ms) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|")
+    print("\n".join(verdicts))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--brokers", default=",".join(KINDS))
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    kinds = args.brokers.split(",")
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or args.rate <= 0 or args.seconds <= 0 or args.rounds < 1:
+        parser.error(
+            f"use --brokers from {','.join(KINDS)} and a positive --rate, --seconds "
+            "and --rounds"
+        )
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(measure(kinds, args.rate, args.seconds, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
