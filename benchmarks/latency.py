@@ -38,7 +38,7 @@ from typing import Any, Final
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.latency_publish import URLS, parse
-from benchmarks.latency_raw import RawSide
+from benchmarks.latency_raw import KAFKA_FETCH_MAX_WAIT_MS, RawSide
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 KINDS: Final = ("kafka", "rabbitmq", "nats", "redis", "mqtt")
@@ -94,7 +94,9 @@ def _runtime_broker(kind: str) -> Any:
     if kind == "kafka":
         from svcgen_runtime.brokers.kafka import KafkaBroker
 
-        return KafkaBroker("bench", URLS[kind])
+        return KafkaBroker(
+            "bench", URLS[kind], fetch_max_wait_ms=KAFKA_FETCH_MAX_WAIT_MS[0]
+        )
     if kind == "rabbitmq":
         from svcgen_runtime.brokers.rabbitmq import RabbitMQBroker
 
@@ -308,7 +310,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--kafka-fetch-max-wait-ms",
+        type=int,
+        default=500,
+        help="fetch_max_wait_ms of both Kafka sides (Tansu answers a fetch only when "
+        "this wait ends, so it sets Kafka's latency)",
+    )
     args = parser.parse_args()
+    KAFKA_FETCH_MAX_WAIT_MS[0] = args.kafka_fetch_max_wait_ms
     kinds = args.brokers.split(",")
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or args.rate <= 0 or args.seconds <= 0 or args.rounds < 1:

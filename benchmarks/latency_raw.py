@@ -29,6 +29,10 @@ from typing import Any, Final
 
 from benchmarks.latency_publish import URLS
 
+KAFKA_FETCH_MAX_WAIT_MS: list[int] = [500]
+"""Both sides' ``fetch_max_wait_ms`` (``latency.py --kafka-fetch-max-wait-ms``);
+500 is aiokafka's default and the runtime's."""
+
 Record = Callable[[bytes], Awaitable[None]]
 GROUP: Final = "latency"
 
@@ -115,6 +119,7 @@ class RawSide:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=10000,
+            fetch_max_wait_ms=KAFKA_FETCH_MAX_WAIT_MS[0],
         )
         await consumer.start()
         self._close.append(consumer.stop)
