@@ -38,7 +38,7 @@ from typing import Any, Final
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.latency_publish import URLS, parse
-from benchmarks.latency_raw import KAFKA_FETCH_MAX_WAIT_MS, RawSide
+from benchmarks.latency_raw import KAFKA_FETCH_MAX_WAIT_MS, KAFKA_RETRY_MEMBER, RawSide
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 KINDS: Final = ("kafka", "rabbitmq", "nats", "redis", "mqtt")
@@ -317,8 +317,15 @@ def main() -> None:
         help="fetch_max_wait_ms of both Kafka sides (Tansu answers a fetch only when "
         "this wait ends, so it sets Kafka's latency)",
     )
+    parser.add_argument(
+        "--kafka-raw-retry-member",
+        action="store_true",
+        help="the raw Kafka side also runs an idle member on a .retry topic, as the "
+        "runtime's consumer does",
+    )
     args = parser.parse_args()
     KAFKA_FETCH_MAX_WAIT_MS[0] = args.kafka_fetch_max_wait_ms
+    KAFKA_RETRY_MEMBER[0] = args.kafka_raw_retry_member
     kinds = args.brokers.split(",")
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or args.rate <= 0 or args.seconds <= 0 or args.rounds < 1:

@@ -32,6 +32,10 @@ from benchmarks.latency_publish import URLS
 KAFKA_FETCH_MAX_WAIT_MS: list[int] = [500]
 """Both sides' ``fetch_max_wait_ms`` (``latency.py --kafka-fetch-max-wait-ms``);
 500 is aiokafka's default and the runtime's."""
+KAFKA_RETRY_MEMBER: list[bool] = [False]
+"""The raw Kafka side also runs a second, idle group member long-polling a
+``<source>.retry`` topic, as the runtime's consumer does for ``Retry(after)``
+(``latency.py --kafka-raw-retry-member``)."""
 
 Record = Callable[[bytes], Awaitable[None]]
 GROUP: Final = "latency"
@@ -103,6 +107,30 @@ class RawSide:
 
         self._spawn(loop())
 
+    async def _idle_kafka_member(self, admin: Any, topic: str) -> None:
+        """A member of its own group on ``topic``, which stays empty: what a retry
+        topic's consumer costs the broker and the process while nothing is retried."""
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.admin import NewTopic
+
+        await admin.create_topics([NewTopic(topic, 1, 1)])
+        self._close.append(lambda: admin.delete_topics([topic]))
+        idle = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=URLS["kafka"],
+            group_id=f"{topic}-g",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=KAFKA_FETCH_MAX_WAIT_MS[0],
+        )
+        await idle.start()
+        self._close.append(idle.stop)
+
+        async def poll() -> None:
+            while True:
+                await idle.getmany(timeout_ms=1000)
+
+        self._spawn(poll())
+
     async def _start_kafka(self, source: str) -> None:
         from aiokafka import AIOKafkaConsumer
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -123,6 +151,8 @@ class RawSide:
         )
         await consumer.start()
         self._close.append(consumer.stop)
+        if KAFKA_RETRY_MEMBER[0]:
+            await self._idle_kafka_member(admin, f"{source}.retry")
         done: dict[Any, int] = {}
 
         async def loop() -> None:
