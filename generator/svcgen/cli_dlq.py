@@ -25,7 +25,7 @@ import click
 from .cli_base import dir_option, wrapped
 
 if TYPE_CHECKING:
-    from svcgen_runtime.deadletters import DeadLetter
+    from svcgen_runtime.deadletters import DeadLetter, DeadLetterPlace
 
     from .dlq import Target
 
@@ -53,6 +53,23 @@ def _selection(ids: Sequence[str], everything: bool, verb: str) -> list[str] | N
             "or pass --all"
         )
     return None if everything else list(dict.fromkeys(ids))
+
+
+def _picked(
+    letters: Sequence[DeadLetter], ids: Sequence[str], place: DeadLetterPlace
+) -> list[DeadLetter]:
+    """The ``letters`` with these ids, in their order; an id not among them is bad
+    input, named."""
+    from .dlq import DlqError
+    from .errors import visible
+
+    missing = sorted(set(ids) - {d.id for d in letters})
+    if missing:
+        raise DlqError(
+            f"no dead letter with id {visible(', '.join(missing))} in "
+            f"{place.dead_letter!r}: run svcgen dlq list to see the ids"
+        )
+    return [d for d in letters if d.id in ids]
 
 
 def _when(stamp: float | None) -> str:
@@ -144,17 +161,11 @@ def show(consumer: str, ident: str, root: Path) -> None:
     The body is printed as UTF-8 text when it decodes, else base64; the line
     above it says which.
     """
-    from .dlq import DlqError, run
+    from .dlq import run
     from .errors import visible
 
     target = _target(root, consumer)
-    found = [d for d in run(target, lambda q: q.list(None)) if d.id == ident]
-    if not found:
-        raise DlqError(
-            f"no dead letter with id {visible(repr(ident))} in "
-            f"{target.place.dead_letter!r}: run svcgen dlq list to see the ids"
-        )
-    letter = found[0]
+    letter = _picked(run(target, lambda q: q.list(None)), [ident], target.place)[0]
     click.echo(f"id: {visible(letter.id)}")
     if letter.key is not None:
         click.echo(f"key: {visible(letter.key)}")
@@ -212,15 +223,7 @@ def replay(
     if dry_run:
         letters = run(target, lambda q: q.list(None))
         if chosen is not None:
-            from .dlq import DlqError
-
-            missing = sorted(set(chosen) - {d.id for d in letters})
-            if missing:
-                raise DlqError(
-                    f"no dead letter with id {visible(', '.join(missing))} in "
-                    f"{place.dead_letter!r}: run svcgen dlq list to see the ids"
-                )
-            letters = [d for d in letters if d.id in chosen]
+            letters = _picked(letters, chosen, place)
         for d in letters:
             click.echo(f"would send {visible(d.id)} to {visible(d.target(place))}")
         click.echo(f"dry run: {len(letters)} dead letter(s) would be replayed")

@@ -136,7 +136,7 @@ class KafkaDeadLetters:
         sent: Callable[[DeadLetter], None] | None = None,
     ) -> int:
         scan = await self._scan(None)
-        entries = chosen(scan.pending, ids)
+        entries = chosen(scan.pending, ids, self._place.dead_letter)
 
         async def send(letter: DeadLetter, ref: _Ref) -> None:
             await self._publisher.send(
@@ -155,7 +155,7 @@ class KafkaDeadLetters:
 
     async def purge(self, ids: Collection[str] | None) -> int:
         scan = await self._scan(None)
-        entries = chosen(scan.pending, ids)
+        entries = chosen(scan.pending, ids, self._place.dead_letter)
         if ids is None:
             # Everything read is done: the position moves to the end read.
             for part in scan.partitions.values():

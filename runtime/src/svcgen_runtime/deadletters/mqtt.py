@@ -97,7 +97,7 @@ class MqttDeadLetters:
         sent: Callable[[DeadLetter], None] | None = None,
     ) -> int:
         link = await self._collect(None)
-        entries = chosen(self._held, ids)
+        entries = chosen(self._held, ids, self._place.dead_letter)
         check_targets((letter for letter, _ in entries), self._place, _wildcard)
 
         async def send(letter: DeadLetter, mid: int) -> None:
@@ -125,7 +125,7 @@ class MqttDeadLetters:
 
     async def purge(self, ids: Collection[str] | None) -> int:
         link = await self._collect(None)
-        entries = chosen(self._held, ids)
+        entries = chosen(self._held, ids, self._place.dead_letter)
         for _, mid in entries:
             self._puback(link, mid)
         return len(entries)

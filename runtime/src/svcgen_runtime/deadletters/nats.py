@@ -69,7 +69,7 @@ class NatsDeadLetters:
         sent: Callable[[DeadLetter], None] | None = None,
     ) -> int:
         held, _ = await self._scan(None)
-        entries = chosen(held, ids)
+        entries = chosen(held, ids, self._place.dead_letter)
         check_targets((letter for letter, _ in entries), self._place, _wildcard)
 
         async def send(letter: DeadLetter, seq: int) -> None:
@@ -94,7 +94,7 @@ class NatsDeadLetters:
 
     async def purge(self, ids: Collection[str] | None) -> int:
         held, last = await self._scan(None)
-        entries = chosen(held, ids)
+        entries = chosen(held, ids, self._place.dead_letter)
         if ids is None and last and self._only_ours:
             _, js = await self._connection._ready()
             with translated(f"purging {self._place.dead_letter!r} from {self.stream}"):

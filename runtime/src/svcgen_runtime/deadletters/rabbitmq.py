@@ -52,13 +52,8 @@ from ..brokers.rabbitmq.messages import (  # noqa: E402
     publish_confirmed,
     str_headers,
 )
-from . import (  # noqa: E402
-    DeadLetter,
-    DeadLetterNotFound,
-    DeadLetterPlace,
-    Pace,
-    replay_headers,
-)
+from . import DeadLetter, DeadLetterPlace, replay_headers  # noqa: E402
+from .shared import chosen, replay_each  # noqa: E402
 
 Held = tuple[AbstractIncomingMessage, DeadLetter]
 """One message taken from the queue (unacknowledged) and its record."""
@@ -113,14 +108,13 @@ class RabbitMQDeadLetters:
         rate: float | None = None,
         sent: Callable[[DeadLetter], None] | None = None,
     ) -> int:
-        pace = Pace(rate)
         count = 0
 
         async def act(channel: AbstractChannel, held: HeldList) -> HeldList:
             nonlocal count
-            chosen, rest = _select(held, ids, self._place.dead_letter)
-            for message, letter in chosen:
-                await pace.wait()
+            picked, rest = _select(held, ids, self._place.dead_letter)
+
+            async def send(letter: DeadLetter, _: AbstractIncomingMessage) -> None:
                 copy = amqp_message(
                     letter.body,
                     key=letter.key,
@@ -133,10 +127,17 @@ class RabbitMQDeadLetters:
                     copy,
                     PUBLISH_TIMEOUT,
                 )
+
+            async def remove(_: DeadLetter, message: AbstractIncomingMessage) -> None:
                 await message.ack()
-                count += 1
-                if sent is not None:
-                    sent(letter)
+
+            count = await replay_each(
+                [(letter, message) for message, letter in picked],
+                rate=rate,
+                send=send,
+                remove=remove,
+                sent=sent,
+            )
             return rest
 
         await self._acting(act)
@@ -157,8 +158,8 @@ class RabbitMQDeadLetters:
 
         async def act(channel: AbstractChannel, held: HeldList) -> HeldList:
             nonlocal count
-            chosen, rest = _select(held, ids, self._place.dead_letter)
-            for message, _ in chosen:
+            picked, rest = _select(held, ids, self._place.dead_letter)
+            for message, _ in picked:
                 await message.ack()
                 count += 1
             return rest
@@ -272,18 +273,12 @@ def _select(
 ) -> tuple[list[Held], list[Held]]:
     """The held messages with these ids (None: all) and the others; an id not held
     raises ``DeadLetterNotFound`` (before anything is done)."""
-    if ids is None:
-        return held, []
-    wanted = set(ids)
-    missing = wanted - {letter.id for _, letter in held}
-    if missing:
-        raise DeadLetterNotFound(
-            f"no dead letter with id {', '.join(sorted(missing))} in rabbitmq queue "
-            f"{queue!r}: run svcgen dlq list to see the ids"
-        )
-    chosen = [h for h in held if h[1].id in wanted]
-    rest = [h for h in held if h[1].id not in wanted]
-    return chosen, rest
+    picked = chosen([(letter, message) for message, letter in held], ids, queue)
+    taken = {id(message) for _, message in picked}
+    return (
+        [(message, letter) for letter, message in picked],
+        [h for h in held if id(h[0]) not in taken],
+    )
 
 
 async def open_queue(url: str, place: DeadLetterPlace) -> RabbitMQDeadLetters:

@@ -31,13 +31,8 @@ from redis.asyncio import Redis  # noqa: E402
 
 from ..brokers.redis import RedisBroker, encode_fields  # noqa: E402
 from ..brokers.redis.entries import CONNECTION_ERRORS, command, decode_entry  # noqa: E402
-from . import (  # noqa: E402
-    DeadLetter,
-    DeadLetterNotFound,
-    DeadLetterPlace,
-    Pace,
-    replay_headers,
-)
+from . import DeadLetter, DeadLetterPlace, Pace, replay_headers  # noqa: E402
+from .shared import not_found  # noqa: E402
 
 REPLAY: Final = """
 -- KEYS[1]=dead-letter stream KEYS[2]=target stream; ARGV: entry id, field, value, ...
@@ -166,10 +161,7 @@ class RedisDeadLetters:
             if not rows:
                 missing.append(ident)
         if missing:
-            raise DeadLetterNotFound(
-                f"no dead letter with id {', '.join(sorted(missing))} in redis stream "
-                f"{self._place.dead_letter!r}: run svcgen dlq list to see the ids"
-            )
+            raise not_found(missing, self._place.dead_letter)
         return list(dict.fromkeys(ids))
 
     async def _chosen(self, ids: Ids) -> AsyncIterator[DeadLetter]:

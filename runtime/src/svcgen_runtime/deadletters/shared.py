@@ -1,5 +1,5 @@
-"""What the Kafka, NATS and MQTT dead-letter back ends share beyond the interface:
-whose dead letters a place holds, picking them by id, and the replay loop.
+"""What the dead-letter back ends share beyond the interface: whose dead letters a
+place holds (Kafka, NATS, MQTT), picking them by id, and the replay loop.
 
 A dead-letter destination can be shared by several consumers (one topic for a whole
 service), so a back end shows, sends back and removes only the dead letters of its
@@ -30,20 +30,25 @@ def belongs(headers: Mapping[str, str], place: DeadLetterPlace) -> bool:
 
 
 def chosen(
-    held: Sequence[tuple[DeadLetter, T]], ids: Collection[str] | None
+    held: Sequence[tuple[DeadLetter, T]], ids: Collection[str] | None, place: str
 ) -> list[tuple[DeadLetter, T]]:
     """The entries of ``held`` whose letter has one of ``ids`` (None: all), in
     ``held``'s order; ``DeadLetterNotFound`` names the ids that are not there."""
     if ids is None:
         return list(held)
     wanted = set(ids)
-    missing = sorted(wanted - {letter.id for letter, _ in held})
+    missing = wanted - {letter.id for letter, _ in held}
     if missing:
-        raise DeadLetterNotFound(
-            f"no dead letter with id {', '.join(missing)}: run `svcgen dlq list` "
-            "for the ids there are (a replayed or purged one is gone)"
-        )
+        raise not_found(missing, place)
     return [(letter, where) for letter, where in held if letter.id in wanted]
+
+
+def not_found(missing: Iterable[str], place: str) -> DeadLetterNotFound:
+    """The error for ids that are not dead letters in destination ``place``."""
+    return DeadLetterNotFound(
+        f"no dead letter with id {', '.join(sorted(missing))} in {place!r}: run "
+        "`svcgen dlq list` for the ids there are (a replayed or purged one is gone)"
+    )
 
 
 def check_targets(
