@@ -34,6 +34,7 @@ from svcgen_runtime.deadletters import (
     DeadLetterQueue,
     open_dead_letters,
 )
+from svcgen_runtime.testing import run_service
 from tests.contract.harness import Harness, unique
 
 KINDS = ["kafka", "rabbitmq", "nats", "redis", "mqtt"]
@@ -138,21 +139,9 @@ class Bench:
             handle_signals=False,
             drain_timeout=10,
         )
-        serving = asyncio.create_task(app.serve())
-        started = asyncio.ensure_future(app.wait_started())
-        done, _ = await asyncio.wait(
-            {serving, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED
-        )
-        if serving in done or not done:
-            started.cancel()
-            app.shutdown(force=True)
-            raise AssertionError(f"the service did not start ({await serving})")
-        self.app, self.consumer = app, consumer
-        try:
+        async with run_service(app, start_timeout=60):
+            self.app, self.consumer = app, consumer
             yield self
-        finally:
-            app.shutdown()
-            await serving
 
     async def seed(self, count: int, *, timeout: float = 40.0) -> list[bytes]:
         """``count`` messages published to the source and dead-lettered by the

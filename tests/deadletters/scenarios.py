@@ -35,6 +35,7 @@ from svcgen_runtime.deadletters import (
 from svcgen_runtime.message import InboundMessage
 from svcgen_runtime.outcome import Nack, Outcome
 from svcgen_runtime.retry import RetryPolicy
+from svcgen_runtime.testing import run_service
 from tests.support import until
 
 CONSUMER = "dlqc"
@@ -97,17 +98,9 @@ class Service:
             handle_signals=False,
             drain_timeout=5.0,
         )
-        task = asyncio.create_task(app.serve())
-        started = asyncio.create_task(app.wait_started())
-        await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            started.cancel()
-            raise AssertionError(f"the application did not start: {task.result()}")
-        try:
+        async with run_service(app, start_timeout=60) as service:
             yield broker
-        finally:
-            app.shutdown()
-            assert await asyncio.wait_for(task, 30) == 0
+            assert await service.stop() == 0
 
     async def seed(self, broker: Broker, count: int) -> list[bytes]:
         """Publish ``count`` messages the failing handler dead-letters; wait for it."""

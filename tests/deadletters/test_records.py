@@ -7,6 +7,7 @@ import asyncio
 import time
 
 from svcgen.cli_dlq import table
+from svcgen_runtime import Application, Consumer, MemoryBroker
 from svcgen_runtime import message as m
 from svcgen_runtime.deadletters import (
     REPLAY_COUNT,
@@ -17,6 +18,8 @@ from svcgen_runtime.deadletters import (
     replay_headers,
 )
 from svcgen_runtime.retry import dead_letter_headers
+from svcgen_runtime.testing import run_service
+from tests.support import until
 
 PLACE = DeadLetterPlace(consumer="c", dead_letter="q.dlq", source="q", group="g")
 
@@ -130,10 +133,6 @@ def test_a_replay_names_the_group_it_is_for() -> None:
 
 
 async def test_a_consumer_of_another_group_acks_a_replay_without_handling_it() -> None:
-    from svcgen_runtime import Application, Consumer, MemoryBroker
-    from svcgen_runtime.testing import run_service
-    from tests.support import until
-
     broker = MemoryBroker("local")
     handled: list[bytes] = []
 
