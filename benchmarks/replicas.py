@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.replicas
 
 from tests.faults.servers import MqttServer
 from tests.replicas.kinds import KINDS, Target, target
-from tests.replicas.service import Service, generate, proc_cpu_seconds
+from tests.replicas.service import Service, children, generate, proc_cpu_seconds
 
 READY_WAIT = 90.0
 DRAIN_WAIT = 300.0
@@ -85,12 +85,6 @@ async def publish(t: Target, count: int) -> None:
             )
     finally:
         await broker.close()
-
-
-def children(pid: int) -> set[int]:
-    """The child processes of ``pid`` (a service's workers)."""
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return {int(p) for p in text.split()}
 
 
 async def one(

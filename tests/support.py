@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -38,3 +41,15 @@ async def until_async(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+def run_svcgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``svcgen ARGS`` in a process of its own (``python -m svcgen.cli``) in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "svcgen.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )

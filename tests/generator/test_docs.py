@@ -16,6 +16,7 @@ import yaml
 from svcgen import commands
 from svcgen.docs import asyncapi
 from svcgen.spec import load_spec, parse_spec
+from tests.support import run_svcgen
 
 from .golden import EXPECTED, GOLDEN, cases
 
@@ -102,22 +103,11 @@ def test_urls_lose_their_credentials_and_keep_variables() -> None:
     assert doc["servers"]["plain"]["host"] == "kafka-0:9092"
 
 
-def _svcgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "svcgen.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-
-
 @pytest.mark.parametrize("example", ["orders", "billing"])
 def test_payloads_are_the_models_json_schemas(example: str, tmp_path: Path) -> None:
     """In a process of its own: the example's models are imported from its src/."""
     out = tmp_path / "asyncapi.json"
-    done = _svcgen("docs", "-o", str(out), cwd=EXAMPLES / example)
+    done = run_svcgen("docs", "-o", str(out), cwd=EXAMPLES / example)
     assert done.returncode == 0, done.stderr
     doc = json.loads(out.read_text())
     _check(doc)
@@ -136,7 +126,7 @@ def test_payloads_are_the_models_json_schemas(example: str, tmp_path: Path) -> N
         "$ref": f"#/components/schemas/{name}"
     }
     assert doc["components"]["schemas"][name]["properties"] == expected["properties"]
-    as_yaml = _svcgen("docs", "--no-schemas", cwd=EXAMPLES / example)
+    as_yaml = run_svcgen("docs", "--no-schemas", cwd=EXAMPLES / example)
     plain = yaml.safe_load(as_yaml.stdout)
     _check(plain)
     assert "schemas" not in plain["components"]
@@ -148,13 +138,13 @@ def test_a_missing_model_is_one_sentence_and_exit_2(tmp_path: Path) -> None:
     shutil.copytree(GOLDEN / "design_example" / EXPECTED, root)
     shutil.copy(GOLDEN / "design_example" / "service.yaml", root)
     (root / "src" / "orders" / "models.py").write_text("X = 1\n")
-    done = _svcgen("docs", cwd=root)
+    done = run_svcgen("docs", cwd=root)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "orders.models has no OrderCreated" in done.stderr
     assert "--no-schemas" in done.stderr
     (root / "src" / "orders" / "models.py").unlink()
-    done = _svcgen("docs", cwd=root)
+    done = run_svcgen("docs", cwd=root)
     assert done.returncode == 2 and "cannot import orders.models" in done.stderr
 
 

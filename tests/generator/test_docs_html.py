@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import yaml
 from svcgen.docs import asyncapi, render
 from svcgen.docs_html import page
 from svcgen.spec import load_spec, parse_spec
+from tests.support import run_svcgen
 
 from .golden import EXPECTED, GOLDEN, cases
 
@@ -60,17 +60,6 @@ def _errors(validator: jsonschema.Draft7Validator, doc: Any) -> list[str]:
     ]
 
 
-def _svcgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "svcgen.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-
-
 @pytest.mark.parametrize("case", GOOD, ids=[c.name for c in GOOD])
 def test_every_golden_document_is_valid_asyncapi_3(
     case: Path, validator: jsonschema.Draft7Validator
@@ -84,7 +73,7 @@ def test_every_golden_document_is_valid_asyncapi_3(
 def test_the_examples_documents_with_payload_schemas_are_valid(
     example: str, validator: jsonschema.Draft7Validator
 ) -> None:
-    done = _svcgen("docs", cwd=EXAMPLES / example)
+    done = run_svcgen("docs", cwd=EXAMPLES / example)
     assert done.returncode == 0, done.stderr
     doc = yaml.safe_load(done.stdout)
     assert doc["components"]["schemas"], "the models' schemas are in the document"
@@ -179,9 +168,9 @@ def test_the_html_page_lists_every_channel_in_chromium(
     example: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "asyncapi.html"
-    done = _svcgen("docs", "--html", "-o", str(out), cwd=EXAMPLES / example)
+    done = run_svcgen("docs", "--html", "-o", str(out), cwd=EXAMPLES / example)
     assert done.returncode == 0, done.stderr
-    doc = yaml.safe_load(_svcgen("docs", cwd=EXAMPLES / example).stdout)
+    doc = yaml.safe_load(run_svcgen("docs", cwd=EXAMPLES / example).stdout)
     dom = _render_in_chromium(out, tmp_path)
     _check_page(doc, dom)
     # the payload schemas are on the page as field tables
@@ -215,13 +204,13 @@ def test_the_page_is_a_pure_function_of_the_document() -> None:
 
 
 def test_html_and_another_format_together_are_one_sentence_and_exit_2() -> None:
-    done = _svcgen("docs", "--html", "--format", "json", cwd=EXAMPLES / "orders")
+    done = run_svcgen("docs", "--html", "--format", "json", cwd=EXAMPLES / "orders")
     assert done.returncode == 2
     assert "give one of them" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_an_html_output_name_picks_html(tmp_path: Path) -> None:
     out = tmp_path / "page.html"
-    done = _svcgen("docs", "--no-schemas", "-o", str(out), cwd=EXAMPLES / "orders")
+    done = run_svcgen("docs", "--no-schemas", "-o", str(out), cwd=EXAMPLES / "orders")
     assert done.returncode == 0, done.stderr
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -157,6 +157,12 @@ class Replica:
         return proc_cpu_seconds(self.proc.pid)
 
 
+def children(pid: int) -> set[int]:
+    """The child processes of ``pid`` (a service's workers, ``SVCGEN_WORKERS``)."""
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return {int(p) for p in text.split()}
+
+
 def proc_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` (fields 14 and 15 of its stat)."""
     stat = Path(f"/proc/{pid}/stat").read_text()

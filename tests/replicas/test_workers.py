@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -27,8 +26,10 @@ from typing import Final
 
 import pytest
 
+from tests.support import free_port
+
 from .kinds import Target, target
-from .service import Service, generate
+from .service import Service, children, generate
 from .test_replicas import publish
 
 MESSAGES: Final = 1_500
@@ -42,12 +43,6 @@ options of ``kinds.TUNING`` (Kafka needs a session timeout and a rebalance; the
 replica test covers that)."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _healthz(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
         return int(r.status)
@@ -55,11 +50,6 @@ def _healthz(port: int) -> int:
 
 def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
-
-
-def _children(pid: int) -> set[int]:
-    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    return {int(p) for p in text.split()}
 
 
 @pytest.mark.broker
@@ -76,14 +66,14 @@ async def test_two_workers_share_the_work_and_a_dead_one_is_replaced(
         service = svc = await asyncio.to_thread(
             generate, tmp_path, t, concurrency=CONCURRENCY, sleep=SLEEP, buffered=False
         )
-        port = _free_port()
+        port = free_port()
         parent = svc.start(SVCGEN_WORKERS="2", HEALTH_PORT=str(port))
         await svc.wait(
             "two workers started",
             lambda: parent.err.read_text().count(": started in") >= 2,
             WAIT,
         )
-        workers = _children(parent.proc.pid)
+        workers = children(parent.proc.pid)
         assert len(workers) == 2, workers
         assert await asyncio.to_thread(_healthz, port) == 200
         publishing = asyncio.create_task(publish(t, MESSAGES))
@@ -110,10 +100,10 @@ async def test_two_workers_share_the_work_and_a_dead_one_is_replaced(
         os.kill(victim, signal.SIGKILL)
         await svc.wait(
             "a replacement worker",
-            lambda: len(_children(parent.proc.pid) - workers) == 1,
+            lambda: len(children(parent.proc.pid) - workers) == 1,
             WAIT,
         )
-        replacement = (_children(parent.proc.pid) - workers).pop()
+        replacement = (children(parent.proc.pid) - workers).pop()
         await publishing
         await svc.wait(
             "every message finished",
@@ -145,7 +135,7 @@ async def test_two_workers_share_the_work_and_a_dead_one_is_replaced(
         if service is not None:
             for replica in service.replicas:  # the workers too, should the test fail
                 if replica.proc.poll() is None:
-                    for pid in _children(replica.proc.pid):
+                    for pid in children(replica.proc.pid):
                         os.kill(pid, signal.SIGKILL)
             service.kill_all()
         await t.cleanup()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from svcgen_runtime import workers
 from svcgen_runtime.application import EXIT_START_FAILED, Application
 from svcgen_runtime.errors import ConfigurationError
 from svcgen_runtime.overrides import run_or_refuse
+from tests.support import free_port
 
 
 @pytest.mark.parametrize(("value", "count"), [(None, 1), ("", 1), ("1", 1), ("3", 3)])
@@ -161,9 +161,7 @@ def _get(url: str) -> str | None:
 
 
 def test_workers_http_servers_share_one_port(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", HTTP_WORKER, str(port)],
