@@ -26,12 +26,12 @@ DLQ_ERROR_MESSAGE: Final = "x-svcgen-error-message"
 DLQ_FAILED_AT: Final = "x-svcgen-failed-at"
 DLQ_REASON: Final = "x-svcgen-reason"
 DLQ_ID: Final = "x-svcgen-dead-letter-id"
+"""A unique id the runtime stamps on every dead letter (``svcgen dlq`` selects by it
+where the broker has no position of its own)."""
 REPLAY_GROUP: Final = "x-svcgen-replay-group"
 """The consumer group a replayed dead letter is for (``svcgen dlq replay``): on a
 broker where several groups read the source (Kafka, NATS, MQTT shared topics), a
 consumer of another group acks it without handling it."""
-"""A unique id the runtime stamps on every dead letter (``svcgen dlq`` selects by it
-where the broker has no position of its own)."""
 ERROR_MESSAGE_LIMIT: Final = 512
 
 HEADER_VALUE_LIMIT: Final = 4096
