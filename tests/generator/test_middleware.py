@@ -7,11 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from svcgen_runtime import MemoryBroker
 from svcgen_runtime.brokers.redis import RedisBroker
 from svcgen_runtime.testing import run_service
 
-from .test_real_broker import REDIS_URL, app_builder
+from .test_real_broker import REDIS_URL, app_builder, start_replica
 
 
 def test_each_function_gets_an_alias_of_its_own_and_clashes_are_qualified() -> None:
@@ -158,20 +155,6 @@ async def no_retries(received: Received[Any], ctx: Context, call_next: Next) -> 
 '''
 
 
-def _start(
-    root: Path, name: str, env: dict[str, str], out: Path, err: Path
-) -> subprocess.Popen[bytes]:
-    """``python -m <name>`` in ``root``, stdout and stderr into files."""
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        return subprocess.Popen(
-            [sys.executable, "-m", name],
-            stdout=stdout,
-            stderr=stderr,
-            env=env,
-            cwd=root,
-        )
-
-
 @pytest.mark.broker
 async def test_a_generated_service_process_on_redis_obeys_its_middleware_and_hooks(
     tmp_path: Path,
@@ -193,14 +176,8 @@ async def test_a_generated_service_process_on_redis_obeys_its_middleware_and_hoo
     )
     source = f"{name}.events"
     out, err = tmp_path / "out.txt", tmp_path / "err.txt"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(root / "src"),
-        "REDIS_URL": REDIS_URL,
-        "HEALTH_PORT": "0",
-    }
     client = aioredis.from_url(REDIS_URL)
-    proc = _start(root, name, env, out, err)
+    proc = start_replica(root, name, out, err)
     try:
 
         def lines() -> list[dict[str, str]]:

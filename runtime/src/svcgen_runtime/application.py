@@ -93,7 +93,7 @@ class Application:
         self.http = http
         self.on_start = list(on_start)
         self.on_stop = list(on_stop)
-        self._hooks = "not run"  # → "started" → "stopped"
+        self._hooks = "not run"  # → "starting" → "started" → "stopped"
         self.drain_timeout = drain_timeout
         self.handle_signals = handle_signals
         self.token = CancelToken()
