@@ -13,14 +13,12 @@ so that module stays within its size.
 
 from __future__ import annotations
 
-import keyword
 import re
 from typing import Annotated, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .names import NAME_MAX
-from .spec_values import ADDRESS_MAX, EMPTY_LIST
+from .spec_values import ADDRESS_MAX, EMPTY_LIST, check_import_part
 
 
 class SpecModel(BaseModel):
@@ -50,20 +48,12 @@ def check_function_ref(value: str) -> str:
         )
     module, function = value.split(":")
     for part in (*module.split("."), function):
-        if keyword.iskeyword(part):
-            raise ValueError(
-                f"{value!r} has the Python keyword {part!r}, which cannot be "
-                f"imported; rename it, such as {part}_"
-            )
-        if part.startswith("__"):
+        if part.startswith("__"):  # (no keyword starts with __)
             raise ValueError(
                 f"{value!r} has the name {part!r}; a name starting with __ is "
                 f"Python's own: name your module and function, {_EXAMPLE}"
             )
-        if len(part) > NAME_MAX:
-            raise ValueError(
-                f"{value!r} has a part longer than {NAME_MAX} characters; shorten it"
-            )
+        check_import_part(value, part)
     if function == "annotations":  # a stub of it starts: from __future__ import ...
         raise ValueError(
             f"{value!r} names 'annotations', which the module's own "

@@ -104,6 +104,20 @@ STUB_NAMES: Final = frozenset(
 capitalised global."""
 
 
+def check_import_part(value: str, part: str) -> None:
+    """A module or name of the import path ``value`` is one Python can import: no
+    keyword, at most ``NAME_MAX`` characters."""
+    if keyword.iskeyword(part):
+        raise ValueError(
+            f"{value!r} has the Python keyword {part!r}, which cannot be "
+            f"imported; rename it, such as {part}_"
+        )
+    if len(part) > NAME_MAX:
+        raise ValueError(
+            f"{value!r} has a part longer than {NAME_MAX} characters; shorten it"
+        )
+
+
 def _check_message_ref(value: str) -> str:
     if not _MESSAGE_REF.match(value):
         raise ValueError(
@@ -117,15 +131,7 @@ def _check_message_ref(value: str) -> str:
         )
     module, cls = value.split(":")
     for part in (*module.split("."), cls):
-        if keyword.iskeyword(part):
-            raise ValueError(
-                f"{value!r} has the Python keyword {part!r}, which cannot be "
-                f"imported; rename it, such as {part}_"
-            )
-        if len(part) > NAME_MAX:
-            raise ValueError(
-                f"{value!r} has a part longer than {NAME_MAX} characters; shorten it"
-            )
+        check_import_part(value, part)
     if not cls[0].isupper():
         raise ValueError(
             f"{value!r} names the class {cls!r}; name a message class in CapWords "
