@@ -21,7 +21,11 @@ Flow. The subscription keeps pull requests outstanding for as many messages as t
 loop has free permits (``fetch(n)`` tops the outstanding credit up to ``n``), so the
 next batch is already on its way while handlers run, and deliveries land in a local
 buffer that never exceeds the free permits (in flight + buffered + requested <=
-``concurrency``). That credit is the prefetch bound. ``max_ack_pending`` is left
+``concurrency``). That credit is the prefetch bound. A request waits on the server
+for 24-30 s (drawn at random) and is asked again only when permits are free, not
+every fetch: nats-server before 2.10.14 (#5305) drops a redelivery that comes due the
+instant the only waiting request expires and delivers the newest message again, and
+one-second renewals kept meeting one-second retry delays there. ``max_ack_pending`` is left
 unlimited on purpose: a delivery nak'ed with a delay (``Retry(after)``, a task not due
 yet) stays ack-pending on the server until it is redelivered, so a cap of
 ``concurrency`` would stall the whole consumer behind a single delayed retry (and the

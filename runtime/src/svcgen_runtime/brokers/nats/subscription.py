@@ -8,8 +8,10 @@ import asyncio
 import collections
 import contextlib
 import json
+import random
 import time
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -20,6 +22,20 @@ from ...message import DEFERRED_HEADER, KEY_HEADER, InboundMessage
 from ..base import SubscriptionSpec
 from .connection import NatsConnection
 from .failures import log, translated
+
+PULL_EXPIRES: Final = 30.0
+"""How long a pull request waits on the server at most (each one 80–100 % of this,
+drawn at random). A request is asked again only when the loop has permits to fill,
+not every fetch: the connection dropping or the consumer going away already end
+the subscription, and a 408/409 status ends the credit.
+
+Long and random on purpose: nats-server before 2.10.14 (nats-io/nats-server#5305)
+mishandles a redelivery that comes due in the instant the only waiting pull
+request expires: it drops the redelivery until ``ack_wait`` has passed again and
+delivers the consumer's newest message a second time. With requests renewed every
+fetch wait (1 s), a ``Retry(after=1.0)`` or a one-second task delay kept landing
+on that instant; now an idle subscription's request expires every 24-30 s at a
+phase nothing else is tied to."""
 
 
 class NatsSubscription:
@@ -124,7 +140,7 @@ class NatsSubscription:
         while True:
             self._arrived.clear()
             self._check()
-            await self._top_up(max_messages, timeout)
+            await self._top_up(max_messages)
             if self._buffer:
                 return self._take(max_messages)
             left = deadline - loop.time()
@@ -136,7 +152,7 @@ class NatsSubscription:
             except TimeoutError:
                 pass
 
-    async def _top_up(self, wanted: int, expires: float) -> None:
+    async def _top_up(self, wanted: int) -> None:
         """Keep pull requests outstanding for ``wanted`` messages (the free permits)."""
         now = time.monotonic()
         if self._credit and now > self._credit_until:
@@ -145,9 +161,8 @@ class NatsSubscription:
         # Small top-ups wait until half a batch is missing: fewer requests, same flow.
         if need <= 0 or (self._credit and need * 2 < self._max_batch):
             return
-        request = json.dumps(
-            {"batch": need, "expires": max(int(expires * 1e9) - 1_000_000, 1_000_000)}
-        ).encode()
+        expires = PULL_EXPIRES * random.uniform(0.8, 1.0)
+        request = json.dumps({"batch": need, "expires": int(expires * 1e9)}).encode()
         self._credit += need
         self._credit_until = max(self._credit_until, now + expires + 0.5)
         try:
