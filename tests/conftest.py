@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from _pytest.nodeid import NodeId
+
+from tests.contract.harness_nats import hold_store
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -23,6 +26,19 @@ def _svcgen_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             del os.environ["XDG_CACHE_HOME"]
         else:
             os.environ["XDG_CACHE_HOME"] = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _nats_store_held() -> Iterator[None]:
+    """A stream on the shared nats-server for as long as this test process runs, so
+    that tests deleting their streams never empty the server's store directory under
+    another process's stream create (``harness_nats.hold_store`` says why)."""
+    held = asyncio.run(hold_store(None))
+    try:
+        yield
+    finally:
+        if held is not None:
+            asyncio.run(hold_store(held))
 
 
 @pytest.hookimpl(wrapper=True)

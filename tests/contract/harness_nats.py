@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -43,6 +44,33 @@ async def cut_server_side(client_ports: Sequence[int]) -> int:
         raise RuntimeError(f"ss -K failed ({proc.returncode}): {err.decode().strip()}")
     killed = [ln for ln in out.decode().splitlines()[1:] if f":{PORT}" in ln]
     return len(killed)
+
+
+async def hold_store(name: str | None) -> str | None:
+    """Create (``name`` None) or delete (``name``) the stream that keeps the shared
+    server's store directory from emptying; None when there is no server to hold.
+
+    nats-server 2.9/2.10 removes the account's ``streams`` directory when its last
+    stream is deleted (``os.Remove`` after ``store.Delete``), and a stream created
+    in that instant by another test process fails with "error creating store for
+    stream" (the directory vanished under its ``mkdir``). A file-stored stream held
+    by every test process for its whole run keeps that directory non-empty.
+    """
+    try:
+        nc = await nats.connect(URL, connect_timeout=2, max_reconnect_attempts=0)
+    except Exception:
+        return None  # no server: nothing to hold (the NATS tests say so themselves)
+    try:
+        js = nc.jetstream()
+        if name is not None:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_stream(name)
+            return None
+        held = unique("svcgen-test-store-hold")
+        await js.add_stream(name=held, subjects=[held.replace("-", ".", 1)])
+        return held
+    finally:
+        await nc.close()
 
 
 def client_port(broker: NatsBroker) -> int | None:
