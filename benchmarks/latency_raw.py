@@ -120,7 +120,7 @@ class RawSide:
             bootstrap_servers=URLS["kafka"],
             group_id=f"{topic}-g",
             enable_auto_commit=False,
-            fetch_max_wait_ms=KAFKA_FETCH_MAX_WAIT_MS[0],
+            fetch_max_wait_ms=500,  # the runtime's RETRY_FETCH_MAX_WAIT_MS
         )
         await idle.start()
         self._close.append(idle.stop)

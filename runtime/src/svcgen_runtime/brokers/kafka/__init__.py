@@ -56,8 +56,9 @@ Options (``KafkaBroker`` keywords, overridable per consumer in ``options``):
 ``max_poll_interval_ms`` (300000), ``commit_interval`` seconds (0.5),
 ``auto_offset_reset`` (``earliest``), ``max_partition_fetch_bytes`` (16 KiB per unit
 of concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (500, aiokafka's default; the
-retry consumer uses at most ``RETRY_FETCH_MAX_WAIT_MS``, 500, since a resumed retry
-partition waits for the poll in flight), ``partitions`` and ``replication_factor`` (1
+retry consumer always uses ``RETRY_FETCH_MAX_WAIT_MS``, 500: a resumed retry partition
+waits for the poll in flight, so a due retry is read at most that late, and a shorter
+empty poll of the retry topic costs the source's latency), ``partitions`` and ``replication_factor`` (1
 and 1) of the topics it creates: the source, the retry topic and the dead-letter topic
 (a source or retry topic that exists with fewer partitions than asked for makes
 ``subscribe`` raise ``ConfigurationError`` naming the fix; topics are never altered);
