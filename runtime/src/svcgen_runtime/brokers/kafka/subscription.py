@@ -26,6 +26,7 @@ from ...retry import next_attempt_headers
 from ..base import SubscriptionSpec
 from .clients import settled, stop_consumer
 from .commits import Committer
+from .prefetch import Prefetched, rewind
 from .publish import KafkaPublisher
 from .tracker import Handle, PartitionTracker
 
@@ -76,6 +77,7 @@ class KafkaSubscription:
         self._consumers = (retry_consumer, consumer)
         self._retry_topic = retry_topic
         self._tracker = PartitionTracker()
+        self._prefetched = Prefetched(consumer)
         self._committer = Committer(
             self._tracker,
             self._consumers,
@@ -170,13 +172,16 @@ class KafkaSubscription:
     async def _get(
         self, consumer: AIOKafkaConsumer, timeout: float, room: int
     ) -> dict[TopicPartition, list[Any]]:
+        source = consumer is self._consumer
         try:
             parts = sorted(consumer.assignment()) if timeout == 0.0 else []
-            if len(parts) > 1:
+            if len(parts) > 1 or (parts and source):
                 return await self._take_in_turn(consumer, parts, room)
             batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
-                timeout_ms=int(timeout * 1000), max_records=room
+                timeout_ms=int(timeout * 1000), max_records=None if source else room
             )
+            if source:  # everything aiokafka had: its next fetch starts now
+                batches = self._prefetched.after(batches, room)
         except (KafkaError, ConsumerStoppedError) as exc:
             raise BrokerConnectionError(
                 f"kafka consumer {self._spec.consumer!r} failed "
@@ -201,12 +206,17 @@ class KafkaSubscription:
             self._turn, self._turn_ends = self._turn + 1, now + TURN
         start = self._turn % len(parts)
         out: dict[TopicPartition, list[Any]] = {}
+        source = consumer is self._consumer
         for tp in parts[start:] + parts[:start]:
             if room <= 0:
                 break
-            batch = await consumer.getmany(tp, timeout_ms=0, max_records=room)
-            for got, records in batch.items():
-                out[got] = records
+            if source:
+                records = await self._prefetched.take(tp, room)
+            else:
+                batch = await consumer.getmany(tp, timeout_ms=0, max_records=room)
+                records = batch.get(tp, [])
+            if records:
+                out[tp] = records
                 room -= len(records)
         return out
 
@@ -229,9 +239,8 @@ class KafkaSubscription:
         except BaseException:
             for consumer, get in zip(self._consumers, gets, strict=True):
                 get.cancel()  # no-op when done
-                batches = _result(get)
-                if batches:
-                    _give_back(consumer, batches)
+                if batches := _result(get):
+                    self._give_back(consumer, batches)
             raise
         out: list[InboundMessage] = []
         got = False
@@ -247,6 +256,16 @@ class KafkaSubscription:
             failure, self._failure = self._failure, None
             raise failure
         return got, out
+
+    def _give_back(
+        self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, Any]
+    ) -> None:
+        """Records taken but not handed out: the source's back to ``Prefetched``,
+        the retry consumer's read again after a seek."""
+        if consumer is self._consumer:
+            self._prefetched.unread(batches)
+        else:
+            rewind(consumer, batches)
 
     def _check_coordinator(self) -> None:
         """Raise once a group coordinator has been unreachable for a session.
@@ -284,7 +303,7 @@ class KafkaSubscription:
         for tp, records in batches.items():
             space = room - len(out)
             if len(records) > space:  # both consumers answered one wait at once
-                consumer.seek(tp, records[space].offset)  # a later fetch reads them
+                self._give_back(consumer, {tp: records[max(space, 0) :]})
                 if space <= 0:
                     continue
                 records = records[:space]
@@ -404,6 +423,7 @@ class KafkaSubscription:
         if parts and not self._closed:
             await self._committer.commit(parts)
         self._tracker.drop(revoked)
+        self._prefetched.forget(revoked)
         for tp in revoked:
             wake = self._wakeups.pop(tp, None)
             if wake is not None:
@@ -432,7 +452,7 @@ class KafkaSubscription:
             if point is None:
                 point = await consumer.committed(tp)
             if point is None:
-                point = await consumer.position(tp)
+                point = await self._prefetched.position(tp)
             total += max(0, end - point)
             known = True
         return total if known else None
@@ -447,6 +467,7 @@ class KafkaSubscription:
         await self._committer.close()
         self._closed = True
         self._tracker.clear()
+        self._prefetched.clear()
         for consumer in self._consumers:
             await stop_consumer(consumer, self._spec.consumer)
 
@@ -456,16 +477,6 @@ def _result(get: asyncio.Task[dict[TopicPartition, list[Any]]]) -> Any:
     if not get.done() or get.cancelled() or get.exception() is not None:
         return None
     return get.result()
-
-
-def _give_back(
-    consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, Any]
-) -> None:
-    """Rewind each partition to the first record taken but not handed out."""
-    assigned = consumer.assignment()
-    for tp, records in batches.items():
-        if records and tp in assigned:
-            consumer.seek(tp, records[0].offset)
 
 
 def _gone(msg: InboundMessage) -> BrokerConnectionError:

@@ -1,0 +1,101 @@
+"""``Prefetched``: the source's records taken out of aiokafka's buffer, not handed out yet.
+
+aiokafka fetches a partition again only once everything it buffered for that partition
+has been consumed (``Fetcher._get_actions_per_node`` skips a partition that still has
+records). Taken from aiokafka one ``fetch(1)`` at a time (``concurrency: 1``), a batch
+held back the partition's next fetch for as long as the loop took to handle all of it,
+so every fetch cycle was a round trip plus the whole batch's handling (at 1,000 msg/s
+and the 500 ms default, ~500 records). The subscription therefore
+empties aiokafka's buffer of a partition in one call and keeps what it did not hand out
+here, so that aiokafka's next fetch is under way while these are handled.
+
+Bounded like aiokafka's own buffer, by ``max_partition_fetch_bytes`` per partition: at
+most one fetch's records here and the next fetch's in aiokafka. Held records are not
+taken (the tracker does not know them), so commits stay below them; a seek of the
+partition or its revocation forgets them (aiokafka reads them again).
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+
+def rewind(
+    consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, Sequence[Any]]
+) -> None:
+    """Seek each assigned partition back to the first record of its batch (records
+    taken but not handed out): the consumer reads them again."""
+    assigned = consumer.assignment()
+    for tp, records in batches.items():
+        if records and tp in assigned:
+            consumer.seek(tp, records[0].offset)
+
+
+class Prefetched:
+    """Records of ``consumer`` taken from aiokafka's buffer and not handed out yet,
+    per partition, in offset order (held ones before anything fetched after them)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self._held: dict[TopicPartition, collections.deque[Any]] = {}
+
+    async def take(self, tp: TopicPartition, room: int) -> list[Any]:
+        """Up to ``room`` records of ``tp``: held ones, else all aiokafka has
+        buffered for it (what does not fit is held). Never waits."""
+        if tp not in self._held:
+            batch = await self._consumer.getmany(tp, timeout_ms=0)
+            self._hold(tp, batch.get(tp, []))
+        return self._pop(tp, room)
+
+    def after(
+        self, batches: Mapping[TopicPartition, Sequence[Any]], room: int
+    ) -> dict[TopicPartition, list[Any]]:
+        """A long poll's ``batches`` held behind what is held; up to ``room`` of
+        the held records returned, partition by partition."""
+        out: dict[TopicPartition, list[Any]] = {}
+        for tp, records in batches.items():
+            self._hold(tp, records)
+            if room > 0 and (first := self._pop(tp, room)):
+                out[tp] = first
+                room -= len(first)
+        return out
+
+    def unread(self, batches: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """Put records handed to the subscription but not out (a cancelled fetch,
+        no room left) back in front, for partitions still assigned."""
+        assigned = self._consumer.assignment()
+        for tp, records in batches.items():
+            if records and tp in assigned:
+                held = self._held.setdefault(tp, collections.deque())
+                held.extendleft(reversed(records))
+
+    async def position(self, tp: TopicPartition) -> int:
+        """The offset of the first record of ``tp`` not handed out: the first held,
+        else aiokafka's position."""
+        held = self._held.get(tp)
+        return held[0].offset if held else int(await self._consumer.position(tp))
+
+    def forget(self, tps: Iterable[TopicPartition]) -> None:
+        for tp in tps:
+            self._held.pop(tp, None)
+
+    def clear(self) -> None:
+        self._held.clear()
+
+    def _hold(self, tp: TopicPartition, records: Sequence[Any]) -> None:
+        if records:
+            self._held.setdefault(tp, collections.deque()).extend(records)
+
+    def _pop(self, tp: TopicPartition, n: int) -> list[Any]:
+        held = self._held.get(tp)
+        if held is None:
+            return []
+        out = [held.popleft() for _ in range(min(n, len(held)))]
+        if not held:
+            del self._held[tp]
+        return out
