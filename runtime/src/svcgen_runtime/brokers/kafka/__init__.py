@@ -46,10 +46,10 @@ answers. The source's records are taken from aiokafka all at once and held by th
 subscription (``prefetch``): aiokafka fetches a partition again only once its buffer
 for it is empty, so handing them out of aiokafka one ``fetch(1)`` at a time made every
 fetch wait for the whole batch to be handled (``benchmarks/latency.py`` at the 500 ms
-default: runtime p99 +12.5 ms over a raw loop before, +2.8 ms after). Records taken but not handed out go back to that hold (the
-source's) or are given back by a seek (the retry topic's). What is prefetched is bounded
-in bytes by ``max_partition_fetch_bytes`` per partition, twice: the records held and
-aiokafka's next fetch.
+default: runtime p99 +12.5 ms over a raw loop before, +2.8 ms after). Records taken but
+not handed out go back to that hold (the source's) or are given back by a seek (the
+retry topic's). What is prefetched is bounded in bytes by ``max_partition_fetch_bytes``
+per partition, twice: the records held and aiokafka's next fetch.
 
 Retry records wait in the retry topic: a record not yet due is not handed out; its
 partition is paused and rewound to it, and resumed by a timer at the due time. The
@@ -63,9 +63,10 @@ Options (``KafkaBroker`` keywords, overridable per consumer in ``options``):
 of concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (500, aiokafka's default; the
 retry consumer always uses ``RETRY_FETCH_MAX_WAIT_MS``, 500: a resumed retry partition
 waits for the poll in flight, so a due retry is read at most that late, and a shorter
-empty poll of the retry topic costs the source's latency), ``partitions`` and ``replication_factor`` (1
-and 1) of the topics it creates: the source, the retry topic and the dead-letter topic
-(a source or retry topic that exists with fewer partitions than asked for makes
+empty poll of the retry topic costs the source's latency), ``partitions`` and
+``replication_factor`` (1 and 1) of the topics it creates: the source, the retry topic
+and the dead-letter topic (a source or retry topic that exists with fewer partitions
+than asked for makes
 ``subscribe`` raise ``ConfigurationError`` naming the fix; topics are never altered);
 as the broker's keywords, also of topics a publish creates. Broker-only:
 ``client_id``, ``retry_suffix`` (``.retry``, also the retry group's suffix),

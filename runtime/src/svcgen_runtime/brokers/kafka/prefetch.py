@@ -5,14 +5,15 @@ has been consumed (``Fetcher._get_actions_per_node`` skips a partition that stil
 records). Taken from aiokafka one ``fetch(1)`` at a time (``concurrency: 1``), a batch
 held back the partition's next fetch for as long as the loop took to handle all of it,
 so every fetch cycle was a round trip plus the whole batch's handling (at 1,000 msg/s
-and the 500 ms default, ~500 records). The subscription therefore
-empties aiokafka's buffer of a partition in one call and keeps what it did not hand out
-here, so that aiokafka's next fetch is under way while these are handled.
+and the 500 ms default, ~500 records). The subscription therefore empties aiokafka's
+buffer of a partition in one call and keeps what it did not hand out here, so that
+aiokafka's next fetch is under way while these are handled.
 
 Bounded like aiokafka's own buffer, by ``max_partition_fetch_bytes`` per partition: at
 most one fetch's records here and the next fetch's in aiokafka. Held records are not
-taken (the tracker does not know them), so commits stay below them; a seek of the
-partition or its revocation forgets them (aiokafka reads them again).
+taken (the tracker does not know them), so commits stay below them; a revocation
+forgets them (the group reads them again from the committed offset); records handed to
+the subscription but not out go back in front (``unread``), never through a seek.
 """
 
 from __future__ import annotations
