@@ -256,6 +256,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                     "heartbeat_interval_ms",
                     "max_partition_fetch_bytes",
                     "max_poll_interval_ms",
+                    "membership",
                     "partitions",
                     "replication_factor",
                     "session_timeout_ms",
@@ -270,6 +271,7 @@ BROKERS: Final[Mapping[str, BrokerKindInfo]] = {
                     broker=True,
                     reader="duration",
                 ),
+                "membership": OptionInfo("membership", broker=True, reader="choice"),
             },
             address_problem=_kafka_address,
             scaler=Scaler(

@@ -46,6 +46,11 @@ class KafkaOptions(_Model):
     session_timeout: PositiveDuration | None = None
     """kafka: how long the group waits for a silent consumer before its partitions go
     to another replica (default 10s; the server allows 6s to 30m by default)."""
+    membership: Literal["dynamic", "static"] | None = None
+    """kafka: ``static`` joins the group under an instance id that a replica keeps
+    across restarts (its name and a number), so a killed replica's replacement takes
+    back its partitions as soon as it joins, without waiting for the session to
+    expire (default dynamic)."""
 
 
 class RabbitMQOptions(_Model):

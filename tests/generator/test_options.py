@@ -59,7 +59,8 @@ def test_a_consumer_s_options_override_the_broker_s_key_by_key() -> None:
     assert paid is not None
     # each from its Settings field; durations in the unit the adapter takes
     assert paid.flat() == (
-        'options={"partitions": settings.consumer_paid_partitions, '
+        'options={"membership": settings.consumer_paid_membership, '
+        '"partitions": settings.consumer_paid_partitions, '
         '"replication_factor": settings.consumer_paid_replication_factor, '
         '"session_timeout_ms": in_units(settings.consumer_paid_session_timeout, 1000)}'
     )
@@ -179,6 +180,7 @@ def test_typed_values_fail_at_their_line() -> None:
             options:
               partitions: many
               session_timeout: 10
+              membership: sticky
         """
     )
     assert errors == [
@@ -186,6 +188,8 @@ def test_typed_values_fail_at_their_line() -> None:
         "a string ('many')",
         "service.yaml:8:24: brokers.k.options.session_timeout: expected a duration "
         "such as 250ms, 30s, 5m or 1h, got a number (10)",
+        "service.yaml:9:19: brokers.k.options.membership: expected 'dynamic' or "
+        "'static', got a string ('sticky')",
     ]
 
 

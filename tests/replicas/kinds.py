@@ -22,10 +22,13 @@ KINDS: Final = ("kafka", "rabbitmq", "nats", "redis", "mqtt")
 
 PARTITIONS: Final = 6
 """Partitions of the Kafka source: two per replica."""
-KAFKA_SESSION: Final = 6.0
-"""Seconds of the Kafka group session: how long a SIGKILLed member keeps its
-partitions (Tansu joins a group in about half of it). 6 s is Apache Kafka's
-smallest by default (``group.min.session.timeout.ms``)."""
+KAFKA_SESSION: Final = 15.0
+"""Seconds of the Kafka group session: how long a SIGKILLed member would keep its
+partitions if no replacement took them over. The members are static
+(``membership: static``), so the killed replica's replacement, under the same name,
+takes them back as it joins: on Tansu a join takes about half a session and a static
+member's join and sync three more seconds, so the session must be above about 10 s
+for that to be within it."""
 ACK_WAIT: Final = 5.0
 """Seconds NATS waits for an ack before redelivering (the consumer's ``ack_wait``)."""
 CLAIM_IDLE: Final = 5.0
@@ -33,7 +36,11 @@ CLAIM_IDLE: Final = 5.0
 consumer's ``claim_idle``; the reclaim pass runs every second)."""
 
 TUNING: Final[dict[str, dict[str, str]]] = {
-    "kafka": {"partitions": str(PARTITIONS), "session_timeout": f"{KAFKA_SESSION:g}s"},
+    "kafka": {
+        "partitions": str(PARTITIONS),
+        "session_timeout": f"{KAFKA_SESSION:g}s",
+        "membership": "static",
+    },
     "nats": {"ack_wait": f"{ACK_WAIT:g}s"},
     "redis": {"claim_idle": f"{CLAIM_IDLE:g}s"},
 }

@@ -182,6 +182,7 @@ KEYS: Final[dict[str, Reader]] = {
     "partitions": partial(whole, low=1, high=10000),
     "replication_factor": partial(whole, low=1, high=100),
     "session_timeout": duration,
+    "membership": partial(choice, choices=("dynamic", "static")),
     "queue_type": partial(choice, choices=("classic", "quorum")),
     "delivery_limit": partial(whole, low=1, high=1000000),
     "ack_wait": duration,

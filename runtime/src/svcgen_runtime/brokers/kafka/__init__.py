@@ -64,7 +64,9 @@ of concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (500, aiokafka's default
 retry consumer always uses ``RETRY_FETCH_MAX_WAIT_MS``, 500: a resumed retry partition
 waits for the poll in flight, so a due retry is read at most that late, and a shorter
 empty poll of the retry topic costs the source's latency), ``partitions`` and
-``replication_factor`` (1 and 1) of the topics it creates: the source, the retry topic
+``replication_factor`` (1 and 1) of the topics it creates,
+``membership`` (``dynamic``; ``static`` joins with a stable instance id, see
+``membership``): the source, the retry topic
 and the dead-letter topic (a source or retry topic that exists with fewer partitions
 than asked for makes
 ``subscribe`` raise ``ConfigurationError`` naming the fix; topics are never altered);
@@ -78,7 +80,8 @@ Upgrading from the one-consumer layout: retry-topic offsets committed under
 
 The package: ``broker`` (``KafkaBroker``, ``subscribe``), ``clients`` (the aiokafka
 clients' lifecycle), ``publish`` (producing, topic creation), ``subscription``
-(fetching and settling), ``tracker`` (offsets handed out and done, the commit point,
+(fetching and settling), ``membership`` (static members' instance ids and their
+leave), ``tracker`` (offsets handed out and done, the commit point,
 released deliveries) and ``commits`` (when and through which consumer they commit).
 """
 

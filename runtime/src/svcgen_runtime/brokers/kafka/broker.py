@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from ...errors import ConfigurationError
 from ..base import SubscriptionSpec
+from .membership import CHOICES
 from .publish import KafkaPublisher
 from .subscription import KafkaSubscription
 
@@ -34,6 +35,7 @@ OPTIONS: Final = frozenset(
         "fetch_max_wait_ms",
         "partitions",
         "replication_factor",
+        "membership",
     }
 )
 
@@ -51,7 +53,7 @@ class KafkaBroker(KafkaPublisher):
         request_timeout_ms: how long one Kafka request may take.
         session_timeout_ms, heartbeat_interval_ms, max_poll_interval_ms,
         commit_interval, auto_offset_reset, max_partition_fetch_bytes,
-        fetch_max_wait_ms: consumer defaults, see the package docstring; a
+        fetch_max_wait_ms, membership: consumer defaults, see the package docstring; a
             consumer's ``options`` override them (``partitions`` and
             ``replication_factor`` too, for the topics its subscription creates).
     """
@@ -75,6 +77,7 @@ class KafkaBroker(KafkaPublisher):
         auto_offset_reset: str = "earliest",
         max_partition_fetch_bytes: int | None = None,
         fetch_max_wait_ms: int = 500,
+        membership: str = "dynamic",
     ) -> None:
         if partitions < 1 or replication_factor < 1:
             raise ConfigurationError(
@@ -99,12 +102,18 @@ class KafkaBroker(KafkaPublisher):
             "fetch_max_wait_ms": fetch_max_wait_ms,
             "partitions": partitions,
             "replication_factor": replication_factor,
+            "membership": membership,
         }
 
     async def subscribe(self, spec: SubscriptionSpec) -> KafkaSubscription:
         options = {**self.consumer_defaults}
         spec.check_options(self.kind, OPTIONS)
         options.update(spec.options)
+        if options["membership"] not in CHOICES:
+            raise ConfigurationError(
+                f"consumer {spec.consumer!r}: kafka membership "
+                f"{options['membership']!r} is not one of {', '.join(CHOICES)}"
+            )
         await self.connect()
         retry_topic = spec.source + self.retry_suffix
         topics = [spec.source, retry_topic]

@@ -19,8 +19,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from ...errors import BrokerConnectionError, ConfigurationError
+from .membership import claim_instance, leave_when_stopped, release_instance
 
 log = logging.getLogger(__package__)  # the adapter's one logger, as before
+
+instances: dict[AIOKafkaConsumer, tuple[str, str]] = {}
+"""The group and instance id of each static member made here and not yet stopped."""
 
 ABANDONED_STOP_TIMEOUT: Final = 15.0
 """Seconds the broker's ``close`` waits for subscriptions whose start was cancelled
@@ -142,9 +146,11 @@ class KafkaClients:
         fetch_bytes: int,
         wait_ms: int,
     ) -> AIOKafkaConsumer:
-        """A consumer of ``group`` that commits only when told to."""
+        """A consumer of ``group`` that commits only when told to; with ``membership:
+        static``, under a claimed instance id (``membership``)."""
         session_ms = int(options["session_timeout_ms"])
-        return AIOKafkaConsumer(
+        instance = claim_instance(group) if options["membership"] == "static" else None
+        consumer = AIOKafkaConsumer(
             bootstrap_servers=self.servers,
             client_id=client,
             group_id=group,
@@ -158,7 +164,11 @@ class KafkaClients:
             fetch_max_bytes=fetch_bytes * 4,
             fetch_max_wait_ms=wait_ms,
             request_timeout_ms=self.request_timeout_ms,
+            group_instance_id=instance,
         )
+        if instance is not None:
+            instances[consumer] = (group, instance)
+        return consumer
 
     async def _start_consumers(
         self, consumer_name: str, *consumers: AIOKafkaConsumer
@@ -182,6 +192,10 @@ class KafkaClients:
             )
             raise
         failed = [exc for exc in started if isinstance(exc, BaseException)]
+        for consumer, result in zip(consumers, started, strict=True):
+            static = instances.get(consumer)
+            if static is not None and not isinstance(result, BaseException):
+                leave_when_stopped(consumer._coordinator, static[1])
         if failed:
             await stop_clients(*consumers)
             exc = failed[0]
@@ -207,9 +221,15 @@ async def stop_clients(
             await client.stop()
 
     stopping = asyncio.gather(*(stop(c) for c in clients), return_exceptions=True)
-    for result in await asyncio.shield(stopping):
-        if isinstance(result, BaseException):
-            log.debug("kafka: stopping a client that did not start failed: %r", result)
+    try:
+        for result in await asyncio.shield(stopping):
+            if isinstance(result, BaseException):
+                log.debug(
+                    "kafka: stopping a client that did not start failed: %r", result
+                )
+    finally:
+        for client in clients:
+            release(client)
 
 
 async def _stop_once_started(
@@ -239,6 +259,15 @@ async def stop_consumer(consumer: AIOKafkaConsumer, consumer_name: str) -> None:
             type(exc).__name__,
             exc,
         )
+    finally:
+        release(consumer)
+
+
+def release(client: Any) -> None:
+    """Give up the instance id of a static member that stopped (``claims``)."""
+    static = instances.pop(client, None)
+    if static is not None:
+        release_instance(*static)
 
 
 def settled(consumer: AIOKafkaConsumer) -> bool:

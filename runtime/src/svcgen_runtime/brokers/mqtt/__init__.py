@@ -21,7 +21,8 @@
 Sessions and replicas. Each subscription is one MQTT 5 connection with
 ``clean_start=False`` and a Session Expiry Interval, so the server keeps its
 subscriptions and unacknowledged/queued QoS 1 messages while it is away. The client id
-is stable: ``svcgen/<group>/<source>/<host>/<n>``, ``n`` the lowest number no live
+is stable: ``svcgen/<group>/<source>/<host>/<n>``, ``<host>`` the replica's name
+(``SVCGEN_REPLICA_NAME``, else the host name) and ``n`` the lowest number no live
 process on this host holds (a ``flock`` in the temp dir, dropped by the kernel when
 the process dies), so a restarted process resumes the session of its predecessor and
 two live processes never share an id.
@@ -30,8 +31,8 @@ must have distinct client ids (different hosts, or an explicit ``client_id``), c
 for messages. A client whose session is taken over by another connection with the same
 id (DISCONNECT reason 0x8E; Mosquitto 2.0.11 closes the connection without saying
 why) moves to the next ``n`` when it subscribes again. Where host
-names change on every start (a Kubernetes Deployment), set ``client_id`` from something
-stable (a StatefulSet ordinal): a new name means a new session, and the old one keeps
+names change on every start (a Kubernetes Deployment), set ``SVCGEN_REPLICA_NAME`` or
+``client_id`` from something stable (a StatefulSet ordinal): a new name means a new session, and the old one keeps
 its messages until it expires. MQTT 5 is required (user properties, Session Expiry,
 shared subscriptions).
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import uuid
 from collections.abc import Mapping
 from typing import Final
 
 from ...errors import ConfigurationError
 from ..base import SubscriptionSpec
+from ..claims import lowest_free, replica_name
 from .client_ids import claim_id, in_use, release_id, resumed, sessions, taken
 from .deliveries import ID_PROPERTY, user_props
 from .link import KEEPALIVE, Link, Server
@@ -69,7 +69,7 @@ class MqttBroker:
         self.keepalive = keepalive
         self.connect_timeout = connect_timeout
         self.session_expiry = session_expiry
-        self.host_id = host_id or socket.gethostname()
+        self.host_id = host_id or replica_name()
         self._publisher: Link | None = None
         self._connecting: asyncio.Lock | None = None
         self._declared: set[tuple[str, str]] = set()
@@ -130,12 +130,9 @@ class MqttBroker:
 
     def _pick_client_id(self, group: str, source: str) -> str:
         """The lowest-numbered id no live process on this host holds, and claim it."""
-        index = 0
-        while True:
-            cid = self.client_id(group, source, index)
-            if cid not in in_use and cid not in taken and claim_id(cid):
-                return cid
-            index += 1
+        return lowest_free(
+            lambda n: self.client_id(group, source, n), skip=taken.__contains__
+        )
 
     async def subscribe(self, spec: SubscriptionSpec) -> MqttSubscription:
         opts = dict(spec.options)
