@@ -37,6 +37,7 @@ from typing import Any, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import kafka_fetch_trace
 from benchmarks.latency_publish import URLS, parse
 from benchmarks.latency_raw import KAFKA_FETCH_MAX_WAIT_MS, KAFKA_RETRY_MEMBER, RawSide
 
@@ -202,6 +203,8 @@ async def _cleanup_runtime(kind: str, source: str) -> None:
 
 
 _mqtt_client_ids: list[str] = []
+KAFKA_TRACE: list[bool] = [False]
+"""``--kafka-fetch-trace``: report each Kafka side's fetch requests."""
 
 
 async def one_side(
@@ -244,6 +247,10 @@ async def one_side(
             await asyncio.sleep(0.05)
     finally:
         await runner.stop()
+    if kind == "kafka" and KAFKA_TRACE[0]:
+        wait_ms = KAFKA_FETCH_MAX_WAIT_MS[0]
+        line = kafka_fetch_trace.summary(side, source, wait_ms)
+        print(line, file=sys.stderr, flush=True)
     return samples, int(count), float(late)
 
 
@@ -323,7 +330,16 @@ def main() -> None:
         help="the raw Kafka side also runs an idle member on a .retry topic, as the "
         "runtime's consumer does",
     )
+    parser.add_argument(
+        "--kafka-fetch-trace",
+        action="store_true",
+        help="after each Kafka side, how many of its fetch requests the broker held "
+        "for the whole fetch wait (benchmarks/kafka_fetch_trace.py)",
+    )
     args = parser.parse_args()
+    if args.kafka_fetch_trace:
+        KAFKA_TRACE[0] = True
+        kafka_fetch_trace.install()
     KAFKA_FETCH_MAX_WAIT_MS[0] = args.kafka_fetch_max_wait_ms
     KAFKA_RETRY_MEMBER[0] = args.kafka_raw_retry_member
     kinds = args.brokers.split(",")
