@@ -64,13 +64,13 @@ of concurrency, 64 KiB to 1 MiB), ``fetch_max_wait_ms`` (500, aiokafka's default
 retry consumer always uses ``RETRY_FETCH_MAX_WAIT_MS``, 500: a resumed retry partition
 waits for the poll in flight, so a due retry is read at most that late, and a shorter
 empty poll of the retry topic costs the source's latency), ``partitions`` and
-``replication_factor`` (1 and 1) of the topics it creates,
-``membership`` (``dynamic``; ``static`` joins with a stable instance id, see
-``membership``): the source, the retry topic
+``replication_factor`` (1 and 1) of the topics it creates: the source, the retry topic
 and the dead-letter topic (a source or retry topic that exists with fewer partitions
 than asked for makes
 ``subscribe`` raise ``ConfigurationError`` naming the fix; topics are never altered);
-as the broker's keywords, also of topics a publish creates. Broker-only:
+as the broker's keywords, also of topics a publish creates; ``membership``
+(``dynamic``; ``static`` joins both groups under an instance id the replica keeps
+across restarts, see ``membership``). Broker-only:
 ``client_id``, ``retry_suffix`` (``.retry``, also the retry group's suffix),
 ``request_timeout_ms`` (40000).
 

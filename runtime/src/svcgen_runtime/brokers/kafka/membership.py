@@ -30,7 +30,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import Array, Int16, Int32, Schema, String
 
-from ..claims import claim_id, lowest_free, release_id, replica_name
+from ..claims import lowest_free, release_id, replica_name
 
 log = logging.getLogger(__package__)
 
@@ -66,11 +66,6 @@ def claim_instance(group: str, replica: str | None = None) -> str:
 
 def release_instance(group: str, instance_id: str) -> None:
     release_id(f"kafka/{group}/{instance_id}")
-
-
-def claimed(group: str, instance_id: str) -> bool:
-    """Claim an explicit instance id (False: another live process here holds it)."""
-    return claim_id(f"kafka/{group}/{instance_id}")
 
 
 class _LeaveGroupResponse_v3(Response):  # type: ignore[misc]
