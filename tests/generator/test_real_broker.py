@@ -193,6 +193,22 @@ async def test_three_replica_processes_of_a_generated_service_run_each_fire_once
             await client.aclose()
 
 
+async def _waiting(task: str) -> int:
+    """Messages of ``task``'s stream that its durable consumer has not had acked."""
+    nc = await nats.connect(NATS_URL)
+    try:
+        js = nc.jetstream()
+        waiting = 0
+        for stream in await js.streams_info():
+            subjects = stream.config.subjects or []
+            if stream.config.name and f"tasks.{task}" in subjects:
+                for info in await js.consumers_info(stream.config.name):
+                    waiting += (info.num_pending or 0) + (info.num_ack_pending or 0)
+        return waiting
+    finally:
+        await nc.close()
+
+
 @pytest.mark.broker
 async def test_generated_nats_task_keys_are_shared_by_replicas_on_real_nats(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -223,7 +239,13 @@ async def test_generated_nats_task_keys_are_shared_by_replicas_on_real_nats(
         fired = sum(app.components[0].fired for app in replicas)
         ran = sum(app.consumer(task).stats.acked for app in replicas)
         assert fired >= 8
-        assert ran == fired + 1  # every fire once, and the keyed enqueue once
+        # Every fire once, and the keyed enqueue once; a fire enqueued in the moment
+        # the replicas stopped taking work waits in the stream for the next start (a
+        # loaded machine widens that moment: seen once in a few runs beside two busy
+        # processes).
+        waiting = await _waiting(task)
+        assert ran + waiting == fired + 1, (ran, waiting, fired)
+        assert waiting <= 2
     finally:
         for app, s in zip(replicas, serving, strict=True):
             if not s.done():
