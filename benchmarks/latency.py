@@ -321,8 +321,8 @@ def main() -> None:
         "--kafka-fetch-max-wait-ms",
         type=int,
         default=500,
-        help="fetch_max_wait_ms of both Kafka sides (Tansu answers a fetch only when "
-        "this wait ends, so it sets Kafka's latency)",
+        help="fetch_max_wait_ms of both Kafka sides (Tansu holds a fetch that finds "
+        "the partition empty for this whole wait, so it sets Kafka's latency)",
     )
     parser.add_argument(
         "--kafka-raw-retry-member",
