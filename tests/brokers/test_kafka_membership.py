@@ -28,12 +28,14 @@ from tests.contract.harness_kafka import SESSION_TIMEOUT_MS, URL, Harness
 
 __all__ = ["harness"]  # the fixture, shared with the other option tests
 
-REBALANCE: float = 3 * SESSION_TIMEOUT_MS / 1000
-"""How long a rebalance of static members may take here before a test gives up: a
-member learns of it at its next heartbeat (a third of the session), Tansu pauses a
-static member's join and its sync 3 s each, and a join round takes about half the
-session, 11 s of a 6 s session on a quiet machine; twice the session (12 s) failed
-once with two test suites sharing the machine and the broker."""
+REBALANCE: float = 45.0
+"""How long a rebalance of static members may take here before a test gives up. With
+another Kafka test run going on beside it, the survivor of a leave had both partitions
+8.05 s after it (three runs): its next heartbeat (a third of the 6 s session) finds
+it unknown, and Tansu pauses a static member's join and its sync 3 s each. With two
+whole test suites sharing the machine and the broker it took longer than 12 s once and
+longer than 18 s once; this is a guard against a hang, not a timing claim (the timing
+claims are the replica tests' recovery figures)."""
 
 
 async def members(broker: KafkaBroker, group: str) -> int:
