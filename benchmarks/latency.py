@@ -82,6 +82,16 @@ def _recorder(samples: Samples, warmup: int) -> Any:
     return record
 
 
+def _timed(record: Any, starts: list[float]) -> Any:
+    """``record``, noting when each handler started (``--kafka-fetch-trace``)."""
+
+    async def timed(body: bytes) -> None:
+        starts.append(time.monotonic())
+        await record(body)
+
+    return timed
+
+
 def _source(kind: str, side: str) -> str:
     tag = secrets.token_hex(4)
     if kind == "mqtt":
@@ -214,10 +224,12 @@ async def one_side(
     samples = Samples()
     warmup = int(rate)  # the first second
     record = _recorder(samples, warmup)
+    source = _source(kind, side)
+    if kind == "kafka" and KAFKA_TRACE[0]:
+        record = _timed(record, kafka_fetch_trace.handled[source])
     runner: RawSide | RuntimeSide = (
         RawSide(kind, record) if side == "raw" else RuntimeSide(kind, record)
     )
-    source = _source(kind, side)
     await runner.start(source)
     if isinstance(runner, RuntimeSide) and kind == "mqtt":
         sub = runner.consumer._sub

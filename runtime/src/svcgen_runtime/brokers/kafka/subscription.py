@@ -26,7 +26,7 @@ from ...retry import next_attempt_headers
 from ..base import SubscriptionSpec
 from .clients import settled, stop_consumer
 from .commits import Committer
-from .prefetch import Prefetched, rewind
+from .prefetch import FIRST_CHUNK, Prefetched, rewind
 from .publish import KafkaPublisher
 from .tracker import Handle, PartitionTracker
 
@@ -177,11 +177,16 @@ class KafkaSubscription:
             parts = sorted(consumer.assignment()) if timeout == 0.0 else []
             if len(parts) > 1 or (parts and source):
                 return await self._take_in_turn(consumer, parts, room)
+            # A long poll's answer. The source's is taken whole, so that aiokafka's
+            # next fetch starts now; below FIRST_CHUNK permits only ``room`` records
+            # are decoded here and the rest in two steps (``Prefetched.take``), so
+            # the first handler does not wait for a whole answer's decoding.
+            partial = not source or self._spec.concurrency < FIRST_CHUNK
             batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
-                timeout_ms=int(timeout * 1000), max_records=None if source else room
+                timeout_ms=int(timeout * 1000), max_records=room if partial else None
             )
-            if source:  # everything aiokafka had: its next fetch starts now
-                batches = self._prefetched.after(batches, room)
+            if source:
+                batches = self._prefetched.after(batches, room, partial=partial)
         except (KafkaError, ConsumerStoppedError) as exc:
             raise BrokerConnectionError(
                 f"kafka consumer {self._spec.consumer!r} failed "
