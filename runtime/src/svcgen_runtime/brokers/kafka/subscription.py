@@ -140,9 +140,8 @@ class KafkaSubscription:
                 # One consumer failed while the other's records were returned.
                 failure, self._failure = self._failure, None
                 raise failure
-            # Released deliveries first, then what the consumers hold already, without
-            # waiting (a consumer whose group is rebalancing would block, so it is
-            # left to the wait below).
+            # Released deliveries first, then what the consumers hold, without waiting
+            # (a rebalancing consumer would block: it is left to the wait below).
             tracker = self._tracker
             out = tracker.take_released(max_messages) if tracker.released else []
             got = False
@@ -177,15 +176,11 @@ class KafkaSubscription:
             parts = sorted(consumer.assignment()) if timeout == 0.0 else []
             if len(parts) > 1 or (parts and source):
                 return await self._take_in_turn(consumer, parts, room)
-            # A long poll's answer. The source's is taken whole, so that aiokafka's
-            # next fetch starts now; below FIRST_CHUNK permits only ``room`` records
-            # are decoded here and the rest in two steps (``Prefetched.take``), so
-            # the first handler does not wait for a whole answer's decoding.
             partial = not source or self._spec.concurrency < FIRST_CHUNK
             batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
                 timeout_ms=int(timeout * 1000), max_records=room if partial else None
             )
-            if source:
+            if source:  # whole, so that aiokafka fetches again at once (prefetch.py)
                 batches = self._prefetched.after(batches, room, partial=partial)
         except (KafkaError, ConsumerStoppedError) as exc:
             raise BrokerConnectionError(
