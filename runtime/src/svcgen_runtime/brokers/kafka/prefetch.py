@@ -62,7 +62,8 @@ class Prefetched:
 
     async def take(self, tp: TopicPartition, room: int) -> list[Any]:
         """Up to ``room`` records of ``tp``: held ones, else all aiokafka has
-        buffered for it (what does not fit is held). Never waits."""
+        buffered for it, ``FIRST_CHUNK`` first after a partial ``after`` (what does
+        not fit is held). Never waits."""
         if tp not in self._held:
             limit = None
             if tp in self._partial:

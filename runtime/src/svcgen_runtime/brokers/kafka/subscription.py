@@ -180,7 +180,7 @@ class KafkaSubscription:
             batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
                 timeout_ms=int(timeout * 1000), max_records=room if partial else None
             )
-            if source:  # whole, so that aiokafka fetches again at once (prefetch.py)
+            if source:  # whole unless partial: aiokafka fetches again (prefetch.py)
                 batches = self._prefetched.after(batches, room, partial=partial)
         except (KafkaError, ConsumerStoppedError) as exc:
             raise BrokerConnectionError(
