@@ -611,6 +611,60 @@ async def test_the_retry_topics_long_poll_does_not_hold_up_the_source(
         await broker.close()
 
 
+async def test_a_long_polls_answer_is_taken_in_doubling_chunks_below_16_permits(
+    harness: Harness,
+) -> None:
+    """At ``concurrency: 1`` the records a long poll brought are taken from aiokafka a
+    few at a time (the permit's one, then 4, 8, 16, ...), so no handler waits for more
+    of the answer to be decoded than the records before it; every record still comes
+    once and in order, and the retry consumer, holding nothing, is not asked."""
+    broker = harness.broker()
+    source = harness.source("k-chunks")
+    await broker.connect()
+    try:
+        spec = SubscriptionSpec(
+            consumer="f",
+            source=source,
+            group=f"{source}-g",
+            concurrency=1,
+            options=harness.consumer_options(),
+        )
+        sub = await broker.subscribe(spec)
+        assert isinstance(sub, KafkaSubscription)
+        assert await sub.fetch(1, 0.3) == []  # joined; the partition is empty
+        takes: list[int | None] = []
+        retry_asked = 0
+        source_getmany = sub._consumer.getmany
+        retry_getmany = sub._retry_consumer.getmany
+
+        async def spy_source(*tps: Any, **kw: Any) -> Any:
+            if kw.get("timeout_ms") == 0:
+                takes.append(kw.get("max_records"))
+            return await source_getmany(*tps, **kw)
+
+        async def spy_retry(*tps: Any, **kw: Any) -> Any:
+            nonlocal retry_asked
+            retry_asked += kw.get("timeout_ms") == 0
+            return await retry_getmany(*tps, **kw)
+
+        sub._consumer.getmany = spy_source
+        sub._retry_consumer.getmany = spy_retry
+        waiting = asyncio.create_task(sub.fetch(1, 10.0))  # both consumers wait
+        await asyncio.sleep(0.05)
+        await asyncio.gather(*(broker.publish(source, b"%d" % i) for i in range(300)))
+        got = list(await waiting)
+        del takes[:]  # what the fetch took before it waited
+        async with asyncio.timeout(20):
+            while len(got) < 300:
+                got.extend(await sub.fetch(1, 1.0))
+        assert [m.body for m in got] == [b"%d" % i for i in range(300)]
+        assert takes[:3] == [4, 8, 16], takes
+        assert retry_asked == 0
+        await sub.close()
+    finally:
+        await broker.close()
+
+
 # -- groups, crashes, rebalances, connection cuts ------------------------------
 
 CHILD = textwrap.dedent(

@@ -15,14 +15,17 @@ taken (the tracker does not know them), so commits stay below them; a revocation
 forgets them (the group reads them again from the committed offset); records handed to
 the subscription but not out go back in front (``unread``), never through a seek.
 
-Below ``FIRST_CHUNK`` permits a long poll's answer is not taken whole: all ~500 records
+Below ``PARTIAL_BELOW`` permits a long poll's answer is not taken whole: all ~500 records
 of one were decoded before the first handler ran, which then started 1.5-2.6 ms after
-the answer against 0.15-0.2 ms for a ``getone()`` loop (0.3 ms now; ``benchmarks/
-latency.py --kafka-fetch-trace``). The subscription then takes the
-free permits' records, the next take ``FIRST_CHUNK`` more, and the one after that the
-rest, so aiokafka's next fetch waits for a few handlers, not for the whole answer. At
-higher concurrency the answer is still taken whole: leaving records in aiokafka there
-cost 15 % of the throughput (its next fetch waited on every partial take).
+the answer against 0.15-0.2 ms for a ``getone()`` loop (``benchmarks/latency.py
+--kafka-fetch-trace``). The subscription then takes the free permits' records, and
+each later take twice as many as the one before, from ``FIRST_CHUNK`` up to
+``LAST_CHUNK``, then the rest: no handler waits for more than the records before it
+to be decoded (taking the rest at the third take held the 17th record 0.8-1.2 ms),
+and aiokafka's next fetch goes out once about half the answer is handled, while the
+other half is. At higher concurrency the answer is still taken whole: leaving records
+in aiokafka there cost 15 % of the throughput (its next fetch waited on every partial
+take).
 """
 
 from __future__ import annotations
@@ -46,8 +49,14 @@ def rewind(
             consumer.seek(tp, records[0].offset)
 
 
-FIRST_CHUNK: Final = 16
-"""Records taken after the first of a long poll's answer, below this many permits."""
+PARTIAL_BELOW: Final = 16
+"""Permits below which a long poll's answer is taken in chunks."""
+
+FIRST_CHUNK: Final = 4
+"""Records taken after the free permits' ones of a long poll's answer."""
+
+LAST_CHUNK: Final = 256
+"""The largest chunk of a long poll's answer; the take after it takes the rest."""
 
 
 class Prefetched:
@@ -57,20 +66,23 @@ class Prefetched:
     def __init__(self, consumer: AIOKafkaConsumer) -> None:
         self._consumer = consumer
         self._held: dict[TopicPartition, collections.deque[Any]] = {}
-        # Partitions whose last long poll aiokafka still holds part of.
-        self._partial: set[TopicPartition] = set()
+        # Partitions whose last long poll aiokafka may still hold part of: the
+        # size of the next chunk to take.
+        self._partial: dict[TopicPartition, int] = {}
 
     async def take(self, tp: TopicPartition, room: int) -> list[Any]:
         """Up to ``room`` records of ``tp``: held ones, else all aiokafka has
-        buffered for it, ``FIRST_CHUNK`` first after a partial ``after`` (what does
+        buffered for it, in doubling chunks after a partial ``after`` (what does
         not fit is held). Never waits."""
         if tp not in self._held:
-            limit = None
-            if tp in self._partial:
-                self._partial.discard(tp)
-                limit = max(room, FIRST_CHUNK)
+            limit = chunk = self._partial.pop(tp, None)
+            if chunk is not None:
+                limit = max(room, chunk)
             batch = await self._consumer.getmany(tp, timeout_ms=0, max_records=limit)
-            self._hold(tp, batch.get(tp, []))
+            records = batch.get(tp, [])
+            if chunk is not None and len(records) == limit and chunk < LAST_CHUNK:
+                self._partial[tp] = chunk * 2  # aiokafka may hold more of it
+            self._hold(tp, records)
         return self._pop(tp, room)
 
     def after(
@@ -86,7 +98,7 @@ class Prefetched:
         out: dict[TopicPartition, list[Any]] = {}
         for tp, records in batches.items():
             if partial:
-                self._partial.add(tp)
+                self._partial[tp] = FIRST_CHUNK
             self._hold(tp, records)
             if room > 0 and (first := self._pop(tp, room)):
                 out[tp] = first
@@ -111,7 +123,7 @@ class Prefetched:
     def forget(self, tps: Iterable[TopicPartition]) -> None:
         for tp in tps:
             self._held.pop(tp, None)
-            self._partial.discard(tp)
+            self._partial.pop(tp, None)
 
     def clear(self) -> None:
         self._held.clear()

@@ -24,9 +24,9 @@ from ...errors import BrokerConnectionError, ConfigurationError
 from ...message import DUE_HEADER, InboundMessage, attempt_from_headers, due_header
 from ...retry import next_attempt_headers
 from ..base import SubscriptionSpec
-from .clients import settled, stop_consumer
+from .clients import buffered, settled, stop_consumer
 from .commits import Committer
-from .prefetch import FIRST_CHUNK, Prefetched, rewind
+from .prefetch import PARTIAL_BELOW, Prefetched, rewind
 from .publish import KafkaPublisher
 from .tracker import Handle, PartitionTracker
 
@@ -147,7 +147,8 @@ class KafkaSubscription:
             got = False
             for consumer in self._consumers:
                 room = max_messages - len(out)
-                if room > 0 and settled(consumer):
+                held = consumer is self._consumer  # Prefetched holds the source's only
+                if room > 0 and settled(consumer) and (held or buffered(consumer)):
                     try:
                         batches = await self._get(consumer, 0.0, room)
                     except BrokerConnectionError as exc:
@@ -176,7 +177,7 @@ class KafkaSubscription:
             parts = sorted(consumer.assignment()) if timeout == 0.0 else []
             if len(parts) > 1 or (parts and source):
                 return await self._take_in_turn(consumer, parts, room)
-            partial = not source or self._spec.concurrency < FIRST_CHUNK
+            partial = not source or self._spec.concurrency < PARTIAL_BELOW
             batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
                 timeout_ms=int(timeout * 1000), max_records=room if partial else None
             )
@@ -430,8 +431,7 @@ class KafkaSubscription:
                 wake.cancel()
 
     def assigned(self, assigned: set[TopicPartition]) -> None:
-        # Bookkeeping of the previous assignment was dropped in ``revoked``; the new one
-        # starts from the committed offsets.
+        # ``revoked`` dropped the old assignment's bookkeeping; the commits start this.
         log.info(
             "kafka consumer %s assigned %s",
             self._spec.consumer,
