@@ -611,6 +611,37 @@ async def test_the_retry_topics_long_poll_does_not_hold_up_the_source(
         await broker.close()
 
 
+async def test_a_retry_record_ends_a_fetch_waiting_on_the_empty_source(
+    harness: Harness,
+) -> None:
+    """The fetch waits on the source in its own task and on the retry topic in a task
+    of its own: a record on the retry topic ends the wait when it comes, not at the
+    fetch's timeout."""
+    broker = harness.broker()
+    source = harness.source("k-cut")
+    await broker.connect()
+    try:
+        spec = SubscriptionSpec(
+            consumer="f",
+            source=source,
+            group=f"{source}-g",
+            options=harness.consumer_options(),
+        )
+        sub = await broker.subscribe(spec)
+        await broker.publish(source, b"first")
+        (msg,) = await sub.fetch(1, 20.0)
+        await sub.retry(msg, 0.0)  # to the retry topic, due at once
+        started = time.monotonic()
+        got = await sub.fetch(1, 30.0)
+        elapsed = time.monotonic() - started
+        assert [(m.body, m.delivery_count) for m in got] == [(b"first", 2)]
+        assert got[0].position["topic"] == f"{source}.retry"
+        assert elapsed < 5.0, elapsed  # the retry topic is polled every 0.5 s
+        await sub.close()
+    finally:
+        await broker.close()
+
+
 async def test_a_long_polls_answer_is_taken_in_doubling_chunks_below_16_permits(
     harness: Harness,
 ) -> None:

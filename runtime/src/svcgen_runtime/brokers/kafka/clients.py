@@ -4,14 +4,18 @@ The producer (started by ``connect``), the admin client (started once, under its
 lock), the consumers of each subscription (made here, started together and shielded
 from cancellation, stopped with a warning at worst), and the subscriptions whose start
 was cancelled, which ``close`` waits for. A client that failed or was cancelled while
-starting is always stopped: aiokafka would otherwise keep its connections open.
+starting is always stopped: aiokafka would otherwise keep its connections open. And
+what a subscription reads off its consumers without a request: whether a group is
+rebalancing (``settled``), whether records are buffered (``buffered``), whether the
+coordinators have been gone for a session (``CoordinatorWatch``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -282,3 +286,43 @@ def buffered(consumer: AIOKafkaConsumer) -> bool:
     few microseconds a fetch, most of a fetch at ``concurrency: 1``."""
     records = getattr(getattr(consumer, "_fetcher", None), "_records", None)
     return True if records is None else bool(records)
+
+
+class CoordinatorWatch:
+    """Raises once a group coordinator has been unreachable for a session.
+
+    aiokafka retries forever on its own; after a session timeout the group has
+    dropped this member anyway, so the consume loop should report not-consuming
+    and subscribe again (which also re-declares the topics).
+    """
+
+    def __init__(
+        self, consumers: Sequence[AIOKafkaConsumer], name: str, lost_after: float
+    ) -> None:
+        self._consumers = consumers
+        self._name = name
+        self._lost_after = lost_after
+        self._lost_since: float | None = None
+
+    def reached(self) -> None:
+        """Records came: the coordinators are there."""
+        self._lost_since = None
+
+    def check(self) -> None:
+        """Raise ``BrokerConnectionError`` once a coordinator has been unknown for
+        ``lost_after`` seconds (nothing came meanwhile)."""
+        lost = False
+        for consumer in self._consumers:
+            coordinator = getattr(consumer, "_coordinator", None)
+            lost = lost or getattr(coordinator, "coordinator_id", 0) is None
+        if not lost:
+            self._lost_since = None
+            return
+        now = time.monotonic()
+        if self._lost_since is None:
+            self._lost_since = now
+        elif now - self._lost_since > self._lost_after:
+            raise BrokerConnectionError(
+                f"kafka consumer {self._name!r} has not reached its group "
+                f"coordinator for {now - self._lost_since:.0f}s; it is re-created"
+            )

@@ -24,7 +24,7 @@ from ...errors import BrokerConnectionError, ConfigurationError
 from ...message import DUE_HEADER, InboundMessage, attempt_from_headers, due_header
 from ...retry import next_attempt_headers
 from ..base import SubscriptionSpec
-from .clients import buffered, settled, stop_consumer
+from .clients import CoordinatorWatch, buffered, settled, stop_consumer
 from .commits import Committer
 from .prefetch import PARTIAL_BELOW, Prefetched, rewind
 from .publish import KafkaPublisher
@@ -87,8 +87,9 @@ class KafkaSubscription:
         )
         self._wakeups: dict[TopicPartition, asyncio.TimerHandle] = {}
         self._closed = False
-        self._lost_after = lost_after
-        self._lost_since: float | None = None
+        self._coordinators = CoordinatorWatch(
+            self._consumers, spec.consumer, lost_after
+        )
         self._failure: BaseException | None = None
         self._turn = 0  # the partition buffered takes start from, for TURN seconds
         self._turn_ends = 0.0
@@ -163,9 +164,9 @@ class KafkaSubscription:
             if not out and left > 0:
                 got, out = await self._wait(max_messages, left)
             if got:
-                self._lost_since = None
+                self._coordinators.reached()
             else:
-                self._check_coordinator()
+                self._coordinators.check()
             if out or deadline <= time.monotonic():
                 return out
 
@@ -226,33 +227,50 @@ class KafkaSubscription:
     ) -> tuple[bool, list[InboundMessage]]:
         """Wait on both consumers; take from whichever has records first.
 
+        The source is waited on in this task, the retry consumer in a task of its own
+        whose end cuts this wait short (a task for the source too put two more turns
+        of the event loop between a long poll's answer and its first handler).
         Records a consumer took but this fetch does not return (it was cancelled,
-        or both consumers answered at once beyond ``room``) are given back by a
-        seek, so the consumer reads them again.
+        or both consumers answered at once beyond ``room``) are given back.
         """
-        gets = [
-            asyncio.create_task(self._get(c, timeout, room)) for c in self._consumers
-        ]
+        retry = asyncio.create_task(self._get(self._retry_consumer, timeout, room))
+        batches: dict[TopicPartition, list[Any]] = {}
+        limit: asyncio.Timeout | None = None
+
+        def cut_short(_: object) -> None:
+            if limit is not None:  # not once the source's wait is over
+                limit.reschedule(0.0)
+
+        retry.add_done_callback(cut_short)
         try:
-            await asyncio.wait(
-                gets, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
+            async with asyncio.timeout(timeout) as limit:
+                try:
+                    batches = await self._get(self._consumer, timeout, room)
+                except BrokerConnectionError as exc:
+                    self._failure = exc
+                limit = None
+        except TimeoutError:
+            pass  # the retry consumer answered first, or neither did in time
         except BaseException:
-            for consumer, get in zip(self._consumers, gets, strict=True):
-                get.cancel()  # no-op when done
-                if batches := _result(get):
-                    self._give_back(consumer, batches)
+            retry.cancel()
+            if got_back := _result(retry):
+                self._give_back(self._retry_consumer, got_back)
             raise
+        finally:
+            limit = None
+            retry.remove_done_callback(cut_short)
         out: list[InboundMessage] = []
         got = False
-        for consumer, get in zip(self._consumers, gets, strict=True):
-            if not get.done():
-                get.cancel()  # still waiting: it ends before it takes anything
-            elif (exc := get.exception()) is not None:
-                self._failure = self._failure or exc
-            elif batches := get.result():
-                got = True
-                out += self._accept(consumer, batches, room - len(out))
+        if not retry.done():
+            retry.cancel()  # still waiting: it ends before it takes anything
+        elif not retry.cancelled() and (error := retry.exception()) is not None:
+            self._failure = self._failure or error
+        elif retried := _result(retry):
+            got = True
+            out += self._accept(self._retry_consumer, retried, room)
+        if batches:
+            got = True
+            out += self._accept(self._consumer, batches, room - len(out))
         if not out and self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
@@ -267,29 +285,6 @@ class KafkaSubscription:
             self._prefetched.unread(batches)
         else:
             rewind(consumer, batches)
-
-    def _check_coordinator(self) -> None:
-        """Raise once a group coordinator has been unreachable for a session.
-
-        aiokafka retries forever on its own; after a session timeout the group has
-        dropped this member anyway, so the consume loop should report not-consuming
-        and subscribe again (which also re-declares the topics).
-        """
-        lost = False
-        for consumer in self._consumers:
-            coordinator = getattr(consumer, "_coordinator", None)
-            lost = lost or getattr(coordinator, "coordinator_id", 0) is None
-        if not lost:
-            self._lost_since = None
-            return
-        now = time.monotonic()
-        if self._lost_since is None:
-            self._lost_since = now
-        elif now - self._lost_since > self._lost_after:
-            raise BrokerConnectionError(
-                f"kafka consumer {self._spec.consumer!r} has not reached its group "
-                f"coordinator for {now - self._lost_since:.0f}s; it is re-created"
-            )
 
     def _accept(
         self,
