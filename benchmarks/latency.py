@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import secrets
 import sys
 import time
+from argparse import SUPPRESS
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -57,6 +59,10 @@ class Samples:
     received: int = 0
     duplicates: int = 0
     seen: set[int] = field(default_factory=set)
+    published: int = 0
+    """Messages the publisher sent in the round (``--kafka-paired``)."""
+    late: float = 0.0
+    """The publisher's worst lateness in ms (``--kafka-paired``)."""
 
     def percentile(self, q: float) -> float:
         """The ``q`` quantile in ms (nearest rank)."""
@@ -82,11 +88,12 @@ def _recorder(samples: Samples, warmup: int) -> Any:
     return record
 
 
-def _timed(record: Any, starts: list[float]) -> Any:
-    """``record``, noting when each handler started (``--kafka-fetch-trace``)."""
+def _timed(record: Any, starts: list[tuple[float, float]]) -> Any:
+    """``record``, noting when each handler started and when its message was sent
+    (monotonic seconds, ``--kafka-fetch-trace``)."""
 
     async def timed(body: bytes) -> None:
-        starts.append(time.monotonic())
+        starts.append((time.monotonic(), parse(body)[0] / 1e9))
         await record(body)
 
     return timed
@@ -215,6 +222,8 @@ async def _cleanup_runtime(kind: str, source: str) -> None:
 _mqtt_client_ids: list[str] = []
 KAFKA_TRACE: list[bool] = [False]
 """``--kafka-fetch-trace``: report each Kafka side's fetch requests."""
+PAIRED: set[str] = set()
+"""The kinds whose two sides run at the same time on one source (``--kafka-paired``)."""
 
 
 async def one_side(
@@ -238,32 +247,149 @@ async def one_side(
             runner.broker.dead_letter_client_id("latency", f"{source}.dlq"),
         ]
     try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "benchmarks.latency_publish",
-            kind,
-            source,
-            str(rate),
-            str(seconds + 1),
-            stdout=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        out, _ = await proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"the publisher failed ({proc.returncode})")
-        _, count, late = out.decode().split()
-        deadline = time.monotonic() + DRAIN
-        while len(samples.seen) < int(count) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        count, late = await _publish(kind, source, rate, seconds)
+        await _drain(samples, count)
     finally:
         await runner.stop()
     if kind == "kafka" and KAFKA_TRACE[0]:
-        wait_ms = KAFKA_FETCH_MAX_WAIT_MS[0]
-        line = kafka_fetch_trace.summary(side, source, wait_ms)
-        print(line, file=sys.stderr, flush=True)
-    return samples, int(count), float(late)
+        _trace_summary(side, source)
+    return samples, count, late
+
+
+async def _publish(
+    kind: str, source: str, rate: float, seconds: float
+) -> tuple[int, float]:
+    """Run the paced publisher (warm-up included): (messages, worst lateness ms)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.latency_publish",
+        kind,
+        source,
+        str(rate),
+        str(seconds + 1),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the publisher failed ({proc.returncode})")
+    _, count, late = out.decode().split()
+    return int(count), float(late)
+
+
+async def _drain(samples: Samples, count: int) -> None:
+    """Wait for the stragglers, at most ``DRAIN`` seconds."""
+    deadline = time.monotonic() + DRAIN
+    while len(samples.seen) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
+def _trace_summary(side: str, source: str) -> None:
+    line = kafka_fetch_trace.summary(side, source, KAFKA_FETCH_MAX_WAIT_MS[0])
+    print(line, file=sys.stderr, flush=True)
+
+
+# -- --kafka-paired: both Kafka sides on one topic at once ----------------------
+
+
+async def paired_round(rate: float, seconds: float) -> dict[str, Samples]:
+    """One Kafka round with both sides reading one topic at the same time, each in a
+    process of its own (``python -m benchmarks.latency --paired-side ...``) and its
+    own group: every record reaches both, so a broker stall delays both alike.
+
+    The raw side starts first (it creates the topic), then the runtime side; once both
+    can receive, the publisher runs; each side then reports its samples as one JSON
+    line and stops when told (the runtime side removes the topics it used).
+    """
+    source = _source("kafka", "paired")
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.latency",
+        "--rate",
+        str(rate),
+        "--kafka-fetch-max-wait-ms",
+        str(KAFKA_FETCH_MAX_WAIT_MS[0]),
+        "--paired-source",
+        source,
+    ]
+    command += ["--kafka-fetch-trace"] if KAFKA_TRACE[0] else []
+    command += ["--kafka-raw-retry-member"] if KAFKA_RETRY_MEMBER[0] else []
+    procs: dict[str, asyncio.subprocess.Process] = {}
+    out: dict[str, Samples] = {}
+    try:
+        for side in ("raw", "runtime"):
+            procs[side] = proc = await asyncio.create_subprocess_exec(
+                *command,
+                "--paired-side",
+                side,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                limit=2**26,  # the report is one line of ~10,000 samples
+            )
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(proc.stdout.readline(), 120)
+            if line.strip() != b"ready":
+                raise RuntimeError(f"the paired {side} side did not start")
+        count, late = await _publish("kafka", source, rate, seconds)
+        for proc in procs.values():
+            assert proc.stdin is not None
+            proc.stdin.write(b"%d\n" % count)
+            await proc.stdin.drain()
+        for side, proc in procs.items():
+            assert proc.stdout is not None
+            report = json.loads(await asyncio.wait_for(proc.stdout.readline(), 60))
+            out[side] = Samples(
+                report["latencies"],
+                report["received"],
+                report["duplicates"],
+                set(report["seen"]),
+                published=count,
+                late=late,
+            )
+    finally:
+        # The runtime side first: it commits as it stops, then removes the topics.
+        for proc in reversed(procs.values()):
+            if proc.returncode is None and proc.stdin is not None:
+                proc.stdin.write(b"stop\n")
+            try:
+                await asyncio.wait_for(proc.wait(), 60)
+            except TimeoutError:
+                proc.kill()
+    return out
+
+
+async def paired_side(side: str, source: str, rate: float) -> None:
+    """The child of ``paired_round``: one side on ``source`` (see there)."""
+    samples = Samples()
+    record = _recorder(samples, int(rate))
+    if KAFKA_TRACE[0]:
+        record = _timed(record, kafka_fetch_trace.handled[source])
+    runner: RawSide | RuntimeSide = (
+        RawSide("kafka", record) if side == "raw" else RuntimeSide("kafka", record)
+    )
+    await runner.start(source)
+    loop = asyncio.get_running_loop()
+    try:
+        print("ready", flush=True)
+        count = int(await loop.run_in_executor(None, sys.stdin.readline))
+        await _drain(samples, count)
+        if KAFKA_TRACE[0]:
+            _trace_summary(side, source)
+        report = {
+            "latencies": samples.latencies,
+            "received": samples.received,
+            "duplicates": samples.duplicates,
+            "seen": sorted(samples.seen),
+        }
+        print(json.dumps(report), flush=True)
+        await loop.run_in_executor(None, sys.stdin.readline)  # "stop"
+    finally:
+        await runner.stop()
 
 
 def _row(kind: str, side: str, s: Samples, published: int) -> str:
@@ -284,8 +410,13 @@ async def measure(kinds: list[str], rate: float, seconds: float, rounds: int) ->
         for _ in range(rounds):
             order = ("raw", "runtime") if flip % 2 == 0 else ("runtime", "raw")
             flip += 1
+            paired = await paired_round(rate, seconds) if kind in PAIRED else {}
             for side in order:
-                s, count, late = await one_side(kind, side, rate, seconds)
+                if paired:
+                    s = paired[side]
+                    count, late = s.published, s.late
+                else:
+                    s, count, late = await one_side(kind, side, rate, seconds)
                 print(
                     f"{kind} {side}: {len(s.latencies)} samples, p50 "
                     f"{s.percentile(0.5):.2f} p99 {s.percentile(0.99):.2f} p99.9 "
@@ -308,9 +439,10 @@ async def measure(kinds: list[str], rate: float, seconds: float, rounds: int) ->
             f"| {diff:+.2f} | {rt.percentile(0.5) / raw.percentile(0.5):.2f} "
             f"| {rt.percentile(0.99) / raw.percentile(0.99):.2f} | {met} |"
         )
+    together = f"; {', '.join(sorted(PAIRED))} sides paired" if PAIRED else ""
     print(
         f"\nlatency at {rate:,.0f} msg/s for {seconds:g} s after a 1 s warm-up, "
-        f"{rounds} round(s); load average {os.getloadavg()[0]:.2f}\n"
+        f"{rounds} round(s){together}; load average {os.getloadavg()[0]:.2f}\n"
     )
     print("| broker | side | samples | missing | p50 ms | p99 ms | p99.9 ms | max ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -348,6 +480,14 @@ def main() -> None:
         help="after each Kafka side, how many of its fetch requests the broker held "
         "for the whole fetch wait (benchmarks/kafka_fetch_trace.py)",
     )
+    parser.add_argument(
+        "--kafka-paired",
+        action="store_true",
+        help="run the two Kafka sides at the same time on one topic, each in its own "
+        "process and group, so that the broker's stalls hit both alike",
+    )
+    parser.add_argument("--paired-side", choices=("raw", "runtime"), help=SUPPRESS)
+    parser.add_argument("--paired-source", help=SUPPRESS)
     args = parser.parse_args()
     if args.kafka_fetch_trace:
         KAFKA_TRACE[0] = True
@@ -362,6 +502,11 @@ def main() -> None:
             "and --rounds"
         )
     logging.basicConfig(level=logging.WARNING)
+    if args.paired_side:
+        asyncio.run(paired_side(args.paired_side, args.paired_source, args.rate))
+        return
+    if args.kafka_paired:
+        PAIRED.add("kafka")
     asyncio.run(measure(kinds, args.rate, args.seconds, args.rounds))
 
 
