@@ -99,6 +99,18 @@ def _timed(record: Any, starts: list[tuple[float, float]]) -> Any:
     return timed
 
 
+def _burned(record: Any, micros: float) -> Any:
+    """``record`` after spinning the CPU for ``micros`` µs (``--raw-burn-us``)."""
+
+    async def burned(body: bytes) -> None:
+        until = time.perf_counter() + micros / 1e6
+        while time.perf_counter() < until:
+            pass
+        await record(body)
+
+    return burned
+
+
 def _source(kind: str, side: str) -> str:
     tag = secrets.token_hex(4)
     if kind == "mqtt":
@@ -222,6 +234,8 @@ async def _cleanup_runtime(kind: str, source: str) -> None:
 _mqtt_client_ids: list[str] = []
 KAFKA_TRACE: list[bool] = [False]
 """``--kafka-fetch-trace``: report each Kafka side's fetch requests."""
+RAW_BURN_US: list[float] = [0.0]
+"""``--raw-burn-us``: CPU the raw side's handler spends per message besides its work."""
 PAIRED: set[str] = set()
 """The kinds whose two sides run at the same time on one source (``--kafka-paired``)."""
 
@@ -236,6 +250,8 @@ async def one_side(
     source = _source(kind, side)
     if kind == "kafka" and KAFKA_TRACE[0]:
         record = _timed(record, kafka_fetch_trace.handled[source])
+    if side == "raw" and RAW_BURN_US[0]:
+        record = _burned(record, RAW_BURN_US[0])
     runner: RawSide | RuntimeSide = (
         RawSide(kind, record) if side == "raw" else RuntimeSide(kind, record)
     )
@@ -481,6 +497,14 @@ def main() -> None:
         "for the whole fetch wait (benchmarks/kafka_fetch_trace.py)",
     )
     parser.add_argument(
+        "--raw-burn-us",
+        type=float,
+        default=0.0,
+        help="the raw side's handler also keeps the CPU busy this many µs per message "
+        "(on a machine the broker shares, a consumer's CPU per message moves the "
+        "broker's tail: see benchmarks/README.md)",
+    )
+    parser.add_argument(
         "--kafka-paired",
         action="store_true",
         help="run the two Kafka sides at the same time on one topic, each in its own "
@@ -507,6 +531,7 @@ def main() -> None:
         return
     if args.kafka_paired:
         PAIRED.add("kafka")
+    RAW_BURN_US[0] = max(args.raw_burn_us, 0.0)
     asyncio.run(measure(kinds, args.rate, args.seconds, args.rounds))
 
 
