@@ -159,12 +159,25 @@ async def test_three_replica_processes_share_the_work_and_lose_nothing(
             # before the signal lands, and the kill would then test nothing
             return sum(counts) >= WINDOW and len(killed.in_flight()) >= BUSY
 
-        await service.wait(f"{WINDOW} messages finished by three", window_full, WAIT)
+        while True:
+            await service.wait(
+                f"{WINDOW} messages finished by three", window_full, WAIT
+            )
+            # Frozen first, so that what its log shows running is what the kill cuts
+            # short: on a loaded machine the test process could be descheduled for
+            # longer than a handler between its last read and the signal (seen once:
+            # four handlers in flight at the read, none at the kill).
+            killed.proc.send_signal(signal.SIGSTOP)
+            killed.read()
+            if len(killed.in_flight()) >= BUSY:
+                break
+            killed.proc.send_signal(signal.SIGCONT)
 
         killed_at = time.time()
+        in_flight = killed.in_flight()
         assert await stop(killed, signal.SIGKILL) == -signal.SIGKILL
         killed.read()
-        in_flight = killed.in_flight()
+        assert killed.in_flight() == in_flight  # frozen: nothing ran after the read
         replacement = service.start(SVCGEN_REPLICA_NAME="replica-0")
         await service.wait(
             "handlers running in the replica to SIGTERM",
