@@ -110,6 +110,33 @@ async def running(
         assert code == expect_code
 
 
+@contextlib.asynccontextmanager
+async def subscribed(
+    harness: Harness, name: str, concurrency: int = 1
+) -> AsyncIterator[tuple[KafkaBroker, str, KafkaSubscription]]:
+    """A connected broker, a fresh source and the adapter's subscription to it in a
+    group of its own (no Consumer); both closed afterwards."""
+    broker = harness.broker()
+    source = harness.source(name)
+    await broker.connect()
+    try:
+        spec = SubscriptionSpec(
+            consumer="f",
+            source=source,
+            group=f"{source}-g",
+            concurrency=concurrency,
+            options=harness.consumer_options(),
+        )
+        sub = await broker.subscribe(spec)
+        assert isinstance(sub, KafkaSubscription)
+        try:
+            yield broker, source, sub
+        finally:
+            await sub.close()
+    finally:
+        await broker.close()
+
+
 async def committed(group: str, topic: str, partition: int = 0) -> int | None:
     """The group's committed offset of one partition, read with a non-member client."""
     reader = AIOKafkaConsumer(
@@ -538,18 +565,7 @@ async def test_fetch_takes_at_most_n_across_the_source_and_its_retry_topic(
 async def test_a_cancelled_fetch_hands_nothing_out_and_loses_nothing(
     harness: Harness,
 ) -> None:
-    broker = harness.broker()
-    source = harness.source("k-cancel")
-    await broker.connect()
-    try:
-        spec = SubscriptionSpec(
-            consumer="f",
-            source=source,
-            group=f"{source}-g",
-            concurrency=4,
-            options=harness.consumer_options(),
-        )
-        sub = await broker.subscribe(spec)
+    async with subscribed(harness, "k-cancel", concurrency=4) as (broker, source, sub):
         got: list[InboundMessage] = []
         cancelled = 0
         for i in range(12):
@@ -568,9 +584,6 @@ async def test_a_cancelled_fetch_hands_nothing_out_and_loses_nothing(
         assert cancelled > 0
         assert [m.body for m in got] == [b"%d" % i for i in range(12)]
         assert await sub.fetch(4, 0.3) == []
-        await sub.close()
-    finally:
-        await broker.close()
 
 
 async def test_the_retry_topics_long_poll_does_not_hold_up_the_source(
@@ -617,17 +630,7 @@ async def test_a_retry_record_ends_a_fetch_waiting_on_the_empty_source(
     """The fetch waits on the source in its own task and on the retry topic in a task
     of its own: a record on the retry topic ends the wait when it comes, not at the
     fetch's timeout."""
-    broker = harness.broker()
-    source = harness.source("k-cut")
-    await broker.connect()
-    try:
-        spec = SubscriptionSpec(
-            consumer="f",
-            source=source,
-            group=f"{source}-g",
-            options=harness.consumer_options(),
-        )
-        sub = await broker.subscribe(spec)
+    async with subscribed(harness, "k-cut") as (broker, source, sub):
         await broker.publish(source, b"first")
         (msg,) = await sub.fetch(1, 20.0)
         await sub.retry(msg, 0.0)  # to the retry topic, due at once
@@ -637,9 +640,6 @@ async def test_a_retry_record_ends_a_fetch_waiting_on_the_empty_source(
         assert [(m.body, m.delivery_count) for m in got] == [(b"first", 2)]
         assert got[0].position["topic"] == f"{source}.retry"
         assert elapsed < 5.0, elapsed  # the retry topic is polled every 0.5 s
-        await sub.close()
-    finally:
-        await broker.close()
 
 
 async def test_a_long_polls_answer_is_taken_in_doubling_chunks_below_16_permits(
@@ -649,19 +649,7 @@ async def test_a_long_polls_answer_is_taken_in_doubling_chunks_below_16_permits(
     few at a time (the permit's one, then 4, 8, 16, ...), so no handler waits for more
     of the answer to be decoded than the records before it; every record still comes
     once and in order, and the retry consumer, holding nothing, is not asked."""
-    broker = harness.broker()
-    source = harness.source("k-chunks")
-    await broker.connect()
-    try:
-        spec = SubscriptionSpec(
-            consumer="f",
-            source=source,
-            group=f"{source}-g",
-            concurrency=1,
-            options=harness.consumer_options(),
-        )
-        sub = await broker.subscribe(spec)
-        assert isinstance(sub, KafkaSubscription)
+    async with subscribed(harness, "k-chunks") as (broker, source, sub):
         assert await sub.fetch(1, 0.3) == []  # joined; the partition is empty
         takes: list[int | None] = []
         retry_asked = 0
@@ -691,9 +679,6 @@ async def test_a_long_polls_answer_is_taken_in_doubling_chunks_below_16_permits(
         assert [m.body for m in got] == [b"%d" % i for i in range(300)]
         assert takes[:3] == [4, 8, 16], takes
         assert retry_asked == 0
-        await sub.close()
-    finally:
-        await broker.close()
 
 
 # -- groups, crashes, rebalances, connection cuts ------------------------------
