@@ -248,7 +248,6 @@ class KafkaSubscription:
                     batches = await self._get(self._consumer, timeout, room)
                 except BrokerConnectionError as exc:
                     self._failure = exc
-                limit = None
         except TimeoutError:
             pass  # the retry consumer answered first, or neither did in time
         except BaseException:
@@ -257,7 +256,7 @@ class KafkaSubscription:
                 self._give_back(self._retry_consumer, got_back)
             raise
         finally:
-            limit = None
+            limit = None  # the source's wait is over: the retry's end no longer cuts it
             retry.remove_done_callback(cut_short)
         out: list[InboundMessage] = []
         got = False
