@@ -76,10 +76,10 @@ def summary(side: str, source: str, wait_ms: int) -> str:
     nth: list[float] = []
     nth_latency: list[float] = []
     first_start = starts[0] if starts else float("inf")
-    for sent, answered in taken:
-        if (answered - sent) * 1000 < 0.9 * wait_ms or answered < first_start:
+    for (sent, answered), took in zip(taken, durations, strict=True):
+        if took < 0.9 * wait_ms or answered < first_start:
             continue  # answered at once, or held before the first message was sent
-        held.append((answered - sent) * 1000)
+        held.append(took)
         at = bisect.bisect_left(starts, answered)
         if at < len(seen):
             gap.append((seen[at][1] - sent) * 1000)

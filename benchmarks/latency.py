@@ -59,10 +59,6 @@ class Samples:
     received: int = 0
     duplicates: int = 0
     seen: set[int] = field(default_factory=set)
-    published: int = 0
-    """Messages the publisher sent in the round (``--kafka-paired``)."""
-    late: float = 0.0
-    """The publisher's worst lateness in ms (``--kafka-paired``)."""
 
     def percentile(self, q: float) -> float:
         """The ``q`` quantile in ms (nearest rank)."""
@@ -245,16 +241,8 @@ async def one_side(
 ) -> tuple[Samples, int, float]:
     """Run one side: (samples, messages published, publisher's worst lateness ms)."""
     samples = Samples()
-    warmup = int(rate)  # the first second
-    record = _recorder(samples, warmup)
     source = _source(kind, side)
-    if kind == "kafka" and KAFKA_TRACE[0]:
-        record = _timed(record, kafka_fetch_trace.handled[source])
-    if side == "raw" and RAW_BURN_US[0]:
-        record = _burned(record, RAW_BURN_US[0])
-    runner: RawSide | RuntimeSide = (
-        RawSide(kind, record) if side == "raw" else RuntimeSide(kind, record)
-    )
+    runner = _runner(kind, side, source, samples, rate)
     await runner.start(source)
     if isinstance(runner, RuntimeSide) and kind == "mqtt":
         sub = runner.consumer._sub
@@ -270,6 +258,20 @@ async def one_side(
     if kind == "kafka" and KAFKA_TRACE[0]:
         _trace_summary(side, source)
     return samples, count, late
+
+
+def _runner(
+    kind: str, side: str, source: str, samples: Samples, rate: float
+) -> RawSide | RuntimeSide:
+    """One side on ``source``, its handler recording into ``samples`` after the
+    first second (and noting handler starts for ``--kafka-fetch-trace``, spinning
+    for ``--raw-burn-us`` on the raw side)."""
+    record = _recorder(samples, int(rate))
+    if kind == "kafka" and KAFKA_TRACE[0]:
+        record = _timed(record, kafka_fetch_trace.handled[source])
+    if side == "raw" and RAW_BURN_US[0]:
+        record = _burned(record, RAW_BURN_US[0])
+    return RawSide(kind, record) if side == "raw" else RuntimeSide(kind, record)
 
 
 async def _publish(
@@ -310,7 +312,9 @@ def _trace_summary(side: str, source: str) -> None:
 # -- --kafka-paired: both Kafka sides on one topic at once ----------------------
 
 
-async def paired_round(rate: float, seconds: float) -> dict[str, Samples]:
+async def paired_round(
+    rate: float, seconds: float
+) -> dict[str, tuple[Samples, int, float]]:
     """One Kafka round with both sides reading one topic at the same time, each in a
     process of its own (``python -m benchmarks.latency --paired-side ...``) and its
     own group: every record reaches both, so a broker stall delays both alike.
@@ -333,8 +337,9 @@ async def paired_round(rate: float, seconds: float) -> dict[str, Samples]:
     ]
     command += ["--kafka-fetch-trace"] if KAFKA_TRACE[0] else []
     command += ["--kafka-raw-retry-member"] if KAFKA_RETRY_MEMBER[0] else []
+    command += ["--raw-burn-us", str(RAW_BURN_US[0])] if RAW_BURN_US[0] else []
     procs: dict[str, asyncio.subprocess.Process] = {}
-    out: dict[str, Samples] = {}
+    out: dict[str, tuple[Samples, int, float]] = {}
     try:
         for side in ("raw", "runtime"):
             procs[side] = proc = await asyncio.create_subprocess_exec(
@@ -359,14 +364,13 @@ async def paired_round(rate: float, seconds: float) -> dict[str, Samples]:
         for side, proc in procs.items():
             assert proc.stdout is not None
             report = json.loads(await asyncio.wait_for(proc.stdout.readline(), 60))
-            out[side] = Samples(
+            samples = Samples(
                 report["latencies"],
                 report["received"],
                 report["duplicates"],
                 set(report["seen"]),
-                published=count,
-                late=late,
             )
+            out[side] = samples, count, late
     finally:
         # The runtime side first: it commits as it stops, then removes the topics.
         for proc in reversed(procs.values()):
@@ -382,12 +386,7 @@ async def paired_round(rate: float, seconds: float) -> dict[str, Samples]:
 async def paired_side(side: str, source: str, rate: float) -> None:
     """The child of ``paired_round``: one side on ``source`` (see there)."""
     samples = Samples()
-    record = _recorder(samples, int(rate))
-    if KAFKA_TRACE[0]:
-        record = _timed(record, kafka_fetch_trace.handled[source])
-    runner: RawSide | RuntimeSide = (
-        RawSide("kafka", record) if side == "raw" else RuntimeSide("kafka", record)
-    )
+    runner = _runner("kafka", side, source, samples, rate)
     await runner.start(source)
     loop = asyncio.get_running_loop()
     try:
@@ -428,11 +427,9 @@ async def measure(kinds: list[str], rate: float, seconds: float, rounds: int) ->
             flip += 1
             paired = await paired_round(rate, seconds) if kind in PAIRED else {}
             for side in order:
-                if paired:
-                    s = paired[side]
-                    count, late = s.published, s.late
-                else:
-                    s, count, late = await one_side(kind, side, rate, seconds)
+                s, count, late = paired.get(side) or await one_side(
+                    kind, side, rate, seconds
+                )
                 print(
                     f"{kind} {side}: {len(s.latencies)} samples, p50 "
                     f"{s.percentile(0.5):.2f} p99 {s.percentile(0.99):.2f} p99.9 "
@@ -526,12 +523,12 @@ def main() -> None:
             "and --rounds"
         )
     logging.basicConfig(level=logging.WARNING)
+    RAW_BURN_US[0] = max(args.raw_burn_us, 0.0)
     if args.paired_side:
         asyncio.run(paired_side(args.paired_side, args.paired_source, args.rate))
         return
     if args.kafka_paired:
         PAIRED.add("kafka")
-    RAW_BURN_US[0] = max(args.raw_burn_us, 0.0)
     asyncio.run(measure(kinds, args.rate, args.seconds, args.rounds))
 
 
