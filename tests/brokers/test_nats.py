@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from svcgen_runtime.brokers.nats import (
     NatsSubscription,
     name_for,
     subject_matches,
+    subscription,
 )
 from svcgen_runtime.consumer import Consumer
 from svcgen_runtime.errors import BrokerConnectionError, BrokerError, ConfigurationError
@@ -679,6 +681,72 @@ async def test_fetch_raises_connection_error_when_the_link_drops(
         await again.close()
 
 
+async def counting_pulls(
+    broker: NatsBroker, source: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[NatsSubscription, list[bytes]]:
+    """A subscription whose server heartbeats come every 0.5 s, and the pull
+    requests it sends (their JSON bodies)."""
+    monkeypatch.setattr(subscription, "PULL_HEARTBEAT", 0.5)
+    sub = await broker.subscribe(spec(source))
+    assert isinstance(sub, NatsSubscription)
+    pulls: list[bytes] = []
+    nc = sub._nc
+    publish = nc.publish
+
+    async def spy(subject: str, payload: bytes = b"", **kwargs: Any) -> None:
+        if subject == sub._next:
+            pulls.append(payload)
+        await publish(subject, payload, **kwargs)
+
+    monkeypatch.setattr(nc, "publish", spy)
+    return sub, pulls
+
+
+async def test_an_idle_pull_request_is_kept_by_the_servers_heartbeats(
+    harness: Harness, broker: NatsBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiting request asks for heartbeats; while they come, it is not asked again."""
+    source = harness.source("heartbeat")
+    sub, pulls = await counting_pulls(broker, source, monkeypatch)
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 3.0:  # six heartbeats, silence after two
+            assert await sub.fetch(1, 0.5) == []
+        assert len(pulls) == 1, pulls
+        assert json.loads(pulls[0])["idle_heartbeat"] == 500_000_000
+        await broker.publish(source, b"late")
+        [msg] = await sub.fetch(1, 5.0)
+        assert msg.body == b"late"
+        await sub.ack(msg)
+        assert len(pulls) == 1  # the first request delivered it
+    finally:
+        await sub.close()
+
+
+async def test_a_pull_request_sent_after_the_consumer_was_deleted_ends_the_fetch(
+    harness: Harness,
+    broker: NatsBroker,
+    js: JetStreamContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server never answers a pull request for a consumer deleted before it
+    arrived (no 409, no 503): two missed heartbeats end the subscription, not the
+    request's 24-30 s expiry."""
+    source = harness.source("void")
+    sub, pulls = await counting_pulls(broker, source, monkeypatch)
+    try:
+        await js.delete_consumer(name_for(source), "direct")  # before the first pull
+        started = time.monotonic()
+        with pytest.raises(BrokerConnectionError, match="is gone"):
+            async with asyncio.timeout(10):
+                while True:
+                    assert await sub.fetch(1, 0.5) == []
+        assert len(pulls) == 1
+        assert time.monotonic() - started < 5.0
+    finally:
+        await sub.close()
+
+
 async def test_consumer_deleted_behind_its_back_is_declared_again(
     harness: Harness, js: JetStreamContext
 ) -> None:
@@ -694,7 +762,9 @@ async def test_consumer_deleted_behind_its_back_is_declared_again(
         await b.publish(source, b"before")
         await wait_for(lambda: seen == [b"before"], what="the first message")
         await js.delete_consumer(name_for(source), "workers")
-        await wait_for(lambda: not app.ready, 5, "readiness to drop")
+        # At once by the 409 to the waiting request; a request sent just after the
+        # delete is never answered, and two heartbeats (4 s) go missing first.
+        await wait_for(lambda: not app.ready, 10, "readiness to drop")
         await wait_for(lambda: app.ready, 10, "the consumer declared again")
         await b.publish(source, b"after")
         await wait_for(lambda: b"after" in seen, what="the message after")

@@ -25,7 +25,12 @@ buffer that never exceeds the free permits (in flight + buffered + requested <=
 for 24-30 s (drawn at random) and is asked again only when permits are free, not
 every fetch: nats-server before 2.10.14 (#5305) drops a redelivery that comes due the
 instant the only waiting request expires and delivers the newest message again, and
-one-second renewals kept meeting one-second retry delays there. ``max_ack_pending`` is
+one-second renewals kept meeting one-second retry delays there. Each request asks
+for the server's idle heartbeat every 2 s; two missed while requests are outstanding
+make the subscription look the consumer up: gone (a request that reaches the server
+just after the consumer was deleted is never answered, not even with a 409), the
+subscription breaks and the loop declares it again; still there, it asks again.
+``max_ack_pending`` is
 left unlimited on purpose: a delivery nak'ed with a delay (``Retry(after)``, a task not due
 yet) stays ack-pending on the server until it is redelivered, so a cap of
 ``concurrency`` would stall the whole consumer behind a single delayed retry (and the

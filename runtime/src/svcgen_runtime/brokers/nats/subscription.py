@@ -16,6 +16,7 @@ from typing import Final
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as CoreSubscription
+from nats.js.errors import NotFoundError
 
 from ...errors import BrokerConnectionError, ConfigurationError
 from ...message import DEFERRED_HEADER, KEY_HEADER, InboundMessage
@@ -36,6 +37,13 @@ delivers the consumer's newest message a second time. With requests renewed ever
 fetch wait (1 s), a ``Retry(after=1.0)`` or a one-second task delay kept landing
 on that instant; now an idle subscription's request expires every 24-30 s at a
 phase nothing else is tied to."""
+
+PULL_HEARTBEAT: Final = 2.0
+"""Seconds between the server's idle heartbeats on a waiting pull request. Two
+missed in a row while requests are outstanding mean they are gone: a request that
+reaches the server just after its consumer was deleted is never answered (no 409,
+no 503; seen on nats-server 2.9), so without them the subscription would wait out
+``PULL_EXPIRES`` before it noticed the consumer had gone."""
 
 
 class NatsSubscription:
@@ -68,6 +76,7 @@ class NatsSubscription:
         self._arrived = asyncio.Event()
         self._credit = 0  # messages asked for and not yet delivered or expired
         self._credit_until = 0.0  # monotonic time when every pull request has expired
+        self._heard = 0.0  # monotonic time of the last pull or word from the server
         self._failure: str | None = None
         self._closed = False
 
@@ -80,6 +89,7 @@ class NatsSubscription:
         self._arrived.set()
 
     async def _on_msg(self, msg: Msg) -> None:
+        self._heard = time.monotonic()
         if msg.reply:
             self._buffer.append(msg)
             if self._credit > 0:
@@ -157,20 +167,60 @@ class NatsSubscription:
         now = time.monotonic()
         if self._credit and now > self._credit_until:
             self._credit = 0  # every request expired, whether or not its 408 arrived
+        elif self._credit and now - self._heard > 2 * PULL_HEARTBEAT:
+            await self._unheard()
+            if self._failure is not None:
+                return
         need = min(wanted, self._max_batch) - len(self._buffer) - self._credit
         # Small top-ups wait until half a batch is missing: fewer requests, same flow.
         if need <= 0 or (self._credit and need * 2 < self._max_batch):
             return
         expires = PULL_EXPIRES * random.uniform(0.8, 1.0)
-        request = json.dumps({"batch": need, "expires": int(expires * 1e9)}).encode()
+        request = json.dumps(
+            {
+                "batch": need,
+                "expires": int(expires * 1e9),
+                "idle_heartbeat": int(PULL_HEARTBEAT * 1e9),
+            }
+        ).encode()
         self._credit += need
         self._credit_until = max(self._credit_until, now + expires + 0.5)
+        self._heard = now
         try:
             with translated(self._pulling):
                 await self._nc.publish(self._next, request, reply=self._inbox)
         except BaseException:
             self._credit = max(0, self._credit - need)
             raise
+
+    async def _unheard(self) -> None:
+        """Pull requests are outstanding and two heartbeats went missing: ask whether
+        the consumer still exists. Gone: the subscription is broken (the loop declares
+        it again). There: the requests were lost some other way, and the next top-up
+        asks again, unless the server spoke while the answer was on its way (a
+        stalled event loop had not read its heartbeats yet)."""
+        asked = time.monotonic()
+        _, js = await self._broker._ready()
+        with translated(f"looking up consumer {self.stream}/{self.durable}"):
+            try:
+                await js.consumer_info(self.stream, self.durable)
+            except NotFoundError:
+                gone = True
+            else:
+                gone = False
+        if gone:
+            self._broken(
+                f"consumer {self.stream}/{self.durable} is gone (its pull requests "
+                "went unanswered and the server no longer knows it)"
+            )
+            return
+        if self._heard < asked:
+            log.info(
+                "nats pull requests for %s went unanswered for %.0fs; asking again",
+                self.durable,
+                asked - self._heard,
+            )
+            self._credit = 0
 
     def _take(self, n: int) -> list[InboundMessage]:
         buffer = self._buffer
