@@ -372,6 +372,39 @@ async def test_concurrency_cap_and_fetch_bounded_by_free_permits(
     assert max(sub.asked) == concurrency
 
 
+@pytest.mark.parametrize("concurrency", [1, 8])
+async def test_messages_always_ready_never_starve_the_event_loop(
+    concurrency: int,
+) -> None:
+    """A lone worker lets the loop turn once a slice (0.5 ms), a pool once a fetch:
+    another task runs between every few hundred messages, not after all of them."""
+    handled = 0
+
+    async def handle(body: bytes, msg: InboundMessage) -> None:
+        nonlocal handled
+        handled += 1  # never awaits: only the loop's own yields let others run
+
+    n = 20_000
+    app, consumer, broker = make(handle, concurrency=concurrency)
+    for i in range(n):
+        broker.publish_nowait("in", str(i).encode())
+    between: list[int] = []
+    async with run_service(app) as svc:
+
+        async def tick() -> None:
+            seen = handled
+            while handled < n:
+                await asyncio.sleep(0)
+                between.append(handled - seen)
+                seen = handled
+
+        await asyncio.wait_for(tick(), 60)
+        await svc.wait_idle()
+    assert consumer.stats.acked == n
+    assert len(between) >= 20, between
+    assert max(between) <= 1_000, max(between)
+
+
 async def test_per_key_ordering_runs_one_message_per_key_at_a_time() -> None:
     order: dict[str, list[int]] = {}
     active: set[str] = set()

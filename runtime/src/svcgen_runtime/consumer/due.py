@@ -8,7 +8,9 @@ goes back to the broker with a DEFER decision (``not_due``), which is not an att
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from ..message import (
@@ -48,3 +50,20 @@ def attempts(msg: InboundMessage) -> int:
     if DEFERRED_HEADER in msg.headers:
         return max(msg.delivery_count - deferrals(msg.headers), 1)
     return msg.delivery_count
+
+
+async def wait_due(msg: InboundMessage, release: Callable[[], Awaitable[None]]) -> None:
+    """Sleep until the due time has passed on the clock it was written with; when
+    cancelled meanwhile, ``release`` the message (never handled: redelivered).
+
+    Brokers deliver a retry up to a few ms early (millisecond TTLs, clocks read
+    at different moments); the remainder is waited out here, never forgiven.
+    """
+    try:
+        wait = due_in(msg.headers, time.time())
+        while wait > 0:
+            await asyncio.sleep(wait)
+            wait = due_in(msg.headers, time.time())
+    except asyncio.CancelledError:
+        await release()
+        raise

@@ -11,7 +11,7 @@ import asyncio
 import bisect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from .. import tracing
@@ -19,14 +19,14 @@ from ..brokers.base import Broker, Ordering, Subscription, SubscriptionSpec
 from ..cancel import cancel_and_wait
 from ..effects import Dedupe
 from ..errors import ConfigurationError, PoisonMessage
-from ..message import DUE_HEADER, InboundMessage, due_in
+from ..message import DUE_HEADER, InboundMessage
 from ..outcome import Outcome
 from ..retry import ACK_DECISION, Action, Decision, RetryPolicy, decide
-from .due import attempts, not_due
+from .due import attempts, not_due, wait_due
 from .inbox import Delivery, Inbox
 from .lanes import Lanes
 from .settle import DEFAULT_DEAD_LETTER, DefaultDeadLetter, Settler
-from .stats import HANDLER_BUCKETS, ConsumerStats
+from .stats import HANDLER_BUCKETS, ConsumerStats, lag_of
 from .watchdog import InFlight, Watchdog
 
 if TYPE_CHECKING:  # the optional ``tracing`` extra
@@ -40,6 +40,10 @@ Handler = Callable[[T, InboundMessage], Awaitable[Outcome | None]]
 
 FETCH_WAIT: Final = 1.0
 """Seconds one fetch waits for the first message before asking again."""
+
+SLICE: Final = 0.0005
+"""Seconds a lone worker (``concurrency: 1``) runs ready messages before it lets the
+loop turn: a turn per message was a third of its time per message."""
 
 RESUBSCRIBE_BACKOFF: Final = RetryPolicy(initial=0.2, max=5.0, jitter=False)
 """The pause before subscribing again after the subscription failed, doubling with
@@ -123,6 +127,7 @@ class Consumer(Generic[T]):
         self._idle_all = asyncio.Event()
         self._idle_all.set()
         self._fetching: asyncio.Task[None] | None = None
+        self._yield_at = 0.0
         self._lost_attempts = 0
         self._workers: list[asyncio.Task[None]] = []
         self._now = time.monotonic  # the event loop's clock too
@@ -172,18 +177,7 @@ class Consumer(Generic[T]):
         """Messages waiting in the broker for this consumer, when the broker tells
         (see each adapter's ``lag``); None when it does not, or not within
         ``timeout`` seconds."""
-        ask = getattr(self._sub, "lag", None)
-        if ask is None:
-            return None
-        try:
-            async with asyncio.timeout(timeout):
-                waiting: int | None = await ask()
-        except Exception as exc:  # a scrape must not fail on a slow or lost broker
-            log.debug(
-                "consumer %s: no lag (%s: %s)", self.name, type(exc).__name__, exc
-            )
-            return None
-        return waiting
+        return await lag_of(self._sub, self.name, timeout)
 
     async def start(self) -> None:
         """Subscribe (declaring topology) and start the worker pool."""
@@ -256,15 +250,21 @@ class Consumer(Generic[T]):
 
     # -- fetching --------------------------------------------------------------
 
-    async def _lead(self) -> None:
-        """Holding the fetch token: fetch for the free permits, then pass it on."""
+    async def _lead(self, task: asyncio.Task[None]) -> Delivery | None:
+        """Holding the fetch token: fetch for the free permits, then pass it on.
+        With one worker, what it fetched is returned for it to run."""
+        if self.concurrency == 1 and (now := self._now()) >= self._yield_at:
+            self._yield_at = (
+                now + SLICE
+            )  # a lone worker lets the loop turn once a slice
+            await asyncio.sleep(0)
         while self._idle <= 0 and not self._stopping:
             self._permit_freed.clear()
             await self._permit_freed.wait()
         if self._stopping:
-            return  # the token is dropped: no fetch after intake stopped
+            return None  # the token is dropped: no fetch after intake stopped
         sub = self._sub
-        self._fetching = asyncio.current_task()
+        self._fetching = task
         settler = self._settler
         if settler.streak:
             await settler.backoff()
@@ -283,27 +283,40 @@ class Consumer(Generic[T]):
             self._lost_attempts += 1
             await self._lost(sub, exc, self._lost_attempts)
             self._queue.put_nowait(None)
-            return
+            return None
         self._fetching = None
+        mine = await self._hand_out(sub, batch) if batch else None
+        self._queue.put_nowait(None)
+        if mine is None:
+            await asyncio.sleep(
+                0
+            )  # never starve the loop when messages are always ready
+        return mine
+
+    async def _hand_out(
+        self, sub: Subscription, batch: Sequence[InboundMessage]
+    ) -> Delivery | None:
+        """Queue what a fetch brought; with one worker, return it for that worker."""
         queue = self._queue
-        if batch:
-            self._idle_all.clear()
-            self.stats.received += len(batch)
-            self._idle -= len(batch)
-            if settler.round_failed:
-                # A settle failed while this fetch waited: what it brought (often
-                # the very message just released) waits out the pause too, or it
-                # would be read again at once.
-                try:
-                    await settler.backoff()
-                except asyncio.CancelledError:
-                    for msg in batch:  # force() releases what is queued
-                        queue.put_nowait((sub, msg))
-                    raise
-            for msg in batch:
-                queue.put_nowait((sub, msg))
-        queue.put_nowait(None)
-        await asyncio.sleep(0)  # never starve the loop when messages are always ready
+        self._idle_all.clear()
+        self.stats.received += len(batch)
+        self._idle -= len(batch)
+        if self._settler.round_failed:
+            # A settle failed while this fetch waited: what it brought (often the
+            # very message just released) waits out the pause too, or it would be
+            # read again at once.
+            try:
+                await self._settler.backoff()
+            except asyncio.CancelledError:
+                for msg in batch:  # force() releases what is queued
+                    queue.put_nowait((sub, msg))
+                raise
+        mine = None
+        if self.concurrency == 1:  # the only worker runs it, past the queue
+            mine, batch = (sub, batch[0]), batch[1:]  # fetches never exceed permits
+        for msg in batch:
+            queue.put_nowait((sub, msg))
+        return mine
 
     async def _lost(
         self, sub: Subscription | None, exc: Exception, attempt: int
@@ -338,8 +351,7 @@ class Consumer(Generic[T]):
         task: Any = asyncio.current_task()
         while True:
             item = await queue.get()
-            if item is None:
-                await self._lead()
+            if item is None and (item := await self._lead(task)) is None:
                 continue
             sub, msg = item
             if lanes is None:
@@ -425,7 +437,7 @@ class Consumer(Generic[T]):
             if deferred is not None:
                 return deferred
             if DUE_HEADER in msg.headers:
-                await self._wait_due(sub, msg)
+                await wait_due(msg, lambda: self._settler.release(sub, msg))
             attempt = attempts(msg)
         try:
             payload: Any = msg.body if self.decode is None else self.decode(msg.body)
@@ -483,18 +495,3 @@ class Consumer(Generic[T]):
             self.stats.errors += 1
             log.error("consumer %s: %s", self.name, exc)
             return decide(self.retry, attempt, error=exc)
-
-    async def _wait_due(self, sub: Subscription, msg: InboundMessage) -> None:
-        """Sleep until the due time has passed on the clock it was written with.
-
-        Brokers deliver a retry up to a few ms early (millisecond TTLs, clocks read
-        at different moments); the remainder is waited out here, never forgiven.
-        """
-        try:
-            wait = due_in(msg.headers, time.time())
-            while wait > 0:
-                await asyncio.sleep(wait)
-                wait = due_in(msg.headers, time.time())
-        except asyncio.CancelledError:
-            await self._settler.release(sub, msg)  # never handled: redelivered
-            raise

@@ -7,8 +7,12 @@ into one ``ConsumerStats``; tests, health, the shutdown summary and
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
+
+log = logging.getLogger(__package__)
 
 HANDLER_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Upper bounds (seconds) of the handler-duration histogram: Prometheus' defaults."""
@@ -47,3 +51,18 @@ class ConsumerStats:
             f"errors={self.errors} timeouts={self.timeouts} released={self.released} "
             f"settle_failures={self.settle_failures}"
         )
+
+
+async def lag_of(sub: Any, consumer: str, timeout: float) -> int | None:
+    """What ``sub.lag()`` says within ``timeout`` seconds; None when the
+    subscription has no ``lag`` (or none yet), or it fails or takes longer."""
+    ask = getattr(sub, "lag", None)
+    if ask is None:
+        return None
+    try:
+        async with asyncio.timeout(timeout):
+            waiting: int | None = await ask()
+    except Exception as exc:  # a scrape must not fail on a slow or lost broker
+        log.debug("consumer %s: no lag (%s: %s)", consumer, type(exc).__name__, exc)
+        return None
+    return waiting
