@@ -7,7 +7,8 @@ was cancelled, which ``close`` waits for. A client that failed or was cancelled 
 starting is always stopped: aiokafka would otherwise keep its connections open. And
 what a subscription reads off its consumers without a request: whether a group is
 rebalancing (``settled``), whether records are buffered (``buffered``), whether the
-coordinators have been gone for a session (``CoordinatorWatch``).
+coordinators have been gone for a session (``CoordinatorWatch``), and each
+consumer's rebalance ``Listener``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
 
 from ...errors import BrokerConnectionError, ConfigurationError
 from .membership import claim_instance, leave_when_stopped, release_instance
@@ -326,3 +329,29 @@ class CoordinatorWatch:
                 f"kafka consumer {self._name!r} has not reached its group "
                 f"coordinator for {now - self._lost_since:.0f}s; it is re-created"
             )
+
+
+class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """One consumer's rebalance listener, passing revocations and assignments on.
+    ``joined`` is set once its group has assigned it partitions (or none, when the
+    group has more members than partitions)."""
+
+    def __init__(
+        self,
+        revoked: Callable[[set[TopicPartition]], Awaitable[None]],
+        assigned: Callable[[set[TopicPartition]], None],
+    ) -> None:
+        self._revoked = revoked
+        self._assigned = assigned
+        self.joined = asyncio.Event()
+        self.partitions = 0
+        """How many partitions the group assigned this member (0 while it rebalances)."""
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self.partitions = 0
+        await self._revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._assigned(assigned)
+        self.partitions = len(assigned)
+        self.joined.set()

@@ -83,7 +83,7 @@ class Prefetched:
             if chunk is not None and len(records) == limit and chunk < LAST_CHUNK:
                 self._partial[tp] = chunk * 2  # aiokafka may hold more of it
             self._hold(tp, records)
-        return self._pop(tp, room)
+        return self.pop(tp, room)
 
     def after(
         self,
@@ -100,7 +100,7 @@ class Prefetched:
             if partial:
                 self._partial[tp] = FIRST_CHUNK
             self._hold(tp, records)
-            if room > 0 and (first := self._pop(tp, room)):
+            if room > 0 and (first := self.pop(tp, room)):
                 out[tp] = first
                 room -= len(first)
         return out
@@ -129,11 +129,20 @@ class Prefetched:
         self._held.clear()
         self._partial.clear()
 
+    def single(self) -> TopicPartition | None:
+        """The partition records are held of, when there is exactly one."""
+        held = self._held
+        if len(held) != 1:
+            return None
+        for tp in held:
+            return tp
+        return None
+
     def _hold(self, tp: TopicPartition, records: Sequence[Any]) -> None:
         if records:
             self._held.setdefault(tp, collections.deque()).extend(records)
 
-    def _pop(self, tp: TopicPartition, n: int) -> list[Any]:
+    def pop(self, tp: TopicPartition, n: int) -> list[Any]:
         held = self._held.get(tp)
         if held is None:
             return []

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 from aiokafka.structs import TopicPartition
 
@@ -24,7 +23,7 @@ from ...errors import BrokerConnectionError, ConfigurationError
 from ...message import DUE_HEADER, InboundMessage, attempt_from_headers, due_header
 from ...retry import next_attempt_headers
 from ..base import SubscriptionSpec
-from .clients import CoordinatorWatch, buffered, settled, stop_consumer
+from .clients import CoordinatorWatch, Listener, buffered, settled, stop_consumer
 from .commits import Committer
 from .prefetch import PARTIAL_BELOW, Prefetched, rewind
 from .publish import KafkaPublisher
@@ -35,22 +34,6 @@ TURN: Final = 0.05
 a partition that just arrived waits at most this times the others' count."""
 
 log = logging.getLogger(__package__)  # the adapter's one logger, as before
-
-
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
-    """One consumer's rebalance listener; ``joined`` is set once its group has
-    assigned it partitions (or none, when the group has more members than partitions)."""
-
-    def __init__(self, sub: KafkaSubscription) -> None:
-        self._sub = sub
-        self.joined = asyncio.Event()
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._sub.revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self._sub.assigned(assigned)
-        self.joined.set()
 
 
 class KafkaSubscription:
@@ -93,9 +76,9 @@ class KafkaSubscription:
         self._failure: BaseException | None = None
         self._turn = 0  # the partition buffered takes start from, for TURN seconds
         self._turn_ends = 0.0
-        self.listener = _Listener(self)
+        self.listener = Listener(self.revoked, self.assigned)
         """The source consumer's rebalance listener."""
-        self.retry_listener = _Listener(self)
+        self.retry_listener = Listener(self.revoked, self.assigned)
         """The retry consumer's rebalance listener."""
 
     def start(self) -> None:
@@ -131,6 +114,21 @@ class KafkaSubscription:
     async def fetch(
         self, max_messages: int, timeout: float
     ) -> Sequence[InboundMessage]:
+        # The common case at low concurrency: records held of the one partition the
+        # source was assigned; nothing released, the retry consumer's buffer empty.
+        tp = self._prefetched.single()
+        if (
+            tp is not None
+            and self.listener.partitions == 1
+            and not self._closed
+            and self._failure is None
+            and not self._tracker.released
+            and settled(self._consumer)
+            and not buffered(self._retry_consumer)
+        ):
+            self._coordinators.reached()
+            records = self._prefetched.pop(tp, max_messages)
+            return self._accept(self._consumer, {tp: records}, max_messages)
         deadline = time.monotonic() + timeout
         while True:
             if self._closed:
