@@ -31,6 +31,10 @@ TAIL_RANK = 12
 with 7-11 held answers a 10 s round, the p99 is about the 12th record of each."""
 
 
+RANKS = 16
+"""How many records of each held answer the summary lists the handler start of."""
+
+
 def install() -> None:
     """Record every fetch request from now on (once per process)."""
     original: Any = Fetcher._proc_fetch_request
@@ -75,6 +79,7 @@ def summary(side: str, source: str, wait_ms: int) -> str:
     first: list[float] = []
     nth: list[float] = []
     nth_latency: list[float] = []
+    ranks: list[list[float]] = [[] for _ in range(RANKS)]
     first_start = starts[0] if starts else float("inf")
     for (sent, answered), took in zip(taken, durations, strict=True):
         if took < 0.9 * wait_ms or answered < first_start:
@@ -84,6 +89,8 @@ def summary(side: str, source: str, wait_ms: int) -> str:
         if at < len(seen):
             gap.append((seen[at][1] - sent) * 1000)
             first.append((starts[at] - answered) * 1000)
+        for rank, (start, _) in enumerate(seen[at : at + RANKS]):
+            ranks[rank].append((start - answered) * 1000)
         if at + TAIL_RANK - 1 < len(seen):
             start, published = seen[at + TAIL_RANK - 1]
             nth.append((start - answered) * 1000)
@@ -95,5 +102,6 @@ def summary(side: str, source: str, wait_ms: int) -> str:
         f"record sent {_median(gap)} ms after the request), the others answered in "
         f"{_median(quick, 1)} ms; handler after a held answer: first "
         f"{_median(first)} ms, {TAIL_RANK}th {_median(nth)} ms "
-        f"(its latency {_median(nth_latency)} ms) (medians)"
+        f"(its latency {_median(nth_latency)} ms) (medians); handlers 1-{RANKS} "
+        f"after the answer (ms): {' '.join(_median(r, 3) for r in ranks)}"
     )

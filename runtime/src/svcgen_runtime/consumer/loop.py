@@ -43,7 +43,8 @@ FETCH_WAIT: Final = 1.0
 
 SLICE: Final = 0.0005
 """Seconds a lone worker (``concurrency: 1``) runs ready messages before it lets the
-loop turn: a turn per message was a third of its time per message."""
+loop turn (a fetch that waited longer counts as a turn): a turn per message was a
+third of its time per message."""
 
 RESUBSCRIBE_BACKOFF: Final = RetryPolicy(initial=0.2, max=5.0, jitter=False)
 """The pause before subscribing again after the subscription failed, doubling with
@@ -274,7 +275,10 @@ class Consumer(Generic[T]):
                 sub = self._sub = await self.broker.subscribe(self.spec)
                 self.consuming = True
                 log.info("consumer %s resumed consuming %s", self.name, self.source)
+            began = self._now()
             batch = await sub.fetch(self._idle, FETCH_WAIT)
+            if (ended := self._now()) - began > SLICE:
+                self._yield_at = ended + SLICE  # it waited: the loop turned meanwhile
             self._lost_attempts = 0
             if not batch:
                 settler.streak = 0  # nothing comes back: nothing spins
@@ -287,10 +291,8 @@ class Consumer(Generic[T]):
         self._fetching = None
         mine = await self._hand_out(sub, batch) if batch else None
         self._queue.put_nowait(None)
-        if mine is None:
-            await asyncio.sleep(
-                0
-            )  # never starve the loop when messages are always ready
+        if mine is None:  # never starve the loop when messages are always ready
+            await asyncio.sleep(0)
         return mine
 
     async def _hand_out(
