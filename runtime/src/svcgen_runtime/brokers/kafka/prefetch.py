@@ -18,12 +18,12 @@ the subscription but not out go back in front (``unread``), never through a seek
 Below ``PARTIAL_BELOW`` permits a long poll's answer is not taken whole: all ~500 records
 of one were decoded before the first handler ran, which then started 1.5-2.6 ms after
 the answer against 0.15-0.2 ms for a ``getone()`` loop (``benchmarks/latency.py
---kafka-fetch-trace``). The subscription then takes the free permits' records and
-``FIRST_CHUNK`` more with the answer, and each later take twice as many as the one
-before, up to ``LAST_CHUNK``, then the rest: no handler waits for much more than the
-records before it to be decoded (taking the rest at the third take held the 17th
-record 0.8-1.2 ms), and aiokafka's next fetch goes out once about half the answer is
-handled, while the other half is. At higher concurrency the answer is still taken whole: leaving records
+--kafka-fetch-trace``). The subscription then takes the free permits' records, and
+each later take twice as many as the one before, from ``FIRST_CHUNK`` up to
+``LAST_CHUNK``, then the rest: no handler waits for more than the records before it
+to be decoded (taking the rest at the third take held the 17th record 0.8-1.2 ms),
+and aiokafka's next fetch goes out once about half the answer is handled, while the
+other half is. At higher concurrency the answer is still taken whole: leaving records
 in aiokafka there cost 15 % of the throughput (its next fetch waited on every partial
 take).
 """
@@ -52,10 +52,8 @@ def rewind(
 PARTIAL_BELOW: Final = 16
 """Permits below which a long poll's answer is taken in chunks."""
 
-FIRST_CHUNK: Final = 16
-"""Records of a long poll's answer taken with the free permits' ones and held. Each
-later take costs a ``getmany`` besides decoding: the first after a long poll 35-60 us
-(4 records taken apart delayed the 2nd handler that much), decoding ~1.5 us a record."""
+FIRST_CHUNK: Final = 4
+"""Records taken after the free permits' ones of a long poll's answer."""
 
 LAST_CHUNK: Final = 256
 """The largest chunk of a long poll's answer; the take after it takes the rest."""
@@ -100,7 +98,7 @@ class Prefetched:
         out: dict[TopicPartition, list[Any]] = {}
         for tp, records in batches.items():
             if partial:
-                self._partial[tp] = FIRST_CHUNK * 2  # the first chunk came with it
+                self._partial[tp] = FIRST_CHUNK
             self._hold(tp, records)
             if room > 0 and (first := self.pop(tp, room)):
                 out[tp] = first

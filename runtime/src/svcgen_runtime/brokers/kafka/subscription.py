@@ -25,7 +25,7 @@ from ...retry import next_attempt_headers
 from ..base import SubscriptionSpec
 from .clients import CoordinatorWatch, Listener, buffered, settled, stop_consumer
 from .commits import Committer
-from .prefetch import FIRST_CHUNK, PARTIAL_BELOW, Prefetched, rewind
+from .prefetch import PARTIAL_BELOW, Prefetched, rewind
 from .publish import KafkaPublisher
 from .tracker import Handle, PartitionTracker
 
@@ -178,8 +178,7 @@ class KafkaSubscription:
                 return await self._take_in_turn(consumer, parts, room)
             partial = not source or self._spec.concurrency < PARTIAL_BELOW
             batches: dict[TopicPartition, list[Any]] = await consumer.getmany(
-                timeout_ms=int(timeout * 1000),
-                max_records=(room + FIRST_CHUNK * source) if partial else None,
+                timeout_ms=int(timeout * 1000), max_records=room if partial else None
             )
             if source:  # whole unless partial: aiokafka fetches again (prefetch.py)
                 batches = self._prefetched.after(batches, room, partial=partial)
