@@ -255,9 +255,8 @@ class Consumer(Generic[T]):
         """Holding the fetch token: fetch for the free permits, then pass it on.
         With one worker, what it fetched is returned for it to run."""
         if self.concurrency == 1 and (now := self._now()) >= self._yield_at:
-            self._yield_at = (
-                now + SLICE
-            )  # a lone worker lets the loop turn once a slice
+            # A lone worker lets the loop turn once a slice.
+            self._yield_at = now + SLICE
             await asyncio.sleep(0)
         while self._idle <= 0 and not self._stopping:
             self._permit_freed.clear()

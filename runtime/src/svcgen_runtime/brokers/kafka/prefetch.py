@@ -132,11 +132,7 @@ class Prefetched:
     def single(self) -> TopicPartition | None:
         """The partition records are held of, when there is exactly one."""
         held = self._held
-        if len(held) != 1:
-            return None
-        for tp in held:
-            return tp
-        return None
+        return next(iter(held)) if len(held) == 1 else None
 
     def _hold(self, tp: TopicPartition, records: Sequence[Any]) -> None:
         if records:
