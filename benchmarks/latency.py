@@ -40,8 +40,10 @@ from typing import Any, Final
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import kafka_fetch_trace
+from benchmarks.cores import PORTS, Cores
 from benchmarks.latency_publish import URLS, parse
 from benchmarks.latency_raw import KAFKA_FETCH_MAX_WAIT_MS, KAFKA_RETRY_MEMBER, RawSide
+from benchmarks.resample import interval
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 KINDS: Final = ("kafka", "rabbitmq", "nats", "redis", "mqtt")
@@ -230,6 +232,15 @@ async def _cleanup_runtime(kind: str, source: str) -> None:
 _mqtt_client_ids: list[str] = []
 KAFKA_TRACE: list[bool] = [False]
 """``--kafka-fetch-trace``: report each Kafka side's fetch requests."""
+OWN_CORE: list[bool] = [False]
+"""``--own-core``: this process on a CPU of its own, the broker and publisher on the rest."""
+CORES: list[Cores] = []
+SAVE: list[Path] = []
+TRACED: dict[str, list[dict[str, Any]]] = {"raw": [], "runtime": []}
+"""With ``--save`` and ``--kafka-fetch-trace``: per side, per round, the fetch requests
+(sent, answered) and the handler starts (started, sent), monotonic seconds."""
+"""``--save PATH``: ``{broker: {side: [[ns, …] per round]}}``, added to what is there."""
+"""The pinning in force while one broker's rounds run."""
 RAW_BURN_US: list[float] = [0.0]
 """``--raw-burn-us``: CPU the raw side's handler spends per message besides its work."""
 PAIRED: set[str] = set()
@@ -290,6 +301,8 @@ async def _publish(
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    if CORES:
+        CORES[0].publisher(proc.pid)
     out, _ = await proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"the publisher failed ({proc.returncode})")
@@ -305,6 +318,13 @@ async def _drain(samples: Samples, count: int) -> None:
 
 
 def _trace_summary(side: str, source: str) -> None:
+    if SAVE:  # the fetch requests and handler starts, before summary forgets them
+        TRACED[side].append(
+            {
+                "requests": kafka_fetch_trace.requests[source],
+                "handled": kafka_fetch_trace.handled[source],
+            }
+        )
     line = kafka_fetch_trace.summary(side, source, KAFKA_FETCH_MAX_WAIT_MS[0])
     print(line, file=sys.stderr, flush=True)
 
@@ -420,52 +440,87 @@ async def measure(kinds: list[str], rate: float, seconds: float, rounds: int) ->
     verdicts: list[str] = []
     flip = 0
     for kind in kinds:
-        pooled = {"raw": Samples(), "runtime": Samples()}
-        published = {"raw": 0, "runtime": 0}
-        for _ in range(rounds):
-            order = ("raw", "runtime") if flip % 2 == 0 else ("runtime", "raw")
-            flip += 1
-            paired = await paired_round(rate, seconds) if kind in PAIRED else {}
-            for side in order:
-                s, count, late = paired.get(side) or await one_side(
-                    kind, side, rate, seconds
-                )
-                print(
-                    f"{kind} {side}: {len(s.latencies)} samples, p50 "
-                    f"{s.percentile(0.5):.2f} p99 {s.percentile(0.99):.2f} p99.9 "
-                    f"{s.percentile(0.999):.2f} max {s.percentile(1.0):.2f} ms; "
-                    f"{count - len(s.seen)} missing, {s.duplicates} twice; "
-                    f"publisher at worst {late:.1f} ms late",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                pooled[side].latencies += s.latencies
-                pooled[side].seen |= {i + published[side] for i in s.seen}
-                published[side] += count
-        raw, rt = pooled["raw"], pooled["runtime"]
-        rows += [_row(kind, "raw", raw, published["raw"])]
-        rows += [_row(kind, "runtime", rt, published["runtime"])]
-        diff = rt.percentile(0.99) - raw.percentile(0.99)
-        met = "met" if diff <= GOAL_MS else "NOT met"
-        verdicts.append(
-            f"| {kind} | {raw.percentile(0.99):.2f} | {rt.percentile(0.99):.2f} "
-            f"| {diff:+.2f} | {rt.percentile(0.5) / raw.percentile(0.5):.2f} "
-            f"| {rt.percentile(0.99) / raw.percentile(0.99):.2f} | {met} |"
-        )
+        if OWN_CORE[0]:
+            CORES[:] = [Cores(PORTS[kind])]
+            CORES[0].apply()
+            print(CORES[0].describe(), file=sys.stderr, flush=True)
+        try:
+            flip = await _kind_rounds(kind, rounds, rate, seconds, flip, rows, verdicts)
+        finally:
+            if CORES:
+                CORES.pop().restore()
     together = f"; {', '.join(sorted(PAIRED))} sides paired" if PAIRED else ""
+    pinned = "; the consumer on a core of its own (--own-core)" if OWN_CORE[0] else ""
     print(
         f"\nlatency at {rate:,.0f} msg/s for {seconds:g} s after a 1 s warm-up, "
-        f"{rounds} round(s){together}; load average {os.getloadavg()[0]:.2f}\n"
+        f"{rounds} round(s){together}{pinned}; load average {os.getloadavg()[0]:.2f}\n"
     )
     print("| broker | side | samples | missing | p50 ms | p99 ms | p99.9 ms | max ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
     print(
-        "\n| broker | raw p99 ms | runtime p99 ms | runtime − raw | p50 ratio "
-        "| p99 ratio | goal (≤ +0.5 ms) |"
+        "\n| broker | raw p99 ms | runtime p99 ms | runtime − raw "
+        "| 95% interval (rounds redrawn) | p50 ratio | p99 ratio | goal (≤ +0.5 ms) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---|---:|---:|---|")
     print("\n".join(verdicts))
+
+
+async def _kind_rounds(
+    kind: str,
+    rounds: int,
+    rate: float,
+    seconds: float,
+    flip: int,
+    rows: list[str],
+    verdicts: list[str],
+) -> int:
+    """The rounds of one broker, appended to ``rows`` and ``verdicts``; the next flip."""
+    pooled = {"raw": Samples(), "runtime": Samples()}
+    published = {"raw": 0, "runtime": 0}
+    by_round: dict[str, list[list[int]]] = {"raw": [], "runtime": []}
+    for _ in range(rounds):
+        order = ("raw", "runtime") if flip % 2 == 0 else ("runtime", "raw")
+        flip += 1
+        paired = await paired_round(rate, seconds) if kind in PAIRED else {}
+        for side in order:
+            s, count, late = paired.get(side) or await one_side(
+                kind, side, rate, seconds
+            )
+            print(
+                f"{kind} {side}: {len(s.latencies)} samples, p50 "
+                f"{s.percentile(0.5):.2f} p99 {s.percentile(0.99):.2f} p99.9 "
+                f"{s.percentile(0.999):.2f} max {s.percentile(1.0):.2f} ms; "
+                f"{count - len(s.seen)} missing, {s.duplicates} twice; "
+                f"publisher at worst {late:.1f} ms late",
+                file=sys.stderr,
+                flush=True,
+            )
+            pooled[side].latencies += s.latencies
+            by_round[side].append(s.latencies)
+            pooled[side].seen |= {i + published[side] for i in s.seen}
+            published[side] += count
+    raw, rt = pooled["raw"], pooled["runtime"]
+    rows += [_row(kind, "raw", raw, published["raw"])]
+    rows += [_row(kind, "runtime", rt, published["runtime"])]
+    diff = rt.percentile(0.99) - raw.percentile(0.99)
+    met = "met" if diff <= GOAL_MS else "NOT met"
+    spread = "-"
+    if rounds >= 3:
+        low, high = interval(by_round["raw"], by_round["runtime"])
+        spread = f"{low / 1e6:+.2f} … {high / 1e6:+.2f}"
+    verdicts.append(
+        f"| {kind} | {raw.percentile(0.99):.2f} | {rt.percentile(0.99):.2f} "
+        f"| {diff:+.2f} | {spread} | {rt.percentile(0.5) / raw.percentile(0.5):.2f} "
+        f"| {rt.percentile(0.99) / raw.percentile(0.99):.2f} | {met} |"
+    )
+    if SAVE:
+        saved = json.loads(SAVE[0].read_text()) if SAVE[0].exists() else {}
+        traced = (
+            {f"{kind} trace": dict(TRACED)} if kind == "kafka" and TRACED["raw"] else {}
+        )
+        SAVE[0].write_text(json.dumps({**saved, kind: by_round, **traced}))
+    return flip
 
 
 def main() -> None:
@@ -507,6 +562,18 @@ def main() -> None:
         help="run the two Kafka sides at the same time on one topic, each in its own "
         "process and group, so that the broker's stalls hit both alike",
     )
+    parser.add_argument(
+        "--own-core",
+        action="store_true",
+        help="pin this process (both consumer sides) to one CPU and the broker's "
+        "processes and the publisher to the others, so that the consumer's CPU does "
+        "not delay the broker (benchmarks/cores.py); put back afterwards",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="PATH",
+        help="write each side's latencies (ns) per round to PATH as JSON",
+    )
     parser.add_argument("--paired-side", choices=("raw", "runtime"), help=SUPPRESS)
     parser.add_argument("--paired-source", help=SUPPRESS)
     args = parser.parse_args()
@@ -529,6 +596,8 @@ def main() -> None:
         return
     if args.kafka_paired:
         PAIRED.add("kafka")
+    OWN_CORE[0] = args.own_core
+    SAVE[:] = [Path(args.save)] if args.save else []
     asyncio.run(measure(kinds, args.rate, args.seconds, args.rounds))
 
 
