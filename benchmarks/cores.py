@@ -13,8 +13,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
-PORTS = {"kafka": 9092, "rabbitmq": 5672, "nats": 4222, "redis": 6379, "mqtt": 1883}
+
+def port_of(url: str) -> int:
+    """The TCP port of a broker URL (``scheme://host:port/…`` or ``host:port``)."""
+    parsed = urlsplit(url if "://" in url else f"//{url}").port
+    if parsed is None:
+        raise ValueError(f"{url!r} names no port")
+    return parsed
 
 
 def listeners(port: int) -> set[int]:
@@ -52,17 +59,18 @@ def threads(pid: int) -> list[int]:
 
 
 class Cores:
-    """This process on one CPU; the broker on ``port`` and ``others()`` on the rest."""
+    """This process on one CPU; the broker listening at ``url`` and the publisher on
+    the rest."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, url: str) -> None:
         allowed = sorted(os.sched_getaffinity(0))
         if len(allowed) < 2:
             raise RuntimeError("--own-core needs at least two CPUs")
         self.mine = {allowed[0]}
         self.rest = set(allowed[1:])
-        self.broker = listeners(port)
+        self.broker = listeners(port_of(url))
         if not self.broker:
-            raise RuntimeError(f"no process of this user listens on port {port}")
+            raise RuntimeError(f"no process of this user listens on {url}")
         self._saved: dict[int, set[int]] = {}
 
     def apply(self) -> None:

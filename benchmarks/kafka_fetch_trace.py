@@ -32,7 +32,8 @@ with 7-11 held answers a 10 s round, the p99 is about the 12th record of each.""
 
 
 RANKS = 16
-"""How many records of each held answer the summary lists the handler start of."""
+"""How many records of each held answer the summary lists the handler start of (the
+first and the ``TAIL_RANK``-th among them)."""
 
 
 def install() -> None:
@@ -76,8 +77,6 @@ def summary(side: str, source: str, wait_ms: int) -> str:
     quick = [d for d in durations if d < 0.9 * wait_ms]
     held: list[float] = []
     gap: list[float] = []
-    first: list[float] = []
-    nth: list[float] = []
     nth_latency: list[float] = []
     ranks: list[list[float]] = [[] for _ in range(RANKS)]
     first_start = starts[0] if starts else float("inf")
@@ -88,12 +87,10 @@ def summary(side: str, source: str, wait_ms: int) -> str:
         at = bisect.bisect_left(starts, answered)
         if at < len(seen):
             gap.append((seen[at][1] - sent) * 1000)
-            first.append((starts[at] - answered) * 1000)
         for rank, (start, _) in enumerate(seen[at : at + RANKS]):
             ranks[rank].append((start - answered) * 1000)
         if at + TAIL_RANK - 1 < len(seen):
             start, published = seen[at + TAIL_RANK - 1]
-            nth.append((start - answered) * 1000)
             nth_latency.append((start - published) * 1000)
     spread = f"{min(held):.1f}-{max(held):.1f}" if held else "-"
     return (
@@ -101,7 +98,7 @@ def summary(side: str, source: str, wait_ms: int) -> str:
         f"{wait_ms} ms wait (held {_median(held, 1)} ms median, {spread}; its first "
         f"record sent {_median(gap)} ms after the request), the others answered in "
         f"{_median(quick, 1)} ms; handler after a held answer: first "
-        f"{_median(first)} ms, {TAIL_RANK}th {_median(nth)} ms "
+        f"{_median(ranks[0])} ms, {TAIL_RANK}th {_median(ranks[TAIL_RANK - 1])} ms "
         f"(its latency {_median(nth_latency)} ms) (medians); handlers 1-{RANKS} "
         f"after the answer (ms): {' '.join(_median(r, 3) for r in ranks)}"
     )

@@ -40,10 +40,10 @@ from typing import Any, Final
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import kafka_fetch_trace
-from benchmarks.cores import PORTS, Cores
+from benchmarks.cores import Cores
 from benchmarks.latency_publish import URLS, parse
 from benchmarks.latency_raw import KAFKA_FETCH_MAX_WAIT_MS, KAFKA_RETRY_MEMBER, RawSide
-from benchmarks.resample import interval
+from benchmarks.resample import interval, rank
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 KINDS: Final = ("kafka", "rabbitmq", "nats", "redis", "mqtt")
@@ -67,8 +67,7 @@ class Samples:
         ordered = sorted(self.latencies)
         if not ordered:
             return float("nan")
-        rank = min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.5) - 1))
-        return ordered[rank] / 1e6
+        return ordered[rank(len(ordered), q)] / 1e6
 
 
 def _recorder(samples: Samples, warmup: int) -> Any:
@@ -235,12 +234,12 @@ KAFKA_TRACE: list[bool] = [False]
 OWN_CORE: list[bool] = [False]
 """``--own-core``: this process on a CPU of its own, the broker and publisher on the rest."""
 CORES: list[Cores] = []
+"""The pinning in force while one broker's rounds run."""
 SAVE: list[Path] = []
+"""``--save PATH``: ``{broker: {side: [[ns, …] per round]}}``, added to what is there."""
 TRACED: dict[str, list[dict[str, Any]]] = {"raw": [], "runtime": []}
 """With ``--save`` and ``--kafka-fetch-trace``: per side, per round, the fetch requests
 (sent, answered) and the handler starts (started, sent), monotonic seconds."""
-"""``--save PATH``: ``{broker: {side: [[ns, …] per round]}}``, added to what is there."""
-"""The pinning in force while one broker's rounds run."""
 RAW_BURN_US: list[float] = [0.0]
 """``--raw-burn-us``: CPU the raw side's handler spends per message besides its work."""
 PAIRED: set[str] = set()
@@ -441,7 +440,7 @@ async def measure(kinds: list[str], rate: float, seconds: float, rounds: int) ->
     flip = 0
     for kind in kinds:
         if OWN_CORE[0]:
-            CORES[:] = [Cores(PORTS[kind])]
+            CORES[:] = [Cores(URLS[kind])]
             CORES[0].apply()
             print(CORES[0].describe(), file=sys.stderr, flush=True)
         try:
