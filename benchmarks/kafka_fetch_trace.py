@@ -54,6 +54,40 @@ def install() -> None:
     Fetcher._proc_fetch_request = traced
 
 
+TAIL_SHARE = 0.01
+"""The slowest share of the messages ``tail_split`` looks at: those at or above the p99."""
+
+
+def tail_split(
+    taken: list[tuple[float, float]],
+    seen: list[tuple[float, float]],
+    warmup: float = 1.0,
+) -> tuple[float, float] | None:
+    """Where the slowest 1 % of the messages sent after the first ``warmup`` seconds
+    spent their latency, as two means in ms: from the send to the answer of the last
+    fetch request answered before its handler started (in the broker: sent, not yet
+    readable, or held), and from that answer to the handler start (in the consumer).
+    None without requests or messages. ``taken``: (sent, answered) per request;
+    ``seen``: (handler started, message sent) per message (monotonic seconds)."""
+    answers = sorted(answered for _, answered in taken)
+    if not answers or not seen:
+        return None
+    after = min(sent for _, sent in seen) + warmup
+    rows: list[tuple[float, float, float]] = []
+    for start, sent in seen:
+        at = bisect.bisect_right(answers, start) - 1
+        if sent >= after and at >= 0:
+            rows.append((start - sent, answers[at] - sent, start - answers[at]))
+    if not rows:
+        return None
+    rows.sort(reverse=True)
+    top = rows[: max(1, int(len(rows) * TAIL_SHARE))]
+    return (
+        statistics.fmean(broker for _, broker, _ in top) * 1000,
+        statistics.fmean(consumer for _, _, consumer in top) * 1000,
+    )
+
+
 def _median(values: list[float], digits: int = 2) -> str:
     return f"{statistics.median(values):.{digits}f}" if values else "-"
 
@@ -93,6 +127,13 @@ def summary(side: str, source: str, wait_ms: int) -> str:
             start, published = seen[at + TAIL_RANK - 1]
             nth_latency.append((start - published) * 1000)
     spread = f"{min(held):.1f}-{max(held):.1f}" if held else "-"
+    split = tail_split(taken, seen)
+    tail = (
+        f"; the slowest 1 %: {split[0]:.2f} ms in the broker + {split[1]:.3f} ms in "
+        "the consumer (means)"
+        if split
+        else ""
+    )
     return (
         f"kafka {side} fetches: {len(taken)} requests, {len(held)} held for the whole "
         f"{wait_ms} ms wait (held {_median(held, 1)} ms median, {spread}; its first "
@@ -100,5 +141,5 @@ def summary(side: str, source: str, wait_ms: int) -> str:
         f"{_median(quick, 1)} ms; handler after a held answer: first "
         f"{_median(ranks[0])} ms, {TAIL_RANK}th {_median(ranks[TAIL_RANK - 1])} ms "
         f"(its latency {_median(nth_latency)} ms) (medians); handlers 1-{RANKS} "
-        f"after the answer (ms): {' '.join(_median(r, 3) for r in ranks)}"
+        f"after the answer (ms): {' '.join(_median(r, 3) for r in ranks)}{tail}"
     )
