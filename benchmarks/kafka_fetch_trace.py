@@ -67,7 +67,7 @@ def tail_split(
     spent their latency, as two means in ms: from the send to the answer of the last
     fetch request answered before its handler started (in the broker: sent, not yet
     readable, or held), and from that answer to the handler start (in the consumer).
-    None without requests or messages. ``taken``: (sent, answered) per request;
+    None without requests or messages past the warm-up. ``taken``: (sent, answered) per request;
     ``seen``: (handler started, message sent) per message (monotonic seconds)."""
     answers = sorted(answered for _, answered in taken)
     if not answers or not seen:

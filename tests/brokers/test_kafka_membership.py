@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 from aiokafka.consumer.group_coordinator import GroupCoordinator
@@ -54,17 +55,19 @@ def ids(sub: KafkaSubscription) -> list[str]:
 
 def heartbeats(monkeypatch: pytest.MonkeyPatch) -> set[int]:
     """From now on, the ids of the group coordinators (one per aiokafka consumer)
-    whose heartbeat the broker answered without an error."""
+    whose heartbeat the broker answered without an error (``_do_heartbeat`` also
+    returns True for REBALANCE_IN_PROGRESS, so the answers are read here)."""
     answered: set[int] = set()
-    original = GroupCoordinator._do_heartbeat
+    original = GroupCoordinator._send_req
 
-    async def noted(self: GroupCoordinator) -> bool:
-        ok = await original(self)
-        if ok and self.member_id:  # not reset by an unknown-member answer
+    async def noted(self: GroupCoordinator, request: Any) -> Any:
+        response = await original(self, request)
+        heartbeat = type(response).__name__.startswith("HeartbeatResponse")
+        if heartbeat and response.error_code == 0:
             answered.add(id(self))
-        return bool(ok)
+        return response
 
-    monkeypatch.setattr(GroupCoordinator, "_do_heartbeat", noted)
+    monkeypatch.setattr(GroupCoordinator, "_send_req", noted)
     return answered
 
 
