@@ -55,7 +55,8 @@ def install() -> None:
 
 
 TAIL_SHARE = 0.01
-"""The slowest share of the messages ``tail_split`` looks at: those at or above the p99."""
+"""The slowest share of the messages ``tail_split`` looks at (``int(n * share)`` of
+``n``, at least one): those above the p99."""
 
 
 def tail_split(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiokafka.consumer.group_coordinator import GroupCoordinator
+from aiokafka.protocol.group import HeartbeatRequest
 
 from svcgen_runtime.brokers.kafka import KafkaBroker, KafkaSubscription
 from svcgen_runtime.brokers.kafka.membership import (
@@ -62,8 +63,7 @@ def heartbeats(monkeypatch: pytest.MonkeyPatch) -> set[int]:
 
     async def noted(self: GroupCoordinator, request: Any) -> Any:
         response = await original(self, request)
-        heartbeat = type(response).__name__.startswith("HeartbeatResponse")
-        if heartbeat and response.error_code == 0:
+        if isinstance(request, HeartbeatRequest) and response.error_code == 0:
             answered.add(id(self))
         return response
 
