@@ -312,12 +312,11 @@ class Consumer(Generic[T]):
                 for msg in batch:  # force() releases what is queued
                     queue.put_nowait((sub, msg))
                 raise
-        mine = None
         if self.concurrency == 1:  # the only worker runs it, past the queue
-            mine, batch = (sub, batch[0]), batch[1:]  # fetches never exceed permits
+            return sub, batch[0]  # fetches never exceed permits: it is the only one
         for msg in batch:
             queue.put_nowait((sub, msg))
-        return mine
+        return None
 
     async def _lost(
         self, sub: Subscription | None, exc: Exception, attempt: int

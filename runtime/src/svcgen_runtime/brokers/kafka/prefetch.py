@@ -142,7 +142,12 @@ class Prefetched:
         held = self._held.get(tp)
         if held is None:
             return []
-        out = [held.popleft() for _ in range(min(n, len(held)))]
+        # ``concurrency: 1`` pops one record a fetch: no comprehension for it.
+        out = (
+            [held.popleft()]
+            if n == 1
+            else [held.popleft() for _ in range(min(n, len(held)))]
+        )
         if not held:
             del self._held[tp]
         return out
