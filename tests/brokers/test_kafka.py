@@ -681,6 +681,38 @@ async def test_a_long_polls_answer_is_taken_in_doubling_chunks_below_16_permits(
         assert retry_asked == 0
 
 
+async def test_the_next_fetch_goes_out_while_the_rest_of_an_answer_is_held(
+    harness: Harness,
+) -> None:
+    """A lone worker turns the event loop only once a ``SLICE`` in a burst, and
+    aiokafka's fetcher needs a few turns to send its next request: the take that
+    empties aiokafka's buffer of the partition gives them (``FETCH_TURNS``), so the
+    next request goes out while the rest of the answer is still held here, not
+    only once the consume loop has handed all of it out and waits."""
+    async with subscribed(harness, "k-refetch") as (broker, source, sub):
+        assert await sub.fetch(1, 0.3) == []  # joined; the partition is empty
+        fetcher = sub._consumer._fetcher
+        send = fetcher._proc_fetch_request
+        held_when_sent: list[int] = []
+
+        async def spy(assignment: Any, node_id: Any, request: Any) -> Any:
+            held = sum(len(records) for records in sub._prefetched._held.values())
+            held_when_sent.append(held)
+            return await send(assignment, node_id, request)
+
+        fetcher._proc_fetch_request = spy
+        waiting = asyncio.create_task(sub.fetch(1, 10.0))
+        await asyncio.sleep(0.05)
+        await asyncio.gather(*(broker.publish(source, b"%d" % i) for i in range(300)))
+        got = list(await waiting)
+        del held_when_sent[:]  # sent while the test published
+        async with asyncio.timeout(20):
+            while len(got) < 300:  # nothing else awaited: a lone worker's burst
+                got.extend(await sub.fetch(1, 1.0))
+        assert [m.body for m in got] == [b"%d" % i for i in range(300)]
+        assert any(held_when_sent), held_when_sent
+
+
 # -- groups, crashes, rebalances, connection cuts ------------------------------
 
 CHILD = textwrap.dedent(

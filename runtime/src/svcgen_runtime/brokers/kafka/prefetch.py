@@ -23,13 +23,14 @@ each later take twice as many as the one before, from ``FIRST_CHUNK`` up to
 ``LAST_CHUNK``, then the rest: no handler waits for more than the records before it
 to be decoded (taking the rest at the third take held the 17th record 0.8-1.2 ms),
 and aiokafka's next fetch goes out once about half the answer is handled, while the
-other half is. At higher concurrency the answer is still taken whole: leaving records
-in aiokafka there cost 15 % of the throughput (its next fetch waited on every partial
-take).
+other half is (the take that empties aiokafka's buffer turns the loop for it). At
+higher concurrency the answer is still taken whole: leaving records in aiokafka there
+cost 15 % of the throughput (its next fetch waited on every partial take).
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
@@ -58,6 +59,15 @@ FIRST_CHUNK: Final = 4
 LAST_CHUNK: Final = 256
 """The largest chunk of a long poll's answer; the take after it takes the rest."""
 
+FETCH_TURNS: Final = 3
+"""Turns of the event loop after a take that emptied aiokafka's buffer of a partition:
+its fetcher then sends the next fetch request (its notice, its routine and the
+request's task take one each). A lone worker turns the loop only once a ``SLICE``
+(``consumer/loop.py``), so without them that request went out after the whole
+answer was handled (a 300-record answer: 0.2-0.3 ms after its last handler; with
+them 0.5-0.6 ms before it), and on Tansu at 1,000 msg/s more of the records sent
+meanwhile waited for the next answer (``benchmarks/README.md``, the latency section)."""
+
 
 class Prefetched:
     """Records of ``consumer`` taken from aiokafka's buffer and not handed out yet,
@@ -73,7 +83,8 @@ class Prefetched:
     async def take(self, tp: TopicPartition, room: int) -> list[Any]:
         """Up to ``room`` records of ``tp``: held ones, else all aiokafka has
         buffered for it, in doubling chunks after a partial ``after`` (what does
-        not fit is held). Never waits."""
+        not fit is held). Never waits for records; a take that empties aiokafka's
+        buffer lets the event loop turn ``FETCH_TURNS`` times."""
         if tp not in self._held:
             limit = chunk = self._partial.pop(tp, None)
             if chunk is not None:
@@ -83,6 +94,11 @@ class Prefetched:
             if chunk is not None and len(records) == limit and chunk < LAST_CHUNK:
                 self._partial[tp] = chunk * 2  # aiokafka may hold more of it
             self._hold(tp, records)
+            if records and (limit is None or len(records) < limit):
+                # aiokafka's buffer of ``tp`` is empty now: its next fetch goes out
+                # while these are handled (what was taken is held: safe to cancel).
+                for _ in range(FETCH_TURNS):
+                    await asyncio.sleep(0)
         return self.pop(tp, room)
 
     def after(
