@@ -312,8 +312,8 @@ class Consumer(Generic[T]):
                 for msg in batch:  # force() releases what is queued
                     queue.put_nowait((sub, msg))
                 raise
-        if self.concurrency == 1:  # the only worker runs it, past the queue
-            return sub, batch[0]  # fetches never exceed permits: it is the only one
+        if self.concurrency == 1 and len(batch) == 1:  # fetches never exceed permits
+            return sub, batch[0]  # the only worker runs it, past the queue
         for msg in batch:
             queue.put_nowait((sub, msg))
         return None
